@@ -1,0 +1,42 @@
+import { run } from './run.js';
+import { setOptions, SET_PREFIX, type SetPlan } from '../plan/sets.js';
+
+const SIDE = '.n';
+
+/** Members of every tm3 set in the kernel, as canonical CIDRs. */
+export async function readTm3Sets(): Promise<Map<string, string[]>> {
+  const { stdout } = await run('ipset', ['save']);
+  const sets = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const [verb, name, member] = line.split(' ');
+    if (!name?.startsWith(SET_PREFIX) || name.endsWith(SIDE)) continue;
+    if (verb === 'create') sets.set(name, []);
+    else if (verb === 'add' && member) sets.get(name)?.push(member.includes('/') ? member : `${member}/${member.includes(':') ? 128 : 32}`);
+  }
+  for (const members of sets.values()) members.sort();
+  return sets;
+}
+
+/** Load each set into a side set and swap it in: the live set changes in one step. */
+export function swapScript(sets: SetPlan[], existing: Set<string>): string {
+  const lines: string[] = [];
+  for (const s of sets) {
+    if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s.family)}`);
+    lines.push(`create ${s.name}${SIDE} ${setOptions(s.family)}`);
+    for (const m of s.members) lines.push(`add ${s.name}${SIDE} ${m}`);
+    lines.push(`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<void> {
+  if (sets.length === 0) return;
+  // Side sets left by a killed run would make "create" fail; they hold nothing live.
+  for (const s of sets) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
+  await run('ipset', ['restore'], { input: swapScript(sets, existing) });
+}
+
+/** Remove tm3 sets no longer planned (a service taken out of the catalog). In use ones stay. */
+export async function destroySets(names: string[]): Promise<void> {
+  for (const n of names) await run('ipset', ['destroy', n], { allowFail: true });
+}

@@ -1,0 +1,23 @@
+import fs from 'node:fs';
+import { run } from './run.js';
+
+/** Tag every action in syslog/the journal; a box without a syslog socket just skips it. */
+export async function syslog(message: string, priority: 'info' | 'warning' | 'err' = 'info'): Promise<void> {
+  if (process.env.TM3_NO_SYSLOG === '1') return;
+  await run('logger', ['--socket-errors=off', '-t', 'tm3', '-p', `auth.${priority}`, '--', message], { allowFail: true }).catch(() => undefined);
+}
+
+/** True on a host booted with systemd, where daemons are systemctl's business. */
+export function hasSystemd(root: string): boolean {
+  return root === '/' && fs.existsSync('/run/systemd/system');
+}
+
+export async function systemctl(args: string[], allowFail = false) {
+  return run('systemctl', args, { allowFail });
+}
+
+/** The admin's iptables-custom: failures are reported, never fatal (the original's promise). */
+export async function runCustomScript(file: string): Promise<{ ok: boolean; output: string }> {
+  const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000 });
+  return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
+}

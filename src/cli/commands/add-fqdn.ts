@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { validateHostname } from '../../model/hostname.js';
+import { validateName } from '../../model/name.js';
+import { InputError } from '../../model/errors.js';
+import type { Entry } from '../../model/entry.js';
+import { lookupHost } from '../../resolve/dns.js';
+import { mergeAnswer } from '../../resolve/merge.js';
+import { changeEntry } from '../../ops/entry-change.js';
+import type { Ctx } from '../context.js';
+import { chooseServices } from './services-option.js';
+import { reportChange } from './report.js';
+
+export function register(program: Command, context: () => Promise<Ctx>) {
+  program
+    .command('add-fqdn')
+    .description('whitelist a (dynamic) DNS name; re-resolved by tm3 refresh every 10 minutes')
+    .argument('<name>', 'entry name: letters, digits, . _ - (becomes NAME.iptables)')
+    .argument('<hostname>', 'fully-qualified name, e.g. home.dyndns.example.org')
+    .option('-s, --services <list>', "comma list from the catalog, or 'all' (default: menu on a terminal, else all)")
+    .option('--allow-unresolved', 'add the name even if it does not resolve now')
+    .option('--replace', 'overwrite an existing entry of that name')
+    .option('-n, --dry-run', 'show the entry and the kernel change, change nothing')
+    .action(async (name: string, hostname: string, opts: { services?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean }) => {
+      const entryName = validateName(name);
+      const host = validateHostname(hostname);
+      const ctx = await context();
+      const answer = await lookupHost(host, ctx.config.dns);
+      const record = mergeAnswer(undefined, answer, new Date().toISOString());
+      if (record.error && !opts.allowUnresolved) {
+        throw new InputError(`${host} does not resolve (${record.error})`, 'check the spelling and the DNS servers in [dns], or pass --allow-unresolved to add it anyway');
+      }
+      const services = await chooseServices(opts.services, ctx.config.catalog);
+      const entry: Entry = { name: entryName, host, services, source: 'admin', added: new Date().toISOString() };
+      const result = await changeEntry(ctx, { add: entry, replace: opts.replace, hostRecord: record }, Boolean(opts.dryRun));
+      const addrs = [...record.v4, ...record.v6];
+      if (!opts.dryRun) await reportChange(ctx, `whitelisted ${entryName}: ${host} (${addrs.join(', ') || 'unresolved for now'}) for ${services.join(',')}`, result);
+    });
+}

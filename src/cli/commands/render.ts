@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { renderFiles } from '../../ops/render-files.js';
+import { loadState } from '../../ops/state.js';
+import { planSets } from '../../plan/sets.js';
+import { withLock } from '../../store/lock.js';
+import type { Ctx } from '../context.js';
+
+export function register(program: Command, context: () => Promise<Ctx>) {
+  program
+    .command('render')
+    .description('(re)write every generated file under the root from templates and config; the kernel is not touched')
+    .option('-n, --dry-run', 'list the files that would change, write nothing')
+    .action(async (opts: { dryRun?: boolean }) => {
+      const ctx = await context();
+      const r = await withLock(ctx.paths, async () => {
+        const state = await loadState(ctx);
+        return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun));
+      }, { dryRun: opts.dryRun });
+      for (const b of r.backups) ctx.out.info(`backed up the previous file to ${b}`);
+      const verb = opts.dryRun ? 'would write' : 'wrote';
+      ctx.out.line(r.written.length ? `${verb}:\n  ${r.written.join('\n  ')}` : 'every generated file is up to date');
+    });
+}

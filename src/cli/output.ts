@@ -1,0 +1,32 @@
+import { syslog } from '../apply/system.js';
+
+const useColor = (s: NodeJS.WriteStream) => Boolean(s.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+const paint = (s: NodeJS.WriteStream, code: string, text: string) => (useColor(s) ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+/** Everything tm3 says to a person. Warnings and progress go to stderr; colour only on a TTY. */
+export class Output {
+  constructor(readonly quiet = false) {}
+  line(text = '') { process.stdout.write(`${text}\n`); }
+  info(text: string) { if (!this.quiet) this.line(text); }
+  ok(text: string) { if (!this.quiet) this.line(paint(process.stdout, '32', text)); }
+  warn(text: string) { process.stderr.write(`${paint(process.stderr, '33', `tm3: warning: ${text}`)}\n`); }
+  json(data: unknown) { this.line(JSON.stringify(data, null, 2)); }
+  /** A one-line counter that redraws itself, only on a terminal. */
+  progress(label: string) {
+    const tty = Boolean(process.stderr.isTTY);
+    return {
+      tick: (done: number, total: number) => {
+        if (tty && total > 1) process.stderr.write(`\r${label} ${done}/${total}${done === total ? '\n' : ''}`);
+      },
+    };
+  }
+  /** Say it and put it in the journal/syslog. */
+  async action(text: string) {
+    this.ok(text);
+    await syslog(text);
+  }
+}
+
+export function errorLine(message: string, fix: string): string {
+  return `${paint(process.stderr, '31', `tm3: ${message}`)} (fix: ${fix})`;
+}

@@ -1,0 +1,99 @@
+import ipaddr from 'ipaddr.js';
+import { InputError } from './errors.js';
+
+export type Family = 4 | 6;
+
+/** A validated network in canonical text form (no host bits, no zone, no leading zeros). */
+export interface Net {
+  family: Family;
+  /** canonical, e.g. "192.0.2.7/32", "2001:db8::/48" */
+  cidr: string;
+  /** the address part, canonical */
+  address: string;
+  prefix: number;
+}
+
+const V4_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const V4_RE = new RegExp(`^${V4_OCTET}(?:\\.${V4_OCTET}){3}$`);
+const V6_CHARS = /^[0-9A-Fa-f:.]+$/;
+const PREFIX_RE = /^(?:0|[1-9][0-9]{0,2})$/;
+
+// Refusals that no --force lifts: they would whitelist the world or nothing sensible.
+// ('reserved' is not among them: ipaddr.js files the documentation ranges the lab uses there.)
+const NEVER_RANGES = new Set(['unspecified', 'multicast', 'broadcast', 'ipv4Mapped']);
+const CLASS_E = ipaddr.parseCIDR('240.0.0.0/4');
+
+interface ParseOptions {
+  /** allow prefixes broader than /8 (v4) or /32 (v6) */
+  force?: boolean;
+  /** what the value is called in messages */
+  what?: string;
+}
+
+/** Parse an address or CIDR the way a careful admin means it, refusing anything ambiguous. */
+export function parseNet(text: string, opts: ParseOptions = {}): Net {
+  const what = opts.what ?? 'address';
+  const raw = String(text ?? '').trim();
+  if (raw === '') throw new InputError(`${what} is empty`, 'give an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7');
+  if (raw.length > 64 || /[^0-9A-Fa-f:./]/.test(raw)) {
+    throw new InputError(`${what} '${printable(raw)}' is not an IP address`, 'give an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.0/24; use add-fqdn for hostnames');
+  }
+  const parts = raw.split('/');
+  if (parts.length > 2) throw new InputError(`${what} '${raw}' has more than one '/'`, 'write one prefix length, e.g. 198.51.100.0/24');
+  const [addrText, prefixText] = parts;
+  let family: Family;
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  if (V4_RE.test(addrText)) {
+    family = 4;
+    addr = ipaddr.IPv4.parse(addrText);
+  } else if (addrText.includes(':') && V6_CHARS.test(addrText) && ipaddr.IPv6.isValid(addrText)) {
+    family = 6;
+    addr = ipaddr.IPv6.parse(addrText);
+    if ((addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+      throw new InputError(`${what} '${raw}' is an IPv4-mapped IPv6 address`, `write the IPv4 form instead: ${(addr as ipaddr.IPv6).toIPv4Address().toString()}`);
+    }
+  } else {
+    const hint = /^[0-9.]+$/.test(addrText) ? 'write four decimal numbers 0-255 without leading zeros, e.g. 198.51.100.7' : 'give an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7';
+    throw new InputError(`${what} '${raw}' is not a valid IP address`, hint);
+  }
+  const max = family === 4 ? 32 : 128;
+  let prefix = max;
+  if (prefixText !== undefined) {
+    if (!PREFIX_RE.test(prefixText) || Number(prefixText) > max) {
+      throw new InputError(`${what} '${raw}' has a bad prefix length`, `use a prefix length from 0 to ${max} without leading zeros`);
+    }
+    prefix = Number(prefixText);
+  }
+  if (prefix === 0) {
+    throw new InputError(`${what} '${raw}' would whitelist the whole internet`, 'whitelist the specific address or network instead; this is never allowed');
+  }
+  const network = family === 4
+    ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`)
+    : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${prefix}`);
+  const canonical = network.toString();
+  if (canonical !== addr.toString()) {
+    throw new InputError(`${what} '${raw}' has host bits set`, `did you mean ${canonical}/${prefix}?`);
+  }
+  const range = addr.range();
+  if (NEVER_RANGES.has(range) || (family === 4 && (addr as ipaddr.IPv4).match(CLASS_E as [ipaddr.IPv4, number]))) {
+    throw new InputError(`${what} '${raw}' is a ${range} address, not a client`, 'whitelist the unicast address of the client');
+  }
+  const broadest = family === 4 ? 8 : 32;
+  if (prefix < broadest && !opts.force) {
+    throw new InputError(`${what} '${raw}' is broader than /${broadest}`, `narrow it, or pass --force if you really mean ${prefix === 0 ? 'that' : `a /${prefix}`}`);
+  }
+  return { family, cidr: `${canonical}/${prefix}`, address: canonical, prefix };
+}
+
+/** A single unicast host (DNS answers, knock IPs): no prefix allowed. */
+export function parseHost(text: string, what = 'address'): Net {
+  if (String(text).includes('/')) throw new InputError(`${what} '${printable(text)}' must be a single address`, 'drop the /prefix');
+  return parseNet(text, { what });
+}
+
+/** Quote a user value for a one-line message without letting control characters through. */
+export function printable(text: string): string {
+  const s = String(text);
+  const clean = s.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
+}

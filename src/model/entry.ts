@@ -1,0 +1,70 @@
+import { decode, encode } from 'ini';
+import { InputError } from './errors.js';
+import { parseNet, printable, type Net } from './address.js';
+import { validateHostname } from './hostname.js';
+import { parseServiceList, ALL, type Catalog } from './services.js';
+
+export const SOURCES = ['admin', 'knock', 'provider', 'migrated'] as const;
+export type Source = (typeof SOURCES)[number];
+
+/** One whitelist entry: <store.dir>/<name>.iptables */
+export interface Entry {
+  name: string;
+  /** exactly one of address / host */
+  address?: Net;
+  host?: string;
+  services: string[];
+  source: Source;
+  added: string;
+  /** legacy one-line files carry the last address they resolved to */
+  lastIp?: Net;
+  legacy?: boolean;
+}
+
+/** Parse an entry file. Throws InputError with the reason when it is garbage. */
+export function parseEntry(name: string, text: string, catalog: Catalog): Entry {
+  const body = text.replace(/^\uFEFF/, '');
+  const meaningful = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith(';'));
+  if (meaningful.length === 0) throw new InputError(`entry ${name} is empty`, `delete it with 'tm3 del-acct ${name}' or re-add it`);
+  if (meaningful.length === 1 && !meaningful[0].includes('=')) return parseLegacy(name, meaningful[0]);
+  const data = decode(body) as Record<string, unknown>;
+  const section = (typeof data.entry === 'object' && data.entry ? data.entry : data) as Record<string, unknown>;
+  const str = (k: string) => (typeof section[k] === 'string' ? (section[k] as string) : undefined);
+  const address = str('address');
+  const host = str('host');
+  if ((address ? 1 : 0) + (host ? 1 : 0) !== 1) {
+    throw new InputError(`entry ${name} needs exactly one of address= or host=`, `fix or delete ${name}.iptables`);
+  }
+  const source = (str('source') ?? 'admin') as Source;
+  if (!SOURCES.includes(source)) throw new InputError(`entry ${name} has unknown source '${printable(source)}'`, `use one of ${SOURCES.join(', ')}`);
+  return {
+    name,
+    address: address ? parseNet(address, { force: true, what: `entry ${name} address` }) : undefined,
+    host: host ? validateHostname(host) : undefined,
+    services: parseServiceList(str('services') ?? ALL, catalog),
+    source,
+    added: str('added') ?? '',
+  };
+}
+
+/** The original's format: "<address-or-fqdn> [<last-ip>]", services all. */
+function parseLegacy(name: string, line: string): Entry {
+  const [target, last, ...rest] = line.split(/\s+/);
+  if (rest.length) throw new InputError(`entry ${name} has more than two words`, `rewrite ${name}.iptables as '<address-or-fqdn> [<last-ip>]'`);
+  const isAddress = /^[0-9.]+(\/\d+)?$/.test(target) || target.includes(':');
+  const entry: Entry = { name, services: [ALL], source: 'admin', added: '', legacy: true };
+  if (isAddress) entry.address = parseNet(target, { force: true, what: `entry ${name} address` });
+  else entry.host = validateHostname(target);
+  if (last) entry.lastIp = parseNet(last, { what: `entry ${name} last-ip` });
+  return entry;
+}
+
+export function formatEntry(e: Entry): string {
+  const fields: Record<string, string> = {};
+  if (e.address) fields.address = e.address.cidr;
+  if (e.host) fields.host = e.host;
+  fields.services = e.services.join(',');
+  fields.source = e.source;
+  fields.added = e.added;
+  return `# tm3 whitelist entry. Edit with tm3 add-ip/add-fqdn --replace, remove with tm3 del-acct ${e.name}.\n${encode({ entry: fields }).trimEnd()}\n`;
+}

@@ -1,0 +1,73 @@
+import { InputError } from './errors.js';
+import { printable } from './address.js';
+
+export type Proto = 'tcp' | 'udp';
+export interface PortRange { proto: Proto; from: number; to: number }
+/** name -> ports; 'all' is built in and means every protocol and port. */
+export type Catalog = Map<string, PortRange[]>;
+
+export const ALL = 'all';
+// Short enough that "tm3-<name>-6.n" fits ipset's 31-character set names.
+export const SERVICE_RE = /^[a-z][a-z0-9-]{0,15}$/;
+
+/** The original Travelin' Man 3 menu. */
+export const DEFAULT_SERVICES: Record<string, string> = {
+  sip: 'udp/5060:5069, tcp/5060:5069',
+  'sip-udp': 'udp/5060:5069',
+  'sip-tcp': 'tcp/5060:5069',
+  iax: 'udp/4569',
+  web: 'tcp/80, tcp/443, tcp/9080',
+  webmin: 'tcp/9001',
+  ftp: 'tcp/21',
+  tftp: 'udp/69',
+  ssh: 'tcp/22, tcp/9022',
+  fop: 'tcp/4445',
+};
+
+const PORT_RE = /^(tcp|udp)\/([1-9][0-9]{0,4})(?::([1-9][0-9]{0,4}))?$/;
+
+/** "udp/5060:5069, tcp/80" -> ranges; used for the catalog and for [firewall] open. */
+export function parsePortList(text: string, where: string): PortRange[] {
+  const items = String(text).split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InputError(`${where} lists no ports`, "write ports as proto/port[:last], e.g. 'udp/5060:5069, tcp/443'");
+  return items.map((item) => {
+    const m = PORT_RE.exec(item);
+    const from = m ? Number(m[2]) : NaN;
+    const to = m?.[3] ? Number(m[3]) : from;
+    if (!m || from > 65535 || to > 65535 || to < from) {
+      throw new InputError(`${where}: '${printable(item)}' is not a port`, "write ports as proto/port[:last] with 1-65535, e.g. 'udp/10000:20000'");
+    }
+    return { proto: m[1] as Proto, from, to };
+  });
+}
+
+export function buildCatalog(section: Record<string, unknown> = {}): Catalog {
+  const merged: Record<string, string> = { ...DEFAULT_SERVICES };
+  for (const [name, value] of Object.entries(section)) {
+    if (name === ALL) throw new InputError("[services] cannot redefine 'all'", "remove the 'all' line from [services]; it always means every port");
+    if (!SERVICE_RE.test(name)) throw new InputError(`[services] name '${printable(name)}' is not allowed`, 'use lowercase letters, digits and dashes, at most 16, starting with a letter');
+    merged[name] = String(value);
+  }
+  const catalog: Catalog = new Map();
+  for (const [name, value] of Object.entries(merged)) {
+    if (value.trim() === '') continue; // an empty value in a drop-in removes a service
+    catalog.set(name, parsePortList(value, `[services] ${name}`));
+  }
+  return catalog;
+}
+
+/** "sip, web" -> ["sip","web"], in catalog order; 'all' swallows the rest. */
+export function parseServiceList(text: string, catalog: Catalog): string[] {
+  const names = String(text ?? '').split(/[,\s]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const known = [ALL, ...catalog.keys()];
+  if (names.length === 0) throw new InputError('no services given', `choose from: ${known.join(', ')}`);
+  for (const n of names) {
+    if (!known.includes(n)) throw new InputError(`unknown service '${printable(n)}'`, `choose from: ${known.join(', ')}`);
+  }
+  if (names.includes(ALL)) return [ALL];
+  return known.filter((k) => names.includes(k));
+}
+
+export function describePorts(ranges: PortRange[]): string {
+  return ranges.map((r) => `${r.proto}/${r.from === r.to ? r.from : `${r.from}:${r.to}`}`).join(', ');
+}

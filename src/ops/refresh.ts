@@ -1,0 +1,39 @@
+import { planSets, changedSets } from '../plan/sets.js';
+import { ipsetsText } from '../plan/files.js';
+import { readTm3Sets, swapSets } from '../apply/ipset.js';
+import { resolveAll } from '../resolve/resolve-all.js';
+import { writeCache } from '../store/cache.js';
+import { writeIfChanged } from '../store/files.js';
+import { withLock } from '../store/lock.js';
+import type { Ctx } from '../cli/context.js';
+import { loadState } from './state.js';
+import { describeSetChanges } from './sync-sets.js';
+
+export interface RefreshResult {
+  hosts: number;
+  failed: string[];
+  changedHosts: string[];
+  swapped: string[];
+  changes: string[];
+}
+
+/** The original's ipchecker: re-resolve every name, keep last good, swap only changed sets. */
+export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult> {
+  return withLock(ctx.paths, async () => {
+    const state = await loadState(ctx);
+    const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
+    const progress = ctx.out.progress('resolving');
+    const report = await resolveAll(hosts, state.cache, { ...ctx.config.dns, onProgress: progress.tick });
+    const sets = planSets(ctx.config, state.entries, report.cache);
+    const kernel = await readTm3Sets();
+    const changed = changedSets(sets, kernel);
+    const changes = describeSetChanges(planSets(ctx.config, state.entries, state.cache), sets);
+    const result = { hosts: new Set(hosts).size, failed: report.failed, changedHosts: report.changed, swapped: changed.map((s) => s.name), changes };
+    if (dryRun) return result;
+    // Disk first: if we are killed after this, the next run still finds the kernel out of date and swaps.
+    await writeCache(ctx.paths, report.cache);
+    await writeIfChanged(ctx.paths.ipsets, ipsetsText(sets), 0o640);
+    await swapSets(changed, new Set(kernel.keys()));
+    return result;
+  }, { dryRun });
+}

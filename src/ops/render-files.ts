@@ -1,0 +1,41 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { planFiles, type PlannedFile } from '../plan/files.js';
+import { extractAdminBody } from '../plan/admin-section.js';
+import type { SetPlan } from '../plan/sets.js';
+import { readText, writeAtomic } from '../store/files.js';
+import type { Ctx } from '../cli/context.js';
+
+// The files an admin may have edited by hand; a replaced one is kept under /var/backups/tm3.
+const BACKED_UP = (ctx: Ctx) => new Set([ctx.paths.rulesV4, ctx.paths.rulesV6, ctx.paths.custom]);
+
+export const backupStamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+
+export interface RenderResult { written: string[]; backups: string[]; files: PlannedFile[] }
+
+/** Write every generated file that differs from the plan; back up hand-edited ones first. */
+export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean): Promise<RenderResult> {
+  const existingCustom = await readText(ctx.paths.custom);
+  if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
+    ctx.out.warn(`${ctx.paths.custom} has no tm3 admin section; it is backed up and replaced (tm3 migrate carries legacy rules over)`);
+  }
+  const files = planFiles(ctx.config, ctx.paths, sets, existingCustom);
+  const written: string[] = [];
+  const backups: string[] = [];
+  const stamp = backupStamp();
+  for (const f of files) {
+    const old = await readText(f.path);
+    if (old === f.text) continue;
+    written.push(f.path);
+    if (dryRun) continue;
+    if (old !== undefined && BACKED_UP(ctx).has(f.path)) {
+      const rel = path.relative(ctx.paths.root, f.path);
+      const dest = path.join(ctx.paths.backups, stamp, rel);
+      await writeAtomic(dest, old, 0o600);
+      backups.push(dest);
+    }
+    await writeAtomic(f.path, f.text, f.mode);
+    await fs.chmod(f.path, f.mode);
+  }
+  return { written, backups, files };
+}

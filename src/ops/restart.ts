@@ -1,0 +1,59 @@
+import { planSets, changedSets } from '../plan/sets.js';
+import { rulesText } from '../plan/files.js';
+import { readTm3Sets, swapSets, destroySets } from '../apply/ipset.js';
+import { testRules, restoreRules, inputPolicy } from '../apply/iptables.js';
+import { hasSystemd, runCustomScript, systemctl } from '../apply/system.js';
+import { Tm3Error } from '../model/errors.js';
+import { withLock } from '../store/lock.js';
+import type { Ctx } from '../cli/context.js';
+import { loadState } from './state.js';
+import { renderFiles } from './render-files.js';
+
+export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string }
+
+/**
+ * The original's iptables-restart: rules.v4/v6, then Fail2Ban, then iptables-custom.
+ * Sets go in first because the rules refer to them; both rule files are --tested before
+ * either is applied, and a refused file leaves the old table in force.
+ */
+export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult> {
+  return withLock(ctx.paths, async () => {
+    const state = await loadState(ctx);
+    const sets = planSets(ctx.config, state.entries, state.cache);
+    const rendered = await renderFiles(ctx, sets, dryRun);
+    const kernel = await readTm3Sets();
+    const changed = changedSets(sets, kernel);
+    if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run' };
+
+    await swapSets(changed, new Set(kernel.keys()));
+    const v4 = rulesText(ctx.config, 4);
+    const v6 = rulesText(ctx.config, 6);
+    await testRules(4, v4);
+    await testRules(6, v6);
+    await restoreRules(4, v4);
+    await restoreRules(6, v6);
+    const planned = new Set(sets.map((s) => s.name));
+    await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
+
+    const fail2ban = await restartFail2ban(ctx);
+    const custom = await runCustomScript(ctx.paths.custom);
+    if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
+
+    for (const fam of [4, 6] as const) {
+      const policy = await inputPolicy(fam);
+      if (policy !== 'DROP') throw new Tm3Error(`IPv${fam} INPUT policy is ${policy} after the restart`, 'check iptables-custom for a -P INPUT line and remove it, then run tm3 restart');
+    }
+    return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors' };
+  }, { dryRun });
+}
+
+async function restartFail2ban(ctx: Ctx): Promise<string> {
+  if (!ctx.config.fail2ban.enabled) return 'disabled in config';
+  if (!hasSystemd(ctx.paths.root)) return 'skipped (no systemd in this root)';
+  const r = await systemctl(['try-restart', 'fail2ban.service'], true);
+  if (r.exitCode !== 0) {
+    ctx.out.warn(`fail2ban did not restart: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    return 'failed';
+  }
+  return 'restarted';
+}

@@ -1,0 +1,65 @@
+import { planSets, changedSets, entryAddresses } from '../plan/sets.js';
+import { planRules, WHITELIST_CHAIN } from '../plan/rules.js';
+import { readTm3Sets } from '../apply/ipset.js';
+import { inputPolicy, chainRules } from '../apply/iptables.js';
+import type { Ctx } from '../cli/context.js';
+import type { Family } from '../model/address.js';
+import { loadState } from './state.js';
+
+export interface EntryStatus {
+  name: string;
+  target: string;
+  kind: 'address' | 'fqdn';
+  services: string[];
+  source: string;
+  added: string;
+  addresses: string[];
+  /** seconds since the last successful lookup (FQDN entries only) */
+  resolvedAgeSeconds?: number | null;
+  lastError?: string;
+}
+
+export interface Status {
+  firewall: { v4: string; v6: string; active: boolean };
+  kernelMatchesPlan: boolean;
+  problems: string[];
+  entries: EntryStatus[];
+}
+
+export async function status(ctx: Ctx): Promise<Status> {
+  const state = await loadState(ctx);
+  const now = Date.now();
+  const entries: EntryStatus[] = state.entries.map((e) => {
+    const rec = e.host ? state.cache[e.host] : undefined;
+    return {
+      name: e.name,
+      target: e.address?.cidr ?? e.host!,
+      kind: e.host ? 'fqdn' : 'address',
+      services: e.services,
+      source: e.source,
+      added: e.added,
+      addresses: entryAddresses(e, state.cache),
+      ...(e.host ? { resolvedAgeSeconds: rec?.okAt ? Math.round((now - Date.parse(rec.okAt)) / 1000) : null, lastError: rec?.error } : {}),
+    };
+  });
+  const problems: string[] = [];
+  const policies: Record<string, string> = {};
+  for (const fam of [4, 6] as Family[]) {
+    policies[`v${fam}`] = await inputPolicy(fam);
+    if (policies[`v${fam}`] !== 'DROP') problems.push(`IPv${fam} INPUT policy is ${policies[`v${fam}`]}, not DROP`);
+    const have = await chainRules(fam, WHITELIST_CHAIN);
+    if (!have) { problems.push(`IPv${fam} chain ${WHITELIST_CHAIN} is missing`); continue; }
+    const missing = planRules(ctx.config, fam).whitelist.filter((r) => !have.includes(`-A ${WHITELIST_CHAIN} ${r}`));
+    if (missing.length) problems.push(`IPv${fam} chain ${WHITELIST_CHAIN} lacks ${missing.length} rule(s)`);
+  }
+  const kernel = await readTm3Sets();
+  for (const s of changedSets(planSets(ctx.config, state.entries, state.cache), kernel)) {
+    problems.push(kernel.has(s.name) ? `set ${s.name} differs from the store` : `set ${s.name} is missing from the kernel`);
+  }
+  return {
+    firewall: { v4: policies.v4, v6: policies.v6, active: policies.v4 === 'DROP' && policies.v6 === 'DROP' },
+    kernelMatchesPlan: problems.length === 0,
+    problems,
+    entries,
+  };
+}

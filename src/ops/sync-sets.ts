@@ -1,0 +1,32 @@
+import { changedSets, planSets, type SetPlan } from '../plan/sets.js';
+import { ipsetsText } from '../plan/files.js';
+import { readTm3Sets, swapSets } from '../apply/ipset.js';
+import { writeIfChanged } from '../store/files.js';
+import type { Ctx } from '../cli/context.js';
+import type { State } from './state.js';
+
+/** What a set change would do, as "+ 198.51.100.7/32 tm3-sip-4" lines. */
+export function describeSetChanges(before: SetPlan[], after: SetPlan[]): string[] {
+  const old = new Map(before.map((s) => [s.name, new Set(s.members)]));
+  const lines: string[] = [];
+  for (const s of after) {
+    const was = old.get(s.name) ?? new Set<string>();
+    const now = new Set(s.members);
+    for (const m of s.members) if (!was.has(m)) lines.push(`+ ${m} in ${s.name}`);
+    for (const m of was) if (!now.has(m)) lines.push(`- ${m} from ${s.name}`);
+  }
+  return lines;
+}
+
+/**
+ * Bring the saved sets file and the kernel to the plan. Only sets that differ from the kernel
+ * are swapped, so an unchanged refresh writes nothing. Returns the swapped set names.
+ */
+export async function syncSets(ctx: Ctx, state: State): Promise<string[]> {
+  const sets = planSets(ctx.config, state.entries, state.cache);
+  await writeIfChanged(ctx.paths.ipsets, ipsetsText(sets), 0o640);
+  const kernel = await readTm3Sets();
+  const changed = changedSets(sets, kernel);
+  await swapSets(changed, new Set(kernel.keys()));
+  return changed.map((s) => s.name);
+}

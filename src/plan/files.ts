@@ -1,0 +1,40 @@
+import type { Config } from '../store/config.js';
+import type { Paths } from '../store/paths.js';
+import type { Family } from '../model/address.js';
+import { render } from './render.js';
+import { planRules, WHITELIST_CHAIN } from './rules.js';
+import { setOptions, type SetPlan } from './sets.js';
+import { DEFAULT_ADMIN_BODY, extractAdminBody, spliceAdminBody } from './admin-section.js';
+import { VERSION } from '../version.js';
+
+export interface PlannedFile { path: string; text: string; mode: number }
+
+export function rulesText(config: Config, family: Family): string {
+  return render(family === 4 ? 'rules.v4' : 'rules.v6', { version: VERSION, chain: WHITELIST_CHAIN, ...planRules(config, family) });
+}
+
+/** netfilter-persistent's ipset plugin format ("ipset restore -exist" at boot). */
+export function ipsetsText(sets: SetPlan[]): string {
+  return render('ipsets', { version: VERSION, sets: sets.map((s) => ({ name: s.name, options: setOptions(s.family), members: s.members })) });
+}
+
+export function customScript(config: Config, paths: Paths, sets: SetPlan[], existing: string | undefined): string {
+  const rendered = render('iptables-custom', {
+    version: VERSION,
+    ipsetsFile: paths.ipsets,
+    chain: WHITELIST_CHAIN,
+    sets: sets.map((s) => s.name),
+    families: ([4, 6] as Family[]).map((f) => ({ bin: f === 4 ? 'iptables' : 'ip6tables', rules: planRules(config, f).whitelist })),
+  });
+  return spliceAdminBody(rendered, extractAdminBody(existing) ?? DEFAULT_ADMIN_BODY);
+}
+
+/** Everything `tm3 render` writes. Pure: the caller reads the existing script for its admin section. */
+export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined): PlannedFile[] {
+  return [
+    { path: paths.rulesV4, text: rulesText(config, 4), mode: 0o640 },
+    { path: paths.rulesV6, text: rulesText(config, 6), mode: 0o640 },
+    { path: paths.ipsets, text: ipsetsText(sets), mode: 0o640 },
+    { path: paths.custom, text: customScript(config, paths, sets, existingCustom), mode: 0o755 },
+  ];
+}

@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { parseNet } from '../model/address.js';
+import { Tm3Error } from '../model/errors.js';
+
+export const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+// Helpers re-check every value at the last moment: a template can only print what passes here.
+const CHECKS: Record<string, RegExp> = {
+  path: /^\/[A-Za-z0-9._/+-]*$/,
+  setname: /^tm3-[a-z0-9-]{1,24}$/,
+  // rule bodies are built in plan/rules.ts from validated parts; nothing else may look like one
+  rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
+  word: /^[A-Za-z0-9][A-Za-z0-9._+-]*$/,
+};
+
+const hb = Handlebars.create();
+for (const [name, re] of Object.entries(CHECKS)) {
+  hb.registerHelper(name, (value: unknown) => {
+    const s = String(value);
+    if (!re.test(s)) throw new Tm3Error(`refusing to render ${name} '${s.slice(0, 40)}'`, 'this is a tm3 bug: report it with the input that caused it');
+    return s;
+  });
+}
+hb.registerHelper('cidr', (value: unknown) => parseNet(String(value), { force: true, what: 'rendered address' }).cidr);
+
+const cache = new Map<string, Handlebars.TemplateDelegate>();
+
+/** Render templates/<name>.hbs; never HTML-escapes (these are shell, INI and iptables files). */
+export function render(name: string, data: object): string {
+  let tpl = cache.get(name);
+  if (!tpl) {
+    const source = fs.readFileSync(`${TEMPLATE_DIR}${name}.hbs`, 'utf8');
+    tpl = hb.compile(source, { noEscape: true, strict: true });
+    cache.set(name, tpl);
+  }
+  return tpl(data);
+}

@@ -1,0 +1,50 @@
+import type { Config } from '../store/config.js';
+import type { Family } from '../model/address.js';
+import { ALL, type PortRange, type Proto } from '../model/services.js';
+import { setName, serviceNames } from './sets.js';
+
+export const WHITELIST_CHAIN = 'TM3-WHITELIST';
+
+export interface RuleModel {
+  family: Family;
+  trusted: string[];
+  /** iptables match text for ports open to everyone */
+  open: string[];
+  /** rule bodies for TM3-WHITELIST (after "-A TM3-WHITELIST ") */
+  whitelist: string[];
+}
+
+/** multiport takes at most 15 ports, a range counting as two. */
+export function portMatches(ranges: PortRange[]): { proto: Proto; dports: string }[] {
+  const out: { proto: Proto; dports: string }[] = [];
+  for (const proto of ['udp', 'tcp'] as Proto[]) {
+    let chunk: string[] = [];
+    let slots = 0;
+    for (const r of ranges.filter((x) => x.proto === proto)) {
+      const cost = r.from === r.to ? 1 : 2;
+      if (slots + cost > 15) { out.push({ proto, dports: chunk.join(',') }); chunk = []; slots = 0; }
+      chunk.push(r.from === r.to ? String(r.from) : `${r.from}:${r.to}`);
+      slots += cost;
+    }
+    if (chunk.length) out.push({ proto, dports: chunk.join(',') });
+  }
+  return out;
+}
+
+/** The INPUT layout for one family; depends only on config, so rules.v4/v6 never change with the whitelist. */
+export function planRules(config: Config, family: Family): RuleModel {
+  const whitelist: string[] = [];
+  for (const svc of serviceNames(config)) {
+    const set = `-m set --match-set ${setName(svc, family)} src`;
+    if (svc === ALL) { whitelist.push(`${set} -j ACCEPT`); continue; }
+    for (const m of portMatches(config.catalog.get(svc) ?? [])) {
+      whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${set} -j ACCEPT`);
+    }
+  }
+  return {
+    family,
+    trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),
+    open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
+    whitelist,
+  };
+}

@@ -1,0 +1,44 @@
+import type { Config } from '../store/config.js';
+import type { Cache } from '../store/cache.js';
+import type { Entry } from '../model/entry.js';
+import type { Family } from '../model/address.js';
+import { ALL } from '../model/services.js';
+
+export interface SetPlan { name: string; family: Family; members: string[] }
+
+export const SET_PREFIX = 'tm3-';
+export const setName = (service: string, family: Family) => `${SET_PREFIX}${service}-${family}`;
+/** ipset create options; constant so that a saved file, the kernel and a side set always agree. */
+export const setOptions = (family: Family) => `hash:net family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
+
+/** Service names in rule order: 'all' first, then the catalog. */
+export const serviceNames = (config: Config) => [ALL, ...config.catalog.keys()];
+
+/** The addresses an entry stands for right now: its own, or its name's last good answer. */
+export function entryAddresses(entry: Entry, cache: Cache): string[] {
+  if (entry.address) return [entry.address.cidr];
+  const rec = entry.host ? cache[entry.host] : undefined;
+  if (rec) return [...rec.v4, ...rec.v6];
+  return entry.lastIp ? [entry.lastIp.cidr] : [];
+}
+
+/** Every set for every service and family, empty ones too, because the rules refer to them all. */
+export function planSets(config: Config, entries: Entry[], cache: Cache): SetPlan[] {
+  const members = new Map<string, Set<string>>();
+  for (const svc of serviceNames(config)) for (const fam of [4, 6] as Family[]) members.set(setName(svc, fam), new Set());
+  for (const entry of entries) {
+    for (const cidr of entryAddresses(entry, cache)) {
+      const fam: Family = cidr.includes(':') ? 6 : 4;
+      for (const svc of entry.services) members.get(setName(svc, fam))?.add(cidr);
+    }
+  }
+  return [...members].map(([name, m]) => ({ name, family: name.endsWith('-6') ? 6 : 4, members: [...m].sort() }));
+}
+
+/** The names of the sets whose members differ from what the kernel holds (or which it lacks). */
+export function changedSets(plan: SetPlan[], kernel: Map<string, string[]>): SetPlan[] {
+  return plan.filter((s) => {
+    const have = kernel.get(s.name);
+    return !have || have.length !== s.members.length || have.some((m, i) => m !== s.members[i]);
+  });
+}

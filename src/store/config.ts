@@ -1,0 +1,103 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { decode } from 'ini';
+import { InputError } from '../model/errors.js';
+import { parseNet, printable, type Net } from '../model/address.js';
+import { buildCatalog, parsePortList, type Catalog, type PortRange } from '../model/services.js';
+import { readText } from './files.js';
+import { validateAbsPath, type Paths } from './paths.js';
+
+export interface DnsServer { host: string; port: number }
+
+export interface Config {
+  storeDir: string;
+  dns: { servers: DnsServer[]; timeoutMs: number; concurrency: number; maxAgeMinutes: number };
+  catalog: Catalog;
+  firewall: { open: PortRange[]; trusted: Net[] };
+  fail2ban: { enabled: boolean };
+  /** files the config came from, in order */
+  sources: string[];
+}
+
+// 172.16.0.0/12 is left out on purpose: on EC2 it is the provider's own network, a hole the original found.
+export const DEFAULTS = {
+  store: { dir: '/root' },
+  dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440' },
+  firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
+  fail2ban: { enabled: 'true' },
+};
+
+type Sections = Record<string, Record<string, string>>;
+
+/** tm3.conf, then tm3.conf.d/*.conf in name order; later files win key by key. */
+export async function loadConfig(paths: Paths): Promise<Config> {
+  const layers: Sections = structuredClone(DEFAULTS) as Sections;
+  layers.services = {};
+  const files = [paths.configFile];
+  try {
+    const dropins = (await fs.readdir(paths.configDir)).filter((f) => f.endsWith('.conf')).sort();
+    files.push(...dropins.map((f) => path.join(paths.configDir, f)));
+  } catch { /* no drop-in directory */ }
+  const sources: string[] = [];
+  for (const file of files) {
+    const text = await readText(file);
+    if (text === undefined) continue;
+    sources.push(file);
+    const data = decode(text) as Record<string, unknown>;
+    for (const [section, values] of Object.entries(data)) {
+      if (typeof values !== 'object' || values === null) {
+        throw new InputError(`${file}: '${printable(section)}' is outside any [section]`, 'put every key under a section such as [dns] or [firewall]');
+      }
+      layers[section] = { ...(layers[section] ?? {}), ...stringify(values as Record<string, unknown>) };
+    }
+  }
+  return build(layers, sources);
+}
+
+function stringify(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === true ? 'true' : v === false ? 'false' : String(v ?? '')]));
+}
+
+function build(s: Sections, sources: string[]): Config {
+  return {
+    storeDir: validateAbsPath(s.store.dir, '[store] dir'),
+    dns: {
+      servers: list(s.dns.servers).map(parseServer),
+      timeoutMs: int(s.dns.timeout_ms, '[dns] timeout_ms', 50, 60_000),
+      concurrency: int(s.dns.concurrency, '[dns] concurrency', 1, 256),
+      maxAgeMinutes: int(s.dns.max_age_minutes, '[dns] max_age_minutes', 1, 525_600),
+    },
+    catalog: buildCatalog(s.services) as Catalog,
+    firewall: {
+      open: s.firewall.open.trim() ? parsePortList(s.firewall.open, '[firewall] open') : [],
+      trusted: list(s.firewall.trusted).map((t) => parseNet(t, { force: true, what: '[firewall] trusted' })),
+    },
+    fail2ban: { enabled: bool(s.fail2ban.enabled, '[fail2ban] enabled') },
+    sources,
+  };
+}
+
+const list = (v: string) => String(v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+function int(v: string, key: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(String(v).trim()) || n < min || n > max) throw new InputError(`${key} = '${printable(v)}' is out of range`, `set a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function bool(v: string, key: string): boolean {
+  const t = String(v).trim().toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(t)) return true;
+  if (['false', 'no', '0', 'off'].includes(t)) return false;
+  throw new InputError(`${key} = '${printable(v)}' is not true or false`, `set ${key} = true or false`);
+}
+
+function parseServer(text: string): DnsServer {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([0-9.]+)|([0-9a-fA-F:]+))(?::([0-9]{1,5}))?$/.exec(text);
+  // A bare IPv6 address has colons of its own, so a port needs the [addr]:port form.
+  const host = m ? (m[1] ?? m[2] ?? m[3]) : '';
+  const port = m?.[4] ? Number(m[4]) : 53;
+  if (!m || port < 1 || port > 65535) throw new InputError(`[dns] servers: '${printable(text)}' is not host[:port]`, 'list resolver addresses, e.g. 127.0.0.1:5353, [2001:db8::53]:53');
+  parseNet(host, { what: '[dns] servers' });
+  return { host, port };
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { Tm3Error } from '../model/errors.js';
+
+export async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Write through a temp file and rename, so a reader or a crash never sees half a file. */
+export async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, text, { mode, fsync: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Tm3Error(`could not write ${file}: ${e.code ?? e.message}`, e.code === 'ENOSPC' ? 'free disk space, then run the command again' : e.code === 'EROFS' ? 'remount the filesystem read-write, then run the command again' : 'check the permissions of that directory, then run the command again');
+  }
+}
+
+/** Write only when the text differs; returns whether it wrote. */
+export async function writeIfChanged(file: string, text: string, mode = 0o644): Promise<boolean> {
+  if ((await readText(file)) === text) return false;
+  await writeAtomic(file, text, mode);
+  return true;
+}
+
+export async function removeFile(file: string): Promise<boolean> {
+  try {
+    await fs.unlink(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Remember files before a multi-file change, so a later failure can put them back. */
+export class FileUndo {
+  private saved = new Map<string, string | undefined>();
+  async remember(file: string) {
+    if (!this.saved.has(file)) this.saved.set(file, await readText(file));
+  }
+  async rollback() {
+    for (const [file, text] of this.saved) {
+      try {
+        if (text === undefined) await removeFile(file);
+        else await writeAtomic(file, text);
+      } catch { /* best effort: the error that caused the rollback is the one to report */ }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { InputError } from '../model/errors.js';
+
+// Generated shell and unit files embed these paths, so only plain characters are allowed.
+const SAFE_PATH = /^\/[A-Za-z0-9._/+-]*$/;
+
+export function validateRoot(text: string): string {
+  const root = path.resolve(text || '/');
+  if (!SAFE_PATH.test(root) || root.split('/').includes('..')) {
+    throw new InputError(`root '${text}' has characters tm3 will not put into generated scripts`, 'use a directory path of letters, digits, . _ - + and /');
+  }
+  return root;
+}
+
+export function validateAbsPath(text: string, what: string): string {
+  if (!SAFE_PATH.test(text) || text.split('/').includes('..')) {
+    throw new InputError(`${what} '${text}' is not a plain absolute path`, 'use an absolute path of letters, digits, . _ - + and /, without ..');
+  }
+  return path.normalize(text);
+}
+
+/** Every path tm3 touches, under one root prefix (ARCHITECTURE.md "The two roots"). */
+export class Paths {
+  constructor(readonly root: string, readonly storeDirAbs = '/root') {}
+
+  /** host path of an absolute in-server path */
+  at(p: string): string {
+    return this.root === '/' ? p : path.join(this.root, p);
+  }
+  get configFile() { return this.at('/etc/tm3/tm3.conf'); }
+  get configDir() { return this.at('/etc/tm3/tm3.conf.d'); }
+  get storeDir() { return this.at(this.storeDirAbs); }
+  get rulesV4() { return this.at('/etc/iptables/rules.v4'); }
+  get rulesV6() { return this.at('/etc/iptables/rules.v6'); }
+  get ipsets() { return this.at('/etc/iptables/ipsets'); }
+  get custom() { return this.at('/usr/local/sbin/iptables-custom'); }
+  get stateDir() { return this.at('/var/lib/tm3'); }
+  get cache() { return this.at('/var/lib/tm3/resolved.json'); }
+  get backups() { return this.at('/var/backups/tm3'); }
+  entryFile(name: string) { return path.join(this.storeDir, `${name}.iptables`); }
+  withStoreDir(dir: string) { return new Paths(this.root, dir); }
+}
