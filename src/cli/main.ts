@@ -17,12 +17,15 @@ const program = new Command('tm3')
   .version(VERSION)
   .option('--root <dir>', 'prefix for every path tm3 reads or writes (env TM3_ROOT)', undefined)
   .option('-q, --quiet', 'print only warnings and errors')
-  .showHelpAfterError('(run tm3 --help for the commands)')
   .exitOverride();
+
+// Commander's own errors (unknown command, missing argument) in tm3's one-line form.
+const oneLine = { outputError: (text: string) => process.stderr.write(`${errorLine(text.replace(/^error: /, '').trim(), 'see tm3 --help, or tm3 COMMAND --help')}\n`) };
+program.configureOutput(oneLine);
 
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
 for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render]) cmd.register(program, context);
-for (const c of program.commands) c.exitOverride();
+for (const c of program.commands) c.exitOverride().configureOutput(oneLine);
 
 /** The one catch: every failure becomes one line that names the fix, and a meaningful exit code. */
 async function main(argv: string[]) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { validateName } from '../../model/name.js';
 import { InputError } from '../../model/errors.js';
-import { readEntries } from '../../store/entries.js';
+import { readEntries, entryExists } from '../../store/entries.js';
 import { changeEntry } from '../../ops/entry-change.js';
 import { interactive, pickEntry } from '../prompt.js';
 import type { Ctx } from '../context.js';
@@ -20,6 +20,8 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         if (!interactive()) throw new InputError('no entry name given', 'tm3 del-acct NAME (tm3 list shows the names)');
         name = validateName(await pickEntry((await readEntries(ctx.paths, ctx.config.catalog)).entries.map((e) => e.name)));
       }
+      // checked again under the lock; this early check keeps a typo from touching the disk at all
+      if (!(await entryExists(ctx.paths, name))) throw new InputError(`there is no entry named ${name}`, "'tm3 list' shows the names");
       const result = await changeEntry(ctx, { remove: name }, Boolean(opts.dryRun));
       if (!opts.dryRun) await reportChange(ctx, `removed ${name}`, result);
     });

@@ -1,0 +1,183 @@
+// A throwaway network of namespaces for the tests, the demo and the sandbox.
+// Only documentation addresses, no interface in the host namespace, and destroy() undoes it all.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import type { Outcome, ProbeSpec } from './probe.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Built files: the lab always runs the compiled CLI and helpers, like an installed system. */
+export const DIST = HERE.includes(`${path.sep}src${path.sep}`) ? path.resolve(HERE, '../../dist') : path.resolve(HERE, '..');
+export const CLI = path.join(DIST, 'cli/main.js');
+
+export const NS_PREFIX = 'tm3lab-';
+export const SERVER = { v4: '192.0.2.1', v6: '2001:db8::1' };
+export const DNS_PORT = 5353;
+export const DNS_DOMAIN = 'dyn.example.net';
+
+export interface Host { ns: string; v4: string; v6: string }
+
+const sh = (cmd: string, args: string[], opts: { input?: string; reject?: boolean } = {}) =>
+  execa(cmd, args, { reject: opts.reject ?? true, input: opts.input, env: { LC_ALL: 'C' } });
+
+/** Namespaces left by a lab whose process died (kill -9, a crashed CI job). */
+export async function removeStaleLabs(): Promise<void> {
+  const { stdout } = await sh('ip', ['netns', 'list'], { reject: false });
+  for (const line of String(stdout).split('\n')) {
+    const ns = line.split(' ')[0];
+    const pid = Number(/^tm3lab-(\d+)-/.exec(ns)?.[1]);
+    if (!pid) continue;
+    let alive = true;
+    try { process.kill(pid, 0); } catch { alive = false; }
+    if (!alive) await sh('ip', ['netns', 'del', ns], { reject: false });
+  }
+}
+
+let counter = 0;
+
+export class Lab {
+  readonly id: string;
+  readonly root: string;
+  readonly server: Host;
+  readonly clients: Host[];
+  private namespaces: string[] = [];
+  private procs: ResultPromise[] = [];
+  private dns?: { proc: ResultPromise; hostsFile: string };
+
+  private constructor(clientCount: number) {
+    this.id = `${NS_PREFIX}${process.pid}-${counter++}`;
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-lab-root-'));
+    this.server = { ns: `${this.id}-s`, ...SERVER };
+    this.clients = Array.from({ length: clientCount }, (_, i) => ({ ns: `${this.id}-c${i + 1}`, v4: `192.0.2.${10 * (i + 1)}`, v6: `2001:db8::${10 * (i + 1)}` }));
+  }
+
+  /** Server, clients and a switch namespace joined by a bridge; IPv6 ready without DAD delays. */
+  static async create(clientCount = 2): Promise<Lab> {
+    await removeStaleLabs();
+    const lab = new Lab(clientCount);
+    try {
+      const sw = `${lab.id}-net`;
+      await lab.addNs(sw);
+      await sh('ip', ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
+      await sh('ip', ['-n', sw, 'link', 'set', 'br0', 'up']);
+      for (const [i, host] of [lab.server, ...lab.clients].entries()) {
+        await lab.addNs(host.ns);
+        const inner = host === lab.server ? 'veth-s' : 'veth-c';
+        await sh('ip', ['-n', host.ns, 'link', 'add', inner, 'type', 'veth', 'peer', 'name', `p${i}`, 'netns', sw]);
+        await sh('ip', ['-n', sw, 'link', 'set', `p${i}`, 'master', 'br0', 'up']);
+        await sh('ip', ['-n', host.ns, 'addr', 'add', `${host.v4}/24`, 'dev', inner]);
+        await sh('ip', ['-n', host.ns, 'addr', 'add', `${host.v6}/64`, 'dev', inner, 'nodad']);
+        await sh('ip', ['-n', host.ns, 'link', 'set', inner, 'up']);
+      }
+      return lab;
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+  }
+
+  private async addNs(ns: string) {
+    await sh('ip', ['netns', 'add', ns]);
+    this.namespaces.push(ns);
+    await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+  }
+
+  /** Run a command inside a namespace. */
+  exec(ns: string, cmd: string, args: string[], opts: { input?: string; reject?: boolean } = {}) {
+    return sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+  }
+
+  /** tm3 on the lab server, with the lab root. */
+  tm3(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+    return execa('ip', ['netns', 'exec', this.server.ns, process.execPath, CLI, '--root', this.root, ...args], {
+      reject: false, input: opts.input ?? '', env: { TM3_NO_SYSLOG: '1', LC_ALL: 'C', ...opts.env },
+    });
+  }
+
+  /** Start a long-running process in a namespace; destroy() stops it. */
+  spawn(ns: string, cmd: string, args: string[]): ResultPromise {
+    const p = execa('ip', ['netns', 'exec', ns, cmd, ...args], { reject: false, stdin: 'ignore', buffer: false });
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Listeners on the server for every port the tests probe. */
+  async startResponder(tcp = [21, 22, 80, 443, 4445, 5060, 9001], udp = [69, 4569, 5060, 10000]): Promise<void> {
+    const p = execa('ip', ['netns', 'exec', this.server.ns, process.execPath, path.join(DIST, 'lab/responder.js'), tcp.join(','), udp.join(',')], { reject: false, stdin: 'ignore' });
+    this.procs.push(p);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('responder did not start')), 10_000);
+      p.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(t); resolve(); } });
+      p.then((r) => { clearTimeout(t); reject(new Error(`responder exited: ${r.stderr}`)); }, reject);
+    });
+  }
+
+  /** Probe the server from a client; returns one outcome per spec. */
+  async probe(client: Host, specs: ProbeSpec[], timeoutMs = 800): Promise<Outcome[]> {
+    const { stdout } = await this.exec(client.ns, process.execPath, [path.join(DIST, 'lab/probe.js'), String(timeoutMs), JSON.stringify(specs)]);
+    return JSON.parse(stdout) as Outcome[];
+  }
+
+  /** Does `client` get through to port/proto over v4 or v6? */
+  async reaches(client: Host, proto: 'tcp' | 'udp', port: number, family: 4 | 6 = 4): Promise<boolean> {
+    const [o] = await this.probe(client, [{ proto, port, host: family === 4 ? this.server.v4 : this.server.v6 }]);
+    return o === 'open' || o === 'refused';
+  }
+
+  /** dnsmasq on the server's loopback answering for *.dyn.example.net from a hosts file. */
+  async startDns(records: Record<string, string[]>): Promise<void> {
+    const hostsFile = path.join(this.root, 'lab-dns-hosts');
+    this.writeHosts(hostsFile, records);
+    const proc = this.spawn(this.server.ns, 'dnsmasq', [
+      '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`,
+      '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${DNS_PORT}`, `--local=/${DNS_DOMAIN}/`,
+      '--user=root', '--group=root', `--pid-file=${path.join(this.root, 'lab-dnsmasq.pid')}`,
+    ]);
+    this.dns = { proc, hostsFile };
+    for (let i = 0; i < 50; i++) {
+      const { stdout } = await this.exec(this.server.ns, 'ss', ['-Hlun', `sport = :${DNS_PORT}`], { reject: false });
+      if (String(stdout).includes(`:${DNS_PORT}`)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('dnsmasq did not start');
+  }
+
+  /** Change the answers and tell dnsmasq to reread them (SIGHUP), as a dynamic-DNS update would. */
+  async setDns(records: Record<string, string[]>): Promise<void> {
+    if (!this.dns) throw new Error('startDns first');
+    this.writeHosts(this.dns.hostsFile, records);
+    this.dns.proc.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  async stopDns(): Promise<void> {
+    if (!this.dns) return;
+    this.dns.proc.kill('SIGTERM');
+    await this.dns.proc.catch(() => undefined);
+    this.dns = undefined;
+  }
+
+  private writeHosts(file: string, records: Record<string, string[]>) {
+    const lines = Object.entries(records).flatMap(([name, addrs]) => addrs.map((a) => `${a} ${name}`));
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  }
+
+  /** The [dns] config that points tm3 at the lab's dnsmasq. */
+  writeConfig(extra = ''): void {
+    fs.mkdirSync(path.join(this.root, 'etc/tm3'), { recursive: true });
+    fs.writeFileSync(path.join(this.root, 'etc/tm3/tm3.conf'), `[dns]\nservers = 127.0.0.1:${DNS_PORT}\ntimeout_ms = 1000\n${extra}`);
+  }
+
+  /** Stop every process, delete every namespace and the root. Safe to call twice. */
+  async destroy(): Promise<void> {
+    for (const p of this.procs) p.kill('SIGKILL');
+    await Promise.allSettled(this.procs);
+    this.procs = [];
+    for (const ns of this.namespaces.reverse()) await sh('ip', ['netns', 'del', ns], { reject: false });
+    this.namespaces = [];
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}

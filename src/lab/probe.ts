@@ -1,0 +1,33 @@
+// Lab client: tries every probe at once and prints one JSON line of outcomes.
+// Usage: node probe.js TIMEOUT_MS '[{"proto":"tcp","host":"192.0.2.1","port":22}, ...]'
+import net from 'node:net';
+import dgram from 'node:dgram';
+
+export type Outcome = 'open' | 'refused' | 'timeout' | 'error';
+export interface ProbeSpec { proto: 'tcp' | 'udp'; host: string; port: number }
+
+function tcp(p: ProbeSpec, timeout: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: p.host, port: p.port });
+    const done = (o: Outcome) => { clearTimeout(t); sock.destroy(); resolve(o); };
+    const t = setTimeout(() => done('timeout'), timeout);
+    sock.once('connect', () => done('open'));
+    sock.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error'));
+  });
+}
+
+function udp(p: ProbeSpec, timeout: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket(p.host.includes(':') ? 'udp6' : 'udp4');
+    const done = (o: Outcome) => { clearTimeout(t); sock.close(); resolve(o); };
+    const t = setTimeout(() => done('timeout'), timeout);
+    sock.once('message', () => done('open'));
+    sock.once('error', () => done('error'));
+    sock.send('tm3-probe', p.port, p.host);
+  });
+}
+
+const timeout = Number(process.argv[2] ?? 800);
+const specs = JSON.parse(process.argv[3] ?? '[]') as ProbeSpec[];
+const results = await Promise.all(specs.map((p) => (p.proto === 'tcp' ? tcp(p, timeout) : udp(p, timeout))));
+process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadConfig } from '../../src/store/config.js';
+import { Paths } from '../../src/store/paths.js';
+
+function rootWith(files: Record<string, string>): Paths {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-unit-'));
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    fs.writeFileSync(path.join(root, f), text);
+  }
+  return new Paths(root);
+}
+
+describe('config', () => {
+  it('has the documented defaults with no file at all', async () => {
+    const c = await loadConfig(rootWith({}));
+    expect(c.storeDir).to.equal('/root');
+    expect(c.dns).to.deep.equal({ servers: [], timeoutMs: 2000, concurrency: 32, maxAgeMinutes: 1440 });
+    expect(c.firewall.trusted.map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '10.0.0.0/8', '192.168.0.0/16', '::1/128']);
+    expect(c.firewall.trusted.map((n) => n.cidr)).not.to.include('172.16.0.0/12');
+    expect(c.firewall.open).to.deep.equal([{ proto: 'udp', from: 10000, to: 20000 }]);
+    expect(c.fail2ban.enabled).to.equal(true);
+  });
+
+  it('reads tm3.conf, then tm3.conf.d/*.conf in name order, later keys winning', async () => {
+    const c = await loadConfig(rootWith({
+      'etc/tm3/tm3.conf': '[dns]\nservers = 127.0.0.1:5353, [2001:db8::53]:53\ntimeout_ms = 500\n[store]\ndir = /var/lib/wl\n',
+      'etc/tm3/tm3.conf.d/20-late.conf': '[dns]\ntimeout_ms = 900\n',
+      'etc/tm3/tm3.conf.d/10-early.conf': '[dns]\ntimeout_ms = 700\nconcurrency = 4\n[services]\nprov = tcp/8667\n',
+      'etc/tm3/tm3.conf.d/ignored.txt': '[dns]\ntimeout_ms = 1\n',
+    }));
+    expect(c.dns.servers).to.deep.equal([{ host: '127.0.0.1', port: 5353 }, { host: '2001:db8::53', port: 53 }]);
+    expect(c.dns.timeoutMs).to.equal(900);
+    expect(c.dns.concurrency).to.equal(4);
+    expect(c.storeDir).to.equal('/var/lib/wl');
+    expect(c.catalog.has('prov')).to.equal(true);
+    expect(c.sources.map((s) => path.basename(s))).to.deep.equal(['tm3.conf', '10-early.conf', '20-late.conf']);
+  });
+
+  const bad: [string, RegExp][] = [
+    ['[dns]\ntimeout_ms = soon\n', /timeout_ms/],
+    ['[dns]\nservers = dns.example.org\n', /not host\[:port\]/],
+    ['[firewall]\ntrusted = 0.0.0.0/0\n', /whole internet/],
+    ['[firewall]\nopen = udp/10000-20000\n', /not a port/],
+    ['[fail2ban]\nenabled = perhaps\n', /true or false/],
+    ['[store]\ndir = ../etc\n', /plain absolute path/],
+    ['[store]\ndir = /root$(id)\n', /plain absolute path/],
+  ];
+  for (const [text, msg] of bad) {
+    it(`refuses ${JSON.stringify(text)}`, async () => {
+      let err: Error | undefined;
+      try { await loadConfig(rootWith({ 'etc/tm3/tm3.conf': text })); } catch (e) { err = e as Error; }
+      expect(err?.message).to.match(msg);
+    });
+  }
+});

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { mergeAnswer } from '../../src/resolve/merge.js';
+import { resolveAll } from '../../src/resolve/resolve-all.js';
+import type { HostAnswer } from '../../src/resolve/dns.js';
+import type { HostRecord } from '../../src/store/cache.js';
+
+const ok = (addrs: string[]) => ({ ok: true as const, addrs });
+const fail = (error = 'ETIMEOUT') => ({ ok: false as const, error });
+const prev: HostRecord = { v4: ['198.51.100.1/32'], v6: ['2001:db8::1/128'], okAt: 'then' };
+
+describe('last known good', () => {
+  const table: [string, HostAnswer, Partial<HostRecord>][] = [
+    ['both answer: replaced', { v4: ok(['203.0.113.2/32']), v6: ok(['2001:db8::2/128']) }, { v4: ['203.0.113.2/32'], v6: ['2001:db8::2/128'], okAt: 'now' }],
+    ['both time out: kept', { v4: fail(), v6: fail() }, { v4: prev.v4, v6: prev.v6, okAt: 'then', error: 'ETIMEOUT/ETIMEOUT' }],
+    ['name vanished (NXDOMAIN): kept', { v4: ok([]), v6: ok([]) }, { v4: prev.v4, v6: prev.v6, okAt: 'then', error: 'no records/no records' }],
+    ['v4 answers, v6 times out: v6 kept', { v4: ok(['203.0.113.2/32']), v6: fail() }, { v4: ['203.0.113.2/32'], v6: prev.v6, okAt: 'now' }],
+    ['v4 answers, v6 has none: v6 emptied', { v4: ok(['203.0.113.2/32']), v6: ok([]) }, { v4: ['203.0.113.2/32'], v6: [], okAt: 'now' }],
+  ];
+  for (const [label, answer, want] of table) {
+    it(label, () => expect(mergeAnswer(prev, answer, 'now')).to.deep.include(want));
+  }
+  it('a name never resolved and failing has no addresses', () => {
+    expect(mergeAnswer(undefined, { v4: fail(), v6: fail() }, 'now')).to.deep.include({ v4: [], v6: [] });
+  });
+});
+
+describe('resolveAll', () => {
+  it('bounds concurrency, resolves each name once, and reports failures and changes', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const calls: string[] = [];
+    const lookup = async (host: string): Promise<HostAnswer> => {
+      calls.push(host);
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return host.startsWith('down') ? { v4: fail(), v6: fail() } : { v4: ok([`198.51.100.${calls.length}/32`]), v6: ok([]) };
+    };
+    const hosts = [...Array.from({ length: 20 }, (_, i) => `h${i}.example.net`), 'down.example.net', 'h0.example.net'];
+    const r = await resolveAll(hosts, { 'down.example.net': prev }, { servers: [], timeoutMs: 100, concurrency: 3, lookup });
+    expect(peak).to.equal(3);
+    expect(calls).to.have.length(21);
+    expect(r.failed).to.deep.equal(['down.example.net']);
+    expect(r.cache['down.example.net'].v4).to.deep.equal(prev.v4);
+    expect(r.changed).to.have.length(20);
+  });
+});
