@@ -23,7 +23,11 @@ export async function readEntries(paths: Paths, catalog: Catalog): Promise<Store
   }
   const entries: Entry[] = [];
   const warnings: string[] = [];
-  const texts = await Promise.all(names.map((n) => readText(paths.entryFile(n)).catch((e) => e as Error)));
+  // In batches: tens of thousands of simultaneous opens would run out of file descriptors.
+  const texts: (string | undefined | Error)[] = [];
+  for (let i = 0; i < names.length; i += 256) {
+    texts.push(...(await Promise.all(names.slice(i, i + 256).map((n) => readText(paths.entryFile(n)).catch((e) => e as Error)))));
+  }
   names.forEach((name, i) => {
     const text = texts[i];
     if (!NAME_RE.test(name)) {
