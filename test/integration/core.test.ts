@@ -148,6 +148,48 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
     expect(roamer.resolvedAgeSeconds).to.be.a('number');
   });
 
+  it("iptables-custom's admin section runs on restart and survives regeneration byte for byte", async () => {
+    const file = path.join(lab.root, 'usr/local/sbin/iptables-custom');
+    const body = `/sbin/iptables -A INPUT -s ${stranger.v4} -p tcp --dport 80 -j ACCEPT\n# keep me: $HOME & \\n\n`;
+    const text = fs.readFileSync(file, 'utf8').replace(/(# >>> ADMIN SECTION[^\n]*\n)[\s\S]*?(# <<< END)/, (_m, a, b) => `${a}${body}${b}`);
+    fs.writeFileSync(file, text);
+    await ok(['restart']);
+    expect(fs.readFileSync(file, 'utf8')).to.equal(text);
+    await expectOnly(lab, stranger, 4, ['tcp/80']);
+    fs.writeFileSync(file, text.replace(body, ''));
+    await ok(['restart']);
+    await expectOnly(lab, stranger, 4, []);
+  });
+
+  it('a rule file the kernel refuses leaves the previous firewall in force (fault injected into ip6tables-restore)', async () => {
+    const fake = path.join(lab.root, 'fakebin');
+    fs.mkdirSync(fake, { recursive: true });
+    fs.writeFileSync(path.join(fake, 'ip6tables-restore'), '#!/bin/sh\necho "ip6tables-restore: line 9 failed" >&2\nexit 1\n', { mode: 0o755 });
+    const before = await kernelSnapshot();
+    const r = await lab.tm3(['restart'], { env: { PATH: `${fake}:${process.env.PATH}` } });
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/ip6tables-restore failed .*line 9 failed/);
+    expect(r.stderr).to.include('ip6tables-restore -w 5 --test');
+    expect(await kernelSnapshot()).to.equal(before);
+    await expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']);
+    await expectOnly(lab, stranger, 6, []);
+  });
+
+  it('concurrent add-ip and del-acct lose no entry (one lock, atomic writes)', async () => {
+    const names = Array.from({ length: 16 }, (_, i) => `par${i}`);
+    const results = await Promise.all(names.map((n, i) => lab.tm3(['add-ip', n, `203.0.113.${100 + i}`, '--services', 'web'])));
+    results.forEach((r) => expect(r.exitCode, r.stderr).to.equal(0));
+    const dels = await Promise.all(names.slice(0, 8).map((n) => lab.tm3(['del-acct', n])));
+    dels.forEach((r) => expect(r.exitCode, r.stderr).to.equal(0));
+    const listed = JSON.parse((await ok(['list', '--json'])).stdout).map((e: { name: string }) => e.name).filter((n: string) => n.startsWith('par'));
+    expect(listed.sort()).to.deep.equal(names.slice(8).sort());
+    const set = (await lab.exec(lab.server.ns, 'ipset', ['list', 'tm3-web-4'])).stdout.split('\n');
+    for (let i = 0; i < 16; i++) expect(set.includes(`203.0.113.${100 + i}`), `203.0.113.${100 + i}`).to.equal(i >= 8);
+    const st = JSON.parse((await ok(['status', '--json'])).stdout);
+    expect(st.kernelMatchesPlan, st.problems.join('\n')).to.equal(true);
+    await Promise.all(names.slice(8).map((n) => ok(['del-acct', n])));
+  });
+
   describe('5. hostile input is refused with a one-line fix and changes nothing', () => {
     const cases: [string, string[]][] = [
       ['catch-all v4', ['add-ip', 'x', '0.0.0.0/0']],
