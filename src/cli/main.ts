@@ -11,6 +11,7 @@ import * as list from './commands/list.js';
 import * as restart from './commands/restart.js';
 import * as refresh from './commands/refresh.js';
 import * as render from './commands/render.js';
+import * as doctor from './commands/doctor.js';
 
 const program = new Command('tm3')
   .description("Travelin' Man 3: a whitelist-first firewall for Asterisk PBX servers")
@@ -24,7 +25,7 @@ const oneLine = { outputError: (text: string) => process.stderr.write(`${errorLi
 program.configureOutput(oneLine);
 
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
-for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render]) cmd.register(program, context);
+for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor]) cmd.register(program, context);
 for (const c of program.commands) c.exitOverride().configureOutput(oneLine);
 
 /** The one catch: every failure becomes one line that names the fix, and a meaningful exit code. */

@@ -82,7 +82,7 @@ export class Lab {
     await sh('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
     await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+    await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1']);
   }
 
   /** Run a command inside a namespace. */
@@ -127,6 +127,55 @@ export class Lab {
     return o === 'open' || o === 'refused';
   }
 
+  /** A stranger that keeps probing tcp/udp until stopped; stop() says how many got through. */
+  async probeLoop(client: Host, family: 4 | 6, tcpPort = 22, udpPort = 5060) {
+    const p = execa('ip', ['netns', 'exec', client.ns, process.execPath, path.join(DIST, 'lab/probe-loop.js'), family === 4 ? this.server.v4 : this.server.v6, String(tcpPort), String(udpPort)], { reject: false, stdin: 'ignore' });
+    this.procs.push(p);
+    await new Promise<void>((resolve) => p.stdout?.once('data', () => resolve()));
+    return {
+      stop: async (): Promise<{ attempts: number; through: number }> => {
+        p.kill('SIGTERM');
+        const r = await p;
+        return JSON.parse(String(r.stdout).trim().split('\n').pop() ?? '{}');
+      },
+    };
+  }
+
+  /** Forget everything the server's kernel holds, as a power cycle would. */
+  async wipeKernel(): Promise<void> {
+    for (const bin of ['iptables', 'ip6tables']) {
+      await this.exec(this.server.ns, bin, ['-P', 'INPUT', 'ACCEPT']);
+      await this.exec(this.server.ns, bin, ['-P', 'FORWARD', 'ACCEPT']);
+      await this.exec(this.server.ns, bin, ['-F']);
+      await this.exec(this.server.ns, bin, ['-X']);
+    }
+    await this.exec(this.server.ns, 'ipset', ['destroy']);
+  }
+
+  async link(up: boolean): Promise<void> {
+    await this.exec(this.server.ns, 'ip', ['link', 'set', 'veth-s', up ? 'up' : 'down']);
+  }
+
+  /**
+   * Boot as Debian would: netfilter-persistent with the staged /etc/iptables bind-mounted in a
+   * private mount namespace, then the ExecStart lines of tm3-firewall.service in order.
+   */
+  async boot(): Promise<string[]> {
+    const log: string[] = [];
+    const np = await this.exec(this.server.ns, 'unshare', ['-m', 'sh', '-c', 'mount --bind "$1" /etc/iptables && exec netfilter-persistent start', 'boot', path.join(this.root, 'etc/iptables')], { reject: false });
+    log.push(`netfilter-persistent start: exit ${np.exitCode} ${np.stdout} ${np.stderr}`.trim());
+    const unit = fs.readFileSync(path.join(this.root, 'etc/systemd/system/tm3-firewall.service'), 'utf8');
+    for (const line of unit.split('\n').filter((l) => l.startsWith('ExecStart='))) {
+      const cmd = line.slice('ExecStart='.length);
+      const ignoreFailure = cmd.startsWith('-');
+      const [bin, ...args] = cmd.replace(/^-/, '').split(' ');
+      const r = await this.exec(this.server.ns, bin, args, { reject: false });
+      log.push(`${cmd}: exit ${r.exitCode} ${r.stderr}`.trim());
+      if (r.exitCode !== 0 && !ignoreFailure) throw new Error(`boot step failed: ${cmd}\n${log.join('\n')}`);
+    }
+    return log;
+  }
+
   /** dnsmasq on the server's loopback answering for *.dyn.example.net from a hosts file. */
   async startDns(records: Record<string, string[]>): Promise<void> {
     const hostsFile = path.join(this.root, 'lab-dns-hosts');
@@ -143,6 +192,14 @@ export class Lab {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('dnsmasq did not start');
+  }
+
+  /** In place of dnsmasq: a DNS server that swallows queries; stop() returns how many it got. */
+  async startDnsBlackhole() {
+    const p = execa('ip', ['netns', 'exec', this.server.ns, process.execPath, path.join(DIST, 'lab/dns-blackhole.js'), '127.0.0.1', String(DNS_PORT)], { reject: false, stdin: 'ignore' });
+    this.procs.push(p);
+    await new Promise<void>((resolve) => p.stdout?.once('data', () => resolve()));
+    return { stop: async () => { p.kill('SIGTERM'); return Number(String((await p).stdout).trim().split('\n').pop()); } };
   }
 
   /** Change the answers and tell dnsmasq to reread them (SIGHUP), as a dynamic-DNS update would. */
@@ -168,7 +225,8 @@ export class Lab {
   /** The [dns] config that points tm3 at the lab's dnsmasq. */
   writeConfig(extra = ''): void {
     fs.mkdirSync(path.join(this.root, 'etc/tm3'), { recursive: true });
-    fs.writeFileSync(path.join(this.root, 'etc/tm3/tm3.conf'), `[dns]\nservers = 127.0.0.1:${DNS_PORT}\ntimeout_ms = 1000\n${extra}`);
+    // Fail2Ban is not run in this lab: the restart order skips it and doctor does not expect it.
+    fs.writeFileSync(path.join(this.root, 'etc/tm3/tm3.conf'), `[dns]\nservers = 127.0.0.1:${DNS_PORT}\ntimeout_ms = 1000\n[fail2ban]\nenabled = false\n${extra}`);
   }
 
   /** Stop every process, delete every namespace and the root. Safe to call twice. */

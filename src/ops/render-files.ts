@@ -5,6 +5,7 @@ import { extractAdminBody } from '../plan/admin-section.js';
 import type { SetPlan } from '../plan/sets.js';
 import { readText, writeAtomic } from '../store/files.js';
 import type { Ctx } from '../cli/context.js';
+import { tm3Command } from '../tm3-command.js';
 
 // The files an admin may have edited by hand; a replaced one is kept under /var/backups/tm3.
 const BACKED_UP = (ctx: Ctx) => new Set([ctx.paths.rulesV4, ctx.paths.rulesV6, ctx.paths.custom]);
@@ -19,7 +20,7 @@ export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean): P
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
     ctx.out.warn(`${ctx.paths.custom} has no tm3 admin section; it is backed up and replaced (tm3 migrate carries legacy rules over)`);
   }
-  const files = planFiles(ctx.config, ctx.paths, sets, existingCustom);
+  const files = planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root));
   const written: string[] = [];
   const backups: string[] = [];
   const stamp = backupStamp();

@@ -4,7 +4,7 @@ import { readTm3Sets } from '../apply/ipset.js';
 import { inputPolicy, chainRules } from '../apply/iptables.js';
 import type { Ctx } from '../cli/context.js';
 import type { Family } from '../model/address.js';
-import { loadState } from './state.js';
+import { loadState, type State } from './state.js';
 
 export interface EntryStatus {
   name: string;
@@ -26,8 +26,8 @@ export interface Status {
   entries: EntryStatus[];
 }
 
-export async function status(ctx: Ctx): Promise<Status> {
-  const state = await loadState(ctx);
+export async function status(ctx: Ctx, loaded?: State): Promise<Status> {
+  const state = loaded ?? (await loadState(ctx));
   const now = Date.now();
   const entries: EntryStatus[] = state.entries.map((e) => {
     const rec = e.host ? state.cache[e.host] : undefined;

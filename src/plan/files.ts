@@ -29,12 +29,30 @@ export function customScript(config: Config, paths: Paths, sets: SetPlan[], exis
   return spliceAdminBody(rendered, extractAdminBody(existing) ?? DEFAULT_ADMIN_BODY);
 }
 
+/** systemd units, the boot failsafe and the if-up hooks; `tm3` is the command they run, root included. */
+export function bootFiles(config: Config, paths: Paths, tm3: string): PlannedFile[] {
+  const base = { version: VERSION, tm3, ipsetsFile: paths.ipsets, custom: paths.custom, failsafe: paths.failsafe, refreshSoon: paths.refreshSoon, lockDir: paths.runDir };
+  const unit = (name: string, extra: object = {}) => ({ path: paths.unit(name), text: render(name, { ...base, ...extra }), mode: 0o644 });
+  const script = (file: string, template: string, extra: object = {}) => ({ path: file, text: render(template, { ...base, self: paths.inServer(file), ...extra }), mode: 0o755 });
+  return [
+    unit('tm3-firewall.service', { fail2ban: config.fail2ban.enabled }),
+    unit('tm3-refresh.service'),
+    unit('tm3-refresh.timer'),
+    script(paths.failsafe, 'tm3-failsafe', { rulesV4: rulesText(config, 4), rulesV6: rulesText(config, 6) }),
+    script(paths.refreshSoon, 'hooks/refresh-soon'),
+    script(paths.hookIfupdown, 'hooks/if-up'),
+    script(paths.hookNetworkManager, 'hooks/networkmanager'),
+    script(paths.hookNetworkd, 'hooks/networkd-dispatcher'),
+  ];
+}
+
 /** Everything `tm3 render` writes. Pure: the caller reads the existing script for its admin section. */
-export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined): PlannedFile[] {
+export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined, tm3: string): PlannedFile[] {
   return [
     { path: paths.rulesV4, text: rulesText(config, 4), mode: 0o640 },
     { path: paths.rulesV6, text: rulesText(config, 6), mode: 0o640 },
     { path: paths.ipsets, text: ipsetsText(sets), mode: 0o640 },
     { path: paths.custom, text: customScript(config, paths, sets, existingCustom), mode: 0o755 },
+    ...bootFiles(config, paths, tm3),
   ];
 }

@@ -4,7 +4,8 @@ import Handlebars from 'handlebars';
 import { parseNet } from '../model/address.js';
 import { Tm3Error } from '../model/errors.js';
 
-export const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** The package root: templates/ and hooks/ hold the Handlebars sources. */
+export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
 // Helpers re-check every value at the last moment: a template can only print what passes here.
 const CHECKS: Record<string, RegExp> = {
@@ -13,7 +14,13 @@ const CHECKS: Record<string, RegExp> = {
   // rule bodies are built in plan/rules.ts from validated parts; nothing else may look like one
   rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
   word: /^[A-Za-z0-9][A-Za-z0-9._+-]*$/,
+  // an absolute program path, then absolute paths or --root: how generated files call tm3
+  command: /^\/[A-Za-z0-9._/+-]+(?: (?:\/[A-Za-z0-9._/+-]*|--root))*$/,
 };
+
+// A whole iptables-restore file, as rendered from templates/rules.v*: checked line by line
+// before it goes into a shell here-document.
+const RULESET_LINE = /^(?:|#[^\n]*|\*filter|COMMIT|:[A-Z0-9-]+ (?:DROP|ACCEPT|-) \[0:0\]|-A [A-Z0-9-]+(?: [-A-Za-z0-9,:./_]+)+)$/;
 
 const hb = Handlebars.create();
 for (const [name, re] of Object.entries(CHECKS)) {
@@ -23,15 +30,21 @@ for (const [name, re] of Object.entries(CHECKS)) {
     return s;
   });
 }
+hb.registerHelper('ruleset', (value: unknown) => {
+  const text = String(value);
+  const bad = text.split('\n').find((l) => !RULESET_LINE.test(l));
+  if (bad !== undefined || !text.endsWith('COMMIT\n')) throw new Tm3Error(`refusing to render ruleset line '${(bad ?? '').slice(0, 40)}'`, 'this is a tm3 bug: report it');
+  return text;
+});
 hb.registerHelper('cidr', (value: unknown) => parseNet(String(value), { force: true, what: 'rendered address' }).cidr);
 
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 
-/** Render templates/<name>.hbs; never HTML-escapes (these are shell, INI and iptables files). */
+/** Render templates/<name>.hbs (or hooks/<name>.hbs); never HTML-escapes: these are shell, INI and iptables files. */
 export function render(name: string, data: object): string {
   let tpl = cache.get(name);
   if (!tpl) {
-    const source = fs.readFileSync(`${TEMPLATE_DIR}${name}.hbs`, 'utf8');
+    const source = fs.readFileSync(`${PACKAGE_DIR}${name.includes('/') ? name : `templates/${name}`}.hbs`, 'utf8');
     tpl = hb.compile(source, { noEscape: true, strict: true });
     cache.set(name, tpl);
   }

@@ -37,6 +37,15 @@ export class Paths {
   get stateDir() { return this.at('/var/lib/tm3'); }
   get cache() { return this.at('/var/lib/tm3/resolved.json'); }
   get backups() { return this.at('/var/backups/tm3'); }
+  get failsafe() { return this.at('/usr/local/sbin/tm3-failsafe'); }
+  get refreshSoon() { return this.at('/usr/local/sbin/tm3-refresh-soon'); }
+  get runDir() { return this.at('/run/tm3'); }
+  get hookIfupdown() { return this.at('/etc/network/if-up.d/tm3'); }
+  get hookNetworkManager() { return this.at('/etc/NetworkManager/dispatcher.d/90-tm3'); }
+  get hookNetworkd() { return this.at('/etc/networkd-dispatcher/routable.d/90-tm3'); }
+  unit(name: string) { return this.at(`/etc/systemd/system/${name}`); }
+  /** the in-server path of a host path under the root (for messages and file headers) */
+  inServer(file: string) { return this.root === '/' ? file : `/${path.relative(this.root, file)}`; }
   entryFile(name: string) { return path.join(this.storeDir, `${name}.iptables`); }
   withStoreDir(dir: string) { return new Paths(this.root, dir); }
 }

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import { planFiles } from '../plan/files.js';
+import { planSets } from '../plan/sets.js';
+import { readText } from '../store/files.js';
+import { hasSystemd, systemctl } from '../apply/system.js';
+import { tm3Command } from '../tm3-command.js';
+import type { Ctx } from '../cli/context.js';
+import { loadState } from './state.js';
+import { status } from './status.js';
+
+// What to tell the admin for each generated file that drifted.
+const FILE_FIX: Record<string, string> = {
+  'rules.v4': 'an iptables-save over it? tm3 restart backs it up and restores it',
+  'rules.v6': 'an ip6tables-save over it? tm3 restart backs it up and restores it',
+  ipsets: 'the saved sets are stale; tm3 restart rewrites them',
+};
+
+/** Everything that weakens the firewall, one line each. An empty list means healthy. */
+export async function doctor(ctx: Ctx): Promise<string[]> {
+  const state = await loadState(ctx);
+  const problems: string[] = [];
+  const sets = planSets(ctx.config, state.entries, state.cache);
+  const existingCustom = await readText(ctx.paths.custom);
+  for (const f of planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root))) {
+    const have = await readText(f.path);
+    const name = f.path.split('/').pop()!;
+    const where = ctx.paths.inServer(f.path);
+    if (have === undefined) problems.push(`${where} is missing (tm3 restart writes it)`);
+    else if (have !== f.text) problems.push(`${where} differs from what tm3 renders (${FILE_FIX[name] ?? 'tm3 restart rewrites it'})`);
+  }
+  problems.push(...(await status(ctx, state)).problems.map((p) => `${p} (tm3 restart fixes it)`));
+
+  const maxAgeMs = ctx.config.dns.maxAgeMinutes * 60_000;
+  for (const e of state.entries) {
+    if (!e.host) continue;
+    const okAt = state.cache[e.host]?.okAt;
+    if (!okAt) problems.push(`${e.name}: ${e.host} has never resolved (check the name and [dns] servers, then tm3 refresh)`);
+    else if (Date.now() - Date.parse(okAt) > maxAgeMs) problems.push(`${e.name}: ${e.host} last resolved ${okAt}, over [dns] max_age_minutes ago (check DNS, then tm3 refresh)`);
+  }
+
+  if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx))) {
+    problems.push('fail2ban is enabled but not running (start it, or set [fail2ban] enabled = false)');
+  }
+  return problems;
+}
+
+async function fail2banRunning(ctx: Ctx): Promise<boolean> {
+  if (hasSystemd(ctx.paths.root)) return (await systemctl(['is-active', '--quiet', 'fail2ban.service'], true)).exitCode === 0;
+  const pidFile = ctx.paths.at('/run/fail2ban/fail2ban.pid');
+  try {
+    process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
