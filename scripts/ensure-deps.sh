@@ -24,7 +24,7 @@ if [ -n "$need" ] || [ "${TM3_FORCE_APT:-}" = 1 ]; then
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
     fi
     apt-get update -q
-    apt-get install -y -q --no-install-recommends $PKGS
+    apt-get install -y -q --no-upgrade --no-install-recommends $PKGS
     [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
   fi
 fi

@@ -21,7 +21,8 @@ export async function readTm3Sets(): Promise<Map<string, string[]>> {
 export function swapScript(sets: SetPlan[], existing: Set<string>): string {
   const lines: string[] = [];
   for (const s of sets) {
-    if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s.family)}`);
+    if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s.family, s.timeout)}`);
+    if (s.timeout) continue; // live grants are never replaced
     lines.push(`create ${s.name}${SIDE} ${setOptions(s.family)}`);
     for (const m of s.members) lines.push(`add ${s.name}${SIDE} ${m}`);
     lines.push(`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`);
@@ -34,6 +35,11 @@ export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<
   // Side sets left by a killed run would make "create" fail; they hold nothing live.
   for (const s of sets) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
   await run('ipset', ['restore'], { input: swapScript(sets, existing) });
+}
+
+/** A knock grant: the kernel removes it after `seconds`; a repeated knock renews it. */
+export async function addTimed(set: string, address: string, seconds: number): Promise<void> {
+  await run('ipset', ['add', set, address, 'timeout', String(seconds), '-exist']);
 }
 
 /** Remove tm3 sets no longer planned (a service taken out of the catalog). In use ones stay. */

@@ -12,6 +12,7 @@ import * as restart from './commands/restart.js';
 import * as refresh from './commands/refresh.js';
 import * as render from './commands/render.js';
 import * as doctor from './commands/doctor.js';
+import * as knock from './commands/knock.js';
 
 const program = new Command('tm3')
   .description("Travelin' Man 3: a whitelist-first firewall for Asterisk PBX servers")
@@ -25,8 +26,9 @@ const oneLine = { outputError: (text: string) => process.stderr.write(`${errorLi
 program.configureOutput(oneLine);
 
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
-for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor]) cmd.register(program, context);
-for (const c of program.commands) c.exitOverride().configureOutput(oneLine);
+for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock]) cmd.register(program, context);
+const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine);
 
 /** The one catch: every failure becomes one line that names the fix, and a meaningful exit code. */
 async function main(argv: string[]) {

@@ -121,6 +121,11 @@ export class Lab {
     return JSON.parse(stdout) as Outcome[];
   }
 
+  /** Knock from a client: one real SYN to each port, in order. */
+  async knock(client: Host, ports: number[], family: 4 | 6 = 4): Promise<void> {
+    await this.exec(client.ns, process.execPath, [path.join(DIST, 'lab/probe.js'), 'knock', family === 4 ? this.server.v4 : this.server.v6, ports.join(',')]);
+  }
+
   /** Does `client` get through to port/proto over v4 or v6? */
   async reaches(client: Host, proto: 'tcp' | 'udp', port: number, family: 4 | 6 = 4): Promise<boolean> {
     const [o] = await this.probe(client, [{ proto, port, host: family === 4 ? this.server.v4 : this.server.v6 }]);
@@ -224,6 +229,7 @@ export class Lab {
 
   /** The [dns] config that points tm3 at the lab's dnsmasq. */
   writeConfig(extra = ''): void {
+    extra = `[knock]\ninterface = veth-s\n${extra}`;
     fs.mkdirSync(path.join(this.root, 'etc/tm3'), { recursive: true });
     // Fail2Ban is not run in this lab: the restart order skips it and doctor does not expect it.
     fs.writeFileSync(path.join(this.root, 'etc/tm3/tm3.conf'), `[dns]\nservers = 127.0.0.1:${DNS_PORT}\ntimeout_ms = 1000\n[fail2ban]\nenabled = false\n${extra}`);
@@ -234,6 +240,11 @@ export class Lab {
     for (const p of this.procs) p.kill('SIGKILL');
     await Promise.allSettled(this.procs);
     this.procs = [];
+    // daemons tm3 started itself in the lab (knockd, fail2ban): whatever still runs in a namespace
+    for (const ns of this.namespaces) {
+      const { stdout } = await sh('ip', ['netns', 'pids', ns], { reject: false });
+      for (const pid of String(stdout).split('\n').filter(Boolean)) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
+    }
     for (const ns of this.namespaces.reverse()) await sh('ip', ['netns', 'del', ns], { reject: false });
     this.namespaces = [];
     fs.rmSync(this.root, { recursive: true, force: true });

@@ -27,6 +27,15 @@ function udp(p: ProbeSpec, timeout: number): Promise<Outcome> {
   });
 }
 
+// "knock" mode: one SYN to each port in order, spaced out, as a knock client sends them.
+if (process.argv[2] === 'knock') {
+  const [host, ports] = [process.argv[3], process.argv[4].split(',').map(Number)];
+  for (const port of ports) {
+    await tcp({ proto: 'tcp', host, port }, 150);
+  }
+  process.exit(0);
+}
+
 const timeout = Number(process.argv[2] ?? 800);
 const specs = JSON.parse(process.argv[3] ?? '[]') as ProbeSpec[];
 const results = await Promise.all(specs.map((p) => (p.proto === 'tcp' ? tcp(p, timeout) : udp(p, timeout))));

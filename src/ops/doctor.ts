@@ -6,6 +6,8 @@ import { hasSystemd, systemctl } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
+import { knockInputs } from './knock.js';
+import { knockdRunning } from '../apply/knockd.js';
 import { status } from './status.js';
 
 // What to tell the admin for each generated file that drifted.
@@ -21,7 +23,8 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   const problems: string[] = [];
   const sets = planSets(ctx.config, state.entries, state.cache);
   const existingCustom = await readText(ctx.paths.custom);
-  for (const f of planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root))) {
+  const knock = await knockInputs(ctx, true);
+  for (const f of planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root), knock)) {
     const have = await readText(f.path);
     const name = f.path.split('/').pop()!;
     const where = ctx.paths.inServer(f.path);
@@ -41,6 +44,7 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx))) {
     problems.push('fail2ban is enabled but not running (start it, or set [fail2ban] enabled = false)');
   }
+  if (knock && !(await knockdRunning(ctx.paths))) problems.push('knockd is enabled but not running (tm3 restart starts it, or set [knock] enabled = false)');
   return problems;
 }
 

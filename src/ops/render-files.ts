@@ -6,6 +6,7 @@ import type { SetPlan } from '../plan/sets.js';
 import { readText, writeAtomic } from '../store/files.js';
 import type { Ctx } from '../cli/context.js';
 import { tm3Command } from '../tm3-command.js';
+import type { KnockInputs } from '../plan/knock-files.js';
 
 // The files an admin may have edited by hand; a replaced one is kept under /var/backups/tm3.
 const BACKED_UP = (ctx: Ctx) => new Set([ctx.paths.rulesV4, ctx.paths.rulesV6, ctx.paths.custom]);
@@ -15,12 +16,12 @@ export const backupStamp = () => new Date().toISOString().replace(/[-:]/g, '').r
 export interface RenderResult { written: string[]; backups: string[]; files: PlannedFile[] }
 
 /** Write every generated file that differs from the plan; back up hand-edited ones first. */
-export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean): Promise<RenderResult> {
+export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs): Promise<RenderResult> {
   const existingCustom = await readText(ctx.paths.custom);
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
     ctx.out.warn(`${ctx.paths.custom} has no tm3 admin section; it is backed up and replaced (tm3 migrate carries legacy rules over)`);
   }
-  const files = planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root));
+  const files = planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root), knock);
   const written: string[] = [];
   const backups: string[] = [];
   const stamp = backupStamp();

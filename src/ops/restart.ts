@@ -8,8 +8,9 @@ import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
 import { renderFiles } from './render-files.js';
+import { knockInputs, applyKnock } from './knock.js';
 
-export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string }
+export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string }
 
 /**
  * The original's iptables-restart: rules.v4/v6, then Fail2Ban, then iptables-custom.
@@ -20,10 +21,11 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
   return withLock(ctx.paths, async () => {
     const state = await loadState(ctx);
     const sets = planSets(ctx.config, state.entries, state.cache);
-    const rendered = await renderFiles(ctx, sets, dryRun);
+    const knock = await knockInputs(ctx, dryRun);
+    const rendered = await renderFiles(ctx, sets, dryRun, knock);
     const kernel = await readTm3Sets();
     const changed = changedSets(sets, kernel);
-    if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run' };
+    if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged' };
 
     await swapSets(changed, new Set(kernel.keys()));
     const v4 = rulesText(ctx.config, 4);
@@ -38,12 +40,13 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
     const fail2ban = await restartFail2ban(ctx);
     const custom = await runCustomScript(ctx.paths.custom);
     if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
+    const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
 
     for (const fam of [4, 6] as const) {
       const policy = await inputPolicy(fam);
       if (policy !== 'DROP') throw new Tm3Error(`IPv${fam} INPUT policy is ${policy} after the restart`, 'check iptables-custom for a -P INPUT line and remove it, then run tm3 restart');
     }
-    return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors' };
+    return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors', knockd };
   }, { dryRun });
 }
 

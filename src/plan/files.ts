@@ -6,6 +6,7 @@ import { planRules, WHITELIST_CHAIN } from './rules.js';
 import { setOptions, type SetPlan } from './sets.js';
 import { DEFAULT_ADMIN_BODY, extractAdminBody, spliceAdminBody } from './admin-section.js';
 import { VERSION } from '../version.js';
+import { knockFiles, type KnockInputs } from './knock-files.js';
 
 export interface PlannedFile { path: string; text: string; mode: number }
 
@@ -15,7 +16,7 @@ export function rulesText(config: Config, family: Family): string {
 
 /** netfilter-persistent's ipset plugin format ("ipset restore -exist" at boot). */
 export function ipsetsText(sets: SetPlan[]): string {
-  return render('ipsets', { version: VERSION, sets: sets.map((s) => ({ name: s.name, options: setOptions(s.family), members: s.members })) });
+  return render('ipsets', { version: VERSION, sets: sets.map((s) => ({ name: s.name, options: setOptions(s.family, s.timeout), members: s.members })) });
 }
 
 export function customScript(config: Config, paths: Paths, sets: SetPlan[], existing: string | undefined): string {
@@ -23,7 +24,8 @@ export function customScript(config: Config, paths: Paths, sets: SetPlan[], exis
     version: VERSION,
     ipsetsFile: paths.ipsets,
     chain: WHITELIST_CHAIN,
-    sets: sets.map((s) => s.name),
+    sets: sets.filter((s) => !s.timeout).map((s) => s.name),
+    timedSets: sets.filter((s) => s.timeout).map((s) => s.name),
     families: ([4, 6] as Family[]).map((f) => ({ bin: f === 4 ? 'iptables' : 'ip6tables', rules: planRules(config, f).whitelist })),
   });
   return spliceAdminBody(rendered, extractAdminBody(existing) ?? DEFAULT_ADMIN_BODY);
@@ -47,12 +49,13 @@ export function bootFiles(config: Config, paths: Paths, tm3: string): PlannedFil
 }
 
 /** Everything `tm3 render` writes. Pure: the caller reads the existing script for its admin section. */
-export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined, tm3: string): PlannedFile[] {
+export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined, tm3: string, knock?: KnockInputs): PlannedFile[] {
   return [
     { path: paths.rulesV4, text: rulesText(config, 4), mode: 0o640 },
     { path: paths.rulesV6, text: rulesText(config, 6), mode: 0o640 },
     { path: paths.ipsets, text: ipsetsText(sets), mode: 0o640 },
     { path: paths.custom, text: customScript(config, paths, sets, existingCustom), mode: 0o755 },
     ...bootFiles(config, paths, tm3),
+    ...(knock ? knockFiles(config, paths, knock) : []),
   ];
 }

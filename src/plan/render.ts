@@ -13,7 +13,8 @@ const CHECKS: Record<string, RegExp> = {
   setname: /^tm3-[a-z0-9-]{1,24}$/,
   // rule bodies are built in plan/rules.ts from validated parts; nothing else may look like one
   rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
-  word: /^[A-Za-z0-9][A-Za-z0-9._+-]*$/,
+  word: /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/,
+  port: /^[1-9][0-9]{0,4}$/,
   // an absolute program path, then absolute paths or --root: how generated files call tm3
   command: /^\/[A-Za-z0-9._/+-]+(?: (?:\/[A-Za-z0-9._/+-]*|--root))*$/,
 };

@@ -1,7 +1,7 @@
 import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
-import { setName, serviceNames } from './sets.js';
+import { setName, serviceNames, KNOCK } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 
@@ -34,13 +34,14 @@ export function portMatches(ranges: PortRange[]): { proto: Proto; dports: string
 /** The INPUT layout for one family; depends only on config, so rules.v4/v6 never change with the whitelist. */
 export function planRules(config: Config, family: Family): RuleModel {
   const whitelist: string[] = [];
-  for (const svc of serviceNames(config)) {
-    const set = `-m set --match-set ${setName(svc, family)} src`;
-    if (svc === ALL) { whitelist.push(`${set} -j ACCEPT`); continue; }
-    for (const m of portMatches(config.catalog.get(svc) ?? [])) {
-      whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${set} -j ACCEPT`);
-    }
-  }
+  const allow = (svc: string, set: string) => {
+    const match = `-m set --match-set ${set} src`;
+    if (svc === ALL) return whitelist.push(`${match} -j ACCEPT`);
+    for (const m of portMatches(config.catalog.get(svc) ?? [])) whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${match} -j ACCEPT`);
+  };
+  for (const svc of serviceNames(config)) allow(svc, setName(svc, family));
+  // Knock grants live in their own timed set, so an expiring grant never touches an entry.
+  if (config.knock.enabled) for (const svc of config.knock.services) allow(svc, setName(KNOCK, family));
   return {
     family,
     trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),

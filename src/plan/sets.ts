@@ -4,12 +4,15 @@ import type { Entry } from '../model/entry.js';
 import type { Family } from '../model/address.js';
 import { ALL } from '../model/services.js';
 
-export interface SetPlan { name: string; family: Family; members: string[] }
+/** A whitelist set; a timed one (knock grants) is never swapped, the kernel expires its members. */
+export interface SetPlan { name: string; family: Family; members: string[]; timeout?: number }
 
 export const SET_PREFIX = 'tm3-';
 export const setName = (service: string, family: Family) => `${SET_PREFIX}${service}-${family}`;
 /** ipset create options; constant so that a saved file, the kernel and a side set always agree. */
-export const setOptions = (family: Family) => `hash:net family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
+export const setOptions = (family: Family, timeout?: number) =>
+  timeout ? `hash:ip family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${timeout}` : `hash:net family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
+export const KNOCK = 'knock';
 
 /** Service names in rule order: 'all' first, then the catalog. */
 export const serviceNames = (config: Config) => [ALL, ...config.catalog.keys()];
@@ -32,13 +35,18 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
       for (const svc of entry.services) members.get(setName(svc, fam))?.add(cidr);
     }
   }
-  return [...members].map(([name, m]) => ({ name, family: name.endsWith('-6') ? 6 : 4, members: [...m].sort() }));
+  const sets: SetPlan[] = [...members].map(([name, m]) => ({ name, family: name.endsWith('-6') ? 6 : 4, members: [...m].sort() }));
+  if (config.knock.enabled) {
+    for (const fam of [4, 6] as Family[]) sets.push({ name: setName(KNOCK, fam), family: fam, members: [], timeout: config.knock.grantSeconds });
+  }
+  return sets;
 }
 
 /** The names of the sets whose members differ from what the kernel holds (or which it lacks). */
 export function changedSets(plan: SetPlan[], kernel: Map<string, string[]>): SetPlan[] {
   return plan.filter((s) => {
     const have = kernel.get(s.name);
+    if (s.timeout) return !have; // live grants: only created, never replaced
     return !have || have.length !== s.members.length || have.some((m, i) => m !== s.members[i]);
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { decode } from 'ini';
 import { InputError } from '../model/errors.js';
 import { parseNet, printable, type Net } from '../model/address.js';
-import { buildCatalog, parsePortList, type Catalog, type PortRange } from '../model/services.js';
+import { buildCatalog, parsePortList, parseServiceList, type Catalog, type PortRange } from '../model/services.js';
 import { readText } from './files.js';
 import { validateAbsPath, type Paths } from './paths.js';
 
@@ -15,6 +15,8 @@ export interface Config {
   catalog: Catalog;
   firewall: { open: PortRange[]; trusted: Net[] };
   fail2ban: { enabled: boolean };
+  knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[]; oneTime: boolean };
+  server: { publicAddress: string };
   /** files the config came from, in order */
   sources: string[];
 }
@@ -25,6 +27,8 @@ export const DEFAULTS = {
   dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440' },
   firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
   fail2ban: { enabled: 'true' },
+  knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', one_time: 'false' },
+  server: { public_address: '' },
 };
 
 type Sections = Record<string, Record<string, string>>;
@@ -51,7 +55,9 @@ export async function loadConfig(paths: Paths): Promise<Config> {
       layers[section] = { ...(layers[section] ?? {}), ...stringify(values as Record<string, unknown>) };
     }
   }
-  return build(layers, sources);
+  const config = build(layers, sources);
+  config.knock.services = parseServiceList(layers.knock.services, config.catalog);
+  return config;
 }
 
 function stringify(values: Record<string, unknown>): Record<string, string> {
@@ -73,8 +79,22 @@ function build(s: Sections, sources: string[]): Config {
       trusted: list(s.firewall.trusted).map((t) => parseNet(t, { force: true, what: '[firewall] trusted' })),
     },
     fail2ban: { enabled: bool(s.fail2ban.enabled, '[fail2ban] enabled') },
+    knock: {
+      enabled: bool(s.knock.enabled, '[knock] enabled'),
+      interface: iface(s.knock.interface),
+      grantSeconds: int(s.knock.grant_seconds, '[knock] grant_seconds', 1, 2_147_483),
+      services: [], // filled below: it needs the catalog
+      oneTime: bool(s.knock.one_time, '[knock] one_time'),
+    },
+    server: { publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '' },
     sources,
   };
+}
+
+function iface(v: string): string {
+  const t = String(v ?? '').trim();
+  if (t && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(t)) throw new InputError(`[knock] interface '${printable(t)}' is not an interface name`, 'give a name such as eth0, or leave it empty for the default route');
+  return t;
 }
 
 const list = (v: string) => String(v ?? '').split(',').map((x) => x.trim()).filter(Boolean);

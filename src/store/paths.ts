@@ -43,6 +43,12 @@ export class Paths {
   get hookIfupdown() { return this.at('/etc/network/if-up.d/tm3'); }
   get hookNetworkManager() { return this.at('/etc/NetworkManager/dispatcher.d/90-tm3'); }
   get hookNetworkd() { return this.at('/etc/networkd-dispatcher/routable.d/90-tm3'); }
+  get knockState() { return this.at('/var/lib/tm3/knock.ini'); }
+  get knockdConf() { return this.at('/etc/knockd.conf'); }
+  get knockdDefault() { return this.at('/etc/default/knockd'); }
+  get knockFaq() { return path.join(this.storeDir, 'knock.FAQ'); }
+  get knockdPid() { return this.at('/run/tm3/knockd.pid'); }
+  get knockdLog() { return this.at('/var/log/tm3-knockd.log'); }
   unit(name: string) { return this.at(`/etc/systemd/system/${name}`); }
   /** the in-server path of a host path under the root (for messages and file headers) */
   inServer(file: string) { return this.root === '/' ? file : `/${path.relative(this.root, file)}`; }

@@ -3,6 +3,7 @@ import { renderFiles } from '../../ops/render-files.js';
 import { loadState } from '../../ops/state.js';
 import { planSets } from '../../plan/sets.js';
 import { withLock } from '../../store/lock.js';
+import { knockInputs } from '../../ops/knock.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -14,7 +15,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const ctx = await context();
       const r = await withLock(ctx.paths, async () => {
         const state = await loadState(ctx);
-        return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun));
+        return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun), await knockInputs(ctx, Boolean(opts.dryRun)));
       }, { dryRun: opts.dryRun });
       for (const b of r.backups) ctx.out.info(`backed up the previous file to ${b}`);
       const verb = opts.dryRun ? 'would write' : 'wrote';

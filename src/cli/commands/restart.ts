@@ -19,6 +19,6 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         return;
       }
       for (const b of r.backups) ctx.out.info(`backed up the previous file to ${b}`);
-      await ctx.out.action(`firewall restarted (${r.swapped.length} set(s) loaded, fail2ban ${r.fail2ban}, iptables-custom ${r.custom})`);
+      await ctx.out.action(`firewall restarted (${r.swapped.length} set(s) loaded, fail2ban ${r.fail2ban}, iptables-custom ${r.custom}, knockd ${r.knockd})`);
     });
 }

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from './run.js';
+import { hasSystemd, systemctl } from './system.js';
+import type { Paths } from '../store/paths.js';
+
+function pidAlive(pidFile: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    if (!pid) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export const knockdRunning = (paths: Paths) => (hasSystemd(paths.root)
+  ? systemctl(['is-active', '--quiet', 'knockd.service'], true).then((r) => r.exitCode === 0)
+  : Promise.resolve(pidAlive(paths.knockdPid) !== undefined));
+
+/** On systemd, knockd.service; elsewhere (a lab, the sandbox) tm3 runs knockd itself, pid under the root. */
+export async function restartKnockd(paths: Paths, iface: string): Promise<string> {
+  if (hasSystemd(paths.root)) {
+    await systemctl(['restart', 'knockd.service']);
+    return 'restarted (systemd)';
+  }
+  await stopKnockd(paths);
+  fs.mkdirSync(paths.runDir, { recursive: true });
+  fs.mkdirSync(path.dirname(paths.knockdLog), { recursive: true });
+  await run('knockd', ['-d', '-c', paths.knockdConf, '-i', iface, '-p', paths.knockdPid, '-g', paths.knockdLog]);
+  for (let i = 0; i < 50 && !pidAlive(paths.knockdPid); i++) await new Promise((r) => setTimeout(r, 20));
+  return `running (pid ${pidAlive(paths.knockdPid) ?? '?'})`;
+}
+
+export async function stopKnockd(paths: Paths): Promise<void> {
+  if (hasSystemd(paths.root)) { await systemctl(['stop', 'knockd.service'], true); return; }
+  const pid = pidAlive(paths.knockdPid);
+  if (!pid) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && pidAlive(paths.knockdPid); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The interface of the default route, for knockd to listen on. */
+export async function defaultInterface(): Promise<string | undefined> {
+  const { stdout } = await run('ip', ['-o', 'route', 'show', 'default'], { allowFail: true });
+  return /\bdev (\S+)/.exec(stdout)?.[1];
+}
+
+/** The first global address on an interface (v4 preferred), for knock.FAQ. */
+export async function interfaceAddress(iface: string): Promise<string | undefined> {
+  const { stdout } = await run('ip', ['-o', 'addr', 'show', 'dev', iface, 'scope', 'global'], { allowFail: true });
+  const v4 = /\binet (\S+)\//.exec(stdout)?.[1];
+  return v4 ?? /\binet6 (\S+)\//.exec(stdout)?.[1];
+}
+
+/** Every TCP and UDP port something listens on, so a knock never lands on a live service. */
+export async function listeningPorts(): Promise<number[]> {
+  const { stdout } = await run('ss', ['-Htuln'], { allowFail: true });
+  return stdout.split('\n').map((l) => Number(/:(\d+)\s/.exec(l.split(/\s+/)[4] + ' ')?.[1])).filter((n) => n > 0);
+}

@@ -1,0 +1,98 @@
+import ipaddr from 'ipaddr.js';
+import { parseHost } from '../model/address.js';
+import { InputError, Tm3Error } from '../model/errors.js';
+import { generateSequence, knockEntryName } from '../model/knock.js';
+import type { Entry } from '../model/entry.js';
+import { setName, KNOCK } from '../plan/sets.js';
+import { knockFiles, type KnockInputs } from '../plan/knock-files.js';
+import { readKnockState, writeKnockState, type KnockState } from '../store/knock-state.js';
+import { writeIfChanged } from '../store/files.js';
+import { entryExists } from '../store/entries.js';
+import { addTimed } from '../apply/ipset.js';
+import { defaultInterface, interfaceAddress, listeningPorts, restartKnockd } from '../apply/knockd.js';
+import { syslog } from '../apply/system.js';
+import { tm3Command } from '../tm3-command.js';
+import type { Ctx } from '../cli/context.js';
+import { loadState } from './state.js';
+import { changeEntry } from './entry-change.js';
+
+/** A fresh sequence that avoids RTP, the catalog, common ports and whatever listens here. */
+export async function newSequence(ctx: Ctx): Promise<number[]> {
+  const ranges = [...ctx.config.firewall.open, ...[...ctx.config.catalog.values()].flat()];
+  return generateSequence(ranges, await listeningPorts());
+}
+
+/** The values knock files need; a box without a sequence gets one (kept until `knock rotate`). */
+export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState): Promise<KnockInputs | undefined> {
+  if (!ctx.config.knock.enabled) return undefined;
+  const st = state ?? (await readKnockState(ctx.paths));
+  if (!st.sequence) {
+    st.sequence = await newSequence(ctx);
+    if (!dryRun) await writeKnockState(ctx.paths, st);
+  }
+  const iface = ctx.config.knock.interface || (await defaultInterface());
+  if (!iface) {
+    ctx.out.warn('knockd has no interface to listen on (no default route); set [knock] interface');
+    return undefined;
+  }
+  const server = ctx.config.server.publicAddress || (await interfaceAddress(iface)) || 'this-server';
+  return { sequence: st.sequence, permanent: st.permanent, interface: iface, server, tm3: tm3Command(ctx.paths.root) };
+}
+
+/** Write the knock files and (re)start knockd on the configured interface. */
+export async function applyKnock(ctx: Ctx, inputs: KnockInputs): Promise<string> {
+  for (const f of knockFiles(ctx.config, ctx.paths, inputs)) await writeIfChanged(f.path, f.text, f.mode);
+  if (ctx.config.knock.oneTime) await writeIfChanged(ctx.paths.at('/etc/tm3/knock-sequences'), '', 0o600);
+  return restartKnockd(ctx.paths, inputs.interface);
+}
+
+/** A knock that came through: a timed grant, and a permanent entry when activated. */
+export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean }> {
+  const net = parseHost(text, 'knock address');
+  const addr = ipaddr.parse(net.address);
+  if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
+  if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
+  await addTimed(setName(KNOCK, net.family), net.address, ctx.config.knock.grantSeconds);
+  await syslog(`knock grant: ${net.address} for ${ctx.config.knock.grantSeconds}s (${ctx.config.knock.services.join(',')})`);
+  const st = await readKnockState(ctx.paths);
+  if (!st.permanent) return { address: net.address, alreadyWhitelisted: false };
+
+  const { entries, cache } = await loadState(ctx);
+  const covered = entries.some((e) => (e.address ? [e.address.cidr] : [...(cache[e.host ?? '']?.v4 ?? []), ...(cache[e.host ?? '']?.v6 ?? [])])
+    .some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
+  if (covered) return { address: net.address, alreadyWhitelisted: true };
+  const now = new Date();
+  let name = knockEntryName(now);
+  for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
+  const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
+  await changeEntry(ctx, { add: entry }, false);
+  await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
+  return { address: net.address, entry: name, alreadyWhitelisted: false };
+}
+
+export async function setPermanent(ctx: Ctx, on: boolean): Promise<void> {
+  const st = await readKnockState(ctx.paths);
+  st.permanent = on;
+  await writeKnockState(ctx.paths, st);
+  const inputs = await knockInputs(ctx, false, st);
+  if (inputs) for (const f of knockFiles(ctx.config, ctx.paths, inputs)) if (f.path === ctx.paths.knockFaq) await writeIfChanged(f.path, f.text, f.mode);
+  await syslog(`knock permanent mode ${on ? 'activated' : 'deactivated'}`);
+}
+
+/** An employee left: a new sequence, knockd restarted on it, knock.FAQ rewritten. */
+export async function rotate(ctx: Ctx, dryRun: boolean): Promise<number[]> {
+  if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true first');
+  const st = await readKnockState(ctx.paths);
+  const old = st.sequence ?? [];
+  let seq = await newSequence(ctx);
+  while (seq.some((p) => old.includes(p))) seq = await newSequence(ctx);
+  if (dryRun) return seq;
+  st.sequence = seq;
+  const inputs = await knockInputs(ctx, false, st);
+  if (!inputs) throw new Tm3Error('knockd has no interface', 'set [knock] interface, then run tm3 knock rotate again', 2);
+  await writeKnockState(ctx.paths, st);
+  await applyKnock(ctx, inputs);
+  await syslog(`knock sequence rotated`);
+  return seq;
+}
+
