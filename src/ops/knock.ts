@@ -42,7 +42,6 @@ export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState)
 /** Write the knock files and (re)start knockd on the configured interface. */
 export async function applyKnock(ctx: Ctx, inputs: KnockInputs): Promise<string> {
   for (const f of knockFiles(ctx.config, ctx.paths, inputs)) await writeIfChanged(f.path, f.text, f.mode);
-  if (ctx.config.knock.oneTime) await writeIfChanged(ctx.paths.at('/etc/tm3/knock-sequences'), '', 0o600);
   return restartKnockd(ctx.paths, inputs.interface);
 }
 

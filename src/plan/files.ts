@@ -48,6 +48,18 @@ export function bootFiles(config: Config, paths: Paths, tm3: string): PlannedFil
   ];
 }
 
+/** The original's command names in the store dir (/root), each a wrapper around tm3. */
+export const ORIGINAL_COMMANDS: Record<string, string> = {
+  'add-ip': 'add-ip', 'add-fqdn': 'add-fqdn', 'del-acct': 'del-acct', 'iptables-restart': 'restart', 'iptables-knock': 'knock', ipchecker: 'refresh --reason ipchecker',
+};
+
+export function wrapperFiles(paths: Paths, tm3: string): PlannedFile[] {
+  return Object.entries(ORIGINAL_COMMANDS).map(([name, args]) => {
+    const file = `${paths.storeDir}/${name}`;
+    return { path: file, text: render('wrapper', { version: VERSION, self: paths.inServer(file), tm3, args }), mode: 0o750 };
+  });
+}
+
 /** Everything `tm3 render` writes. Pure: the caller reads the existing script for its admin section. */
 export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined, tm3: string, knock?: KnockInputs): PlannedFile[] {
   return [
@@ -56,6 +68,7 @@ export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existin
     { path: paths.ipsets, text: ipsetsText(sets), mode: 0o640 },
     { path: paths.custom, text: customScript(config, paths, sets, existingCustom), mode: 0o755 },
     ...bootFiles(config, paths, tm3),
+    ...wrapperFiles(paths, tm3),
     ...(knock ? knockFiles(config, paths, knock) : []),
   ];
 }

@@ -9,8 +9,7 @@ export interface KnockInputs { sequence: number[]; permanent: boolean; interface
 /** knockd.conf, /etc/default/knockd and knock.FAQ (mode 600: it is the key). */
 export function knockFiles(config: Config, paths: Paths, k: KnockInputs): PlannedFile[] {
   const data = {
-    version: VERSION, ...k, logFile: paths.knockdLog, pidFile: paths.knockdPid, oneTime: config.knock.oneTime,
-    oneTimeFile: paths.at('/etc/tm3/knock-sequences'), grantMinutes: String(Math.max(1, Math.round(config.knock.grantSeconds / 60))),
+    version: VERSION, ...k, logFile: paths.knockdLog, pidFile: paths.knockdPid, grantMinutes: String(Math.max(1, Math.round(config.knock.grantSeconds / 60))),
   };
   return [
     { path: paths.knockdConf, text: render('knockd.conf', data), mode: 0o600 },

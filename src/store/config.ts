@@ -15,7 +15,7 @@ export interface Config {
   catalog: Catalog;
   firewall: { open: PortRange[]; trusted: Net[] };
   fail2ban: { enabled: boolean };
-  knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[]; oneTime: boolean };
+  knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[] };
   server: { publicAddress: string };
   /** files the config came from, in order */
   sources: string[];
@@ -27,7 +27,7 @@ export const DEFAULTS = {
   dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440' },
   firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
   fail2ban: { enabled: 'true' },
-  knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', one_time: 'false' },
+  knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all' },
   server: { public_address: '' },
 };
 
@@ -84,7 +84,6 @@ function build(s: Sections, sources: string[]): Config {
       interface: iface(s.knock.interface),
       grantSeconds: int(s.knock.grant_seconds, '[knock] grant_seconds', 1, 2_147_483),
       services: [], // filled below: it needs the catalog
-      oneTime: bool(s.knock.one_time, '[knock] one_time'),
     },
     server: { publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '' },
     sources,

@@ -84,6 +84,15 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
     expect(JSON.parse(r.stdout).map((e: { name: string }) => e.name)).to.deep.equal(['home', 'home6']);
   });
 
+  it("the original's /root/add-ip and /root/del-acct, run with no terminal, work (services all)", async () => {
+    const r = await lab.exec(lab.server.ns, path.join(lab.root, 'root/add-ip'), ['oldcmd', stranger.v4], { input: '' });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(fs.readFileSync(path.join(lab.root, 'root/oldcmd.iptables'), 'utf8')).to.match(/^services=all$/m);
+    await expectOnly(lab, stranger, 4, PORTS);
+    await lab.exec(lab.server.ns, path.join(lab.root, 'root/del-acct'), ['oldcmd'], { input: '' });
+    await expectOnly(lab, stranger, 4, []);
+  });
+
   it('3. add-fqdn resolves A and AAAA through dnsmasq; no hostname reaches rules.v4/v6', async () => {
     await ok(['add-fqdn', 'roamer', HOST, '--services', 'ssh']);
     await expectOnly(lab, dynOld, 4, ['tcp/22']);

@@ -103,7 +103,9 @@ describe('PortKnocker with real knockd (lab)', function () {
   });
 
   it('3. after knock activate, a knock creates one timestamp entry; access outlives the grant and survives restart', async () => {
-    await ok(['knock', 'activate']);
+    // the original's way: /root/iptables-knock activate
+    const act = await lab.exec(lab.server.ns, path.join(lab.root, 'root/iptables-knock'), ['activate']);
+    expect(act.stdout).to.match(/permanent mode activated/);
     expect(await knockAndWait(permanent, await sequence(), 1500)).to.be.at.least(0);
     await new Promise((r) => setTimeout(r, 500));
     expect(await knockAndWait(permanent, await sequence(), 1500)).to.be.at.least(0);
