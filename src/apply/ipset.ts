@@ -21,9 +21,9 @@ export async function readTm3Sets(): Promise<Map<string, string[]>> {
 export function swapScript(sets: SetPlan[], existing: Set<string>): string {
   const lines: string[] = [];
   for (const s of sets) {
-    if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s.family, s.timeout)}`);
-    if (s.timeout) continue; // live grants are never replaced
-    lines.push(`create ${s.name}${SIDE} ${setOptions(s.family)}`);
+    if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s)}`);
+    if (s.timed) continue; // live grants and bans are never replaced
+    lines.push(`create ${s.name}${SIDE} ${setOptions(s)}`);
     for (const m of s.members) lines.push(`add ${s.name}${SIDE} ${m}`);
     lines.push(`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`);
   }
@@ -40,6 +40,12 @@ export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<
 /** A knock grant: the kernel removes it after `seconds`; a repeated knock renews it. */
 export async function addTimed(set: string, address: string, seconds: number): Promise<void> {
   await run('ipset', ['add', set, address, 'timeout', String(seconds), '-exist']);
+}
+
+/** Take addresses out of a set (a ban lifted); absent ones are fine. */
+export async function removeMembers(set: string, addresses: string[]): Promise<void> {
+  if (addresses.length === 0) return;
+  await run('ipset', ['restore', '-exist'], { input: `${addresses.map((a) => `del ${set} ${a}`).join('\n')}\n`, allowFail: true });
 }
 
 /** Remove tm3 sets no longer planned (a service taken out of the catalog). In use ones stay. */

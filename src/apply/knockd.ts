@@ -41,21 +41,3 @@ export async function stopKnockd(paths: Paths): Promise<void> {
   for (let i = 0; i < 100 && pidAlive(paths.knockdPid); i++) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** The interface of the default route, for knockd to listen on. */
-export async function defaultInterface(): Promise<string | undefined> {
-  const { stdout } = await run('ip', ['-o', 'route', 'show', 'default'], { allowFail: true });
-  return /\bdev (\S+)/.exec(stdout)?.[1];
-}
-
-/** The first global address on an interface (v4 preferred), for knock.FAQ. */
-export async function interfaceAddress(iface: string): Promise<string | undefined> {
-  const { stdout } = await run('ip', ['-o', 'addr', 'show', 'dev', iface, 'scope', 'global'], { allowFail: true });
-  const v4 = /\binet (\S+)\//.exec(stdout)?.[1];
-  return v4 ?? /\binet6 (\S+)\//.exec(stdout)?.[1];
-}
-
-/** Every TCP and UDP port something listens on, so a knock never lands on a live service. */
-export async function listeningPorts(): Promise<number[]> {
-  const { stdout } = await run('ss', ['-Htuln'], { allowFail: true });
-  return stdout.split('\n').map((l) => Number(/:(\d+)\s/.exec(l.split(/\s+/)[4] + ' ')?.[1])).filter((n) => n > 0);
-}

@@ -228,11 +228,10 @@ export class Lab {
   }
 
   /** The [dns] config that points tm3 at the lab's dnsmasq. */
-  writeConfig(extra = ''): void {
-    extra = `[knock]\ninterface = veth-s\n${extra}`;
+  writeConfig(knockExtra = '', opts: { fail2ban?: boolean } = {}): void {
     fs.mkdirSync(path.join(this.root, 'etc/tm3'), { recursive: true });
-    // Fail2Ban is not run in this lab: the restart order skips it and doctor does not expect it.
-    fs.writeFileSync(path.join(this.root, 'etc/tm3/tm3.conf'), `[dns]\nservers = 127.0.0.1:${DNS_PORT}\ntimeout_ms = 1000\n[fail2ban]\nenabled = false\n${extra}`);
+    // Fail2Ban runs only in the labs that test it: elsewhere the restart order skips it.
+    fs.writeFileSync(path.join(this.root, 'etc/tm3/tm3.conf'), `[dns]\nservers = 127.0.0.1:${DNS_PORT}\ntimeout_ms = 1000\n[fail2ban]\nenabled = ${Boolean(opts.fail2ban)}\n[knock]\ninterface = veth-s\n${knockExtra}`);
   }
 
   /** Stop every process, delete every namespace and the root. Safe to call twice. */

@@ -19,7 +19,12 @@ export interface Entry {
   /** legacy one-line files carry the last address they resolved to */
   lastIp?: Net;
   legacy?: boolean;
+  /** Fail2Ban: 'never' ban this entry's addresses, or 'allow' it; unset = by source */
+  ban?: 'never' | 'allow';
 }
+
+/** Admin-made entries are never banned by default; knock grants stay bannable (a hotel network can be hostile). */
+export const neverBanned = (e: Entry) => (e.ban ? e.ban === 'never' : e.source !== 'knock');
 
 /** Parse an entry file. Throws InputError with the reason when it is garbage. */
 export function parseEntry(name: string, text: string, catalog: Catalog): Entry {
@@ -36,6 +41,8 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
     throw new InputError(`entry ${name} needs exactly one of address= or host=`, `fix or delete ${name}.iptables`);
   }
   const source = (str('source') ?? 'admin') as Source;
+  const ban = str('ban');
+  if (ban !== undefined && ban !== 'never' && ban !== 'allow') throw new InputError(`entry ${name} has ban='${printable(ban)}'`, 'use ban=never or ban=allow, or leave it out');
   if (!SOURCES.includes(source)) throw new InputError(`entry ${name} has unknown source '${printable(source)}'`, `use one of ${SOURCES.join(', ')}`);
   return {
     name,
@@ -44,6 +51,7 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
     services: parseServiceList(str('services') ?? ALL, catalog),
     source,
     added: str('added') ?? '',
+    ...(ban ? { ban: ban as 'never' | 'allow' } : {}),
   };
 }
 
@@ -66,5 +74,6 @@ export function formatEntry(e: Entry): string {
   fields.services = e.services.join(',');
   fields.source = e.source;
   fields.added = e.added;
+  if (e.ban) fields.ban = e.ban;
   return `# tm3 whitelist entry. Edit with tm3 add-ip/add-fqdn --replace, remove with tm3 del-acct ${e.name}.\n${encode({ entry: fields }).trimEnd()}\n`;
 }

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import { planFiles } from '../plan/files.js';
 import { planSets } from '../plan/sets.js';
 import { readText } from '../store/files.js';
-import { hasSystemd, systemctl } from '../apply/system.js';
+import { hasSystemd } from '../apply/system.js';
+import { fail2banRunning } from '../apply/fail2ban.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
@@ -24,7 +24,7 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   const sets = planSets(ctx.config, state.entries, state.cache);
   const existingCustom = await readText(ctx.paths.custom);
   const knock = await knockInputs(ctx, true);
-  for (const f of planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root), knock)) {
+  for (const f of planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root) })) {
     const have = await readText(f.path);
     const name = f.path.split('/').pop()!;
     const where = ctx.paths.inServer(f.path);
@@ -41,20 +41,9 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
     else if (Date.now() - Date.parse(okAt) > maxAgeMs) problems.push(`${e.name}: ${e.host} last resolved ${okAt}, over [dns] max_age_minutes ago (check DNS, then tm3 refresh)`);
   }
 
-  if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx))) {
+  if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx.paths))) {
     problems.push('fail2ban is enabled but not running (start it, or set [fail2ban] enabled = false)');
   }
   if (knock && !(await knockdRunning(ctx.paths))) problems.push('knockd is enabled but not running (tm3 restart starts it, or set [knock] enabled = false)');
   return problems;
-}
-
-async function fail2banRunning(ctx: Ctx): Promise<boolean> {
-  if (hasSystemd(ctx.paths.root)) return (await systemctl(['is-active', '--quiet', 'fail2ban.service'], true)).exitCode === 0;
-  const pidFile = ctx.paths.at('/run/fail2ban/fail2ban.pid');
-  try {
-    process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,5 +1,6 @@
-import { planSets } from '../plan/sets.js';
-import { formatEntry, type Entry } from '../model/entry.js';
+import { planSets, entryAddresses } from '../plan/sets.js';
+import { formatEntry, neverBanned, type Entry } from '../model/entry.js';
+import { liftBans } from './fail2ban.js';
 import { InputError } from '../model/errors.js';
 import { writeEntry, deleteEntry, entryExists } from '../store/entries.js';
 import { FileUndo } from '../store/files.js';
@@ -47,6 +48,7 @@ export async function changeEntry(
       else await deleteEntry(ctx.paths, name);
       if (after.cache !== state.cache) await writeCache(ctx.paths, after.cache);
       const swapped = await syncSets(ctx, after);
+      if (change.add && neverBanned(change.add)) await liftBans(ctx, entryAddresses(change.add, after.cache));
       if ((await inputPolicy(4)) !== 'DROP') ctx.out.warn('the firewall is not active in this network namespace (INPUT policy is not DROP); run tm3 restart');
       return { changes, swapped };
     } catch (err) {

@@ -9,7 +9,8 @@ import { readKnockState, writeKnockState, type KnockState } from '../store/knock
 import { writeIfChanged } from '../store/files.js';
 import { entryExists } from '../store/entries.js';
 import { addTimed } from '../apply/ipset.js';
-import { defaultInterface, interfaceAddress, listeningPorts, restartKnockd } from '../apply/knockd.js';
+import { restartKnockd } from '../apply/knockd.js';
+import { defaultInterface, interfaceAddress, listeningPorts } from '../apply/net.js';
 import { syslog } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';

@@ -6,6 +6,7 @@ import type { SetPlan } from '../plan/sets.js';
 import { readText, writeAtomic } from '../store/files.js';
 import type { Ctx } from '../cli/context.js';
 import { tm3Command } from '../tm3-command.js';
+import { hasSystemd } from '../apply/system.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 
 // The files an admin may have edited by hand; a replaced one is kept under /var/backups/tm3.
@@ -21,7 +22,7 @@ export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, kn
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
     ctx.out.warn(`${ctx.paths.custom} has no tm3 admin section; it is backed up and replaced (tm3 migrate carries legacy rules over)`);
   }
-  const files = planFiles(ctx.config, ctx.paths, sets, existingCustom, tm3Command(ctx.paths.root), knock);
+  const files = planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root) });
   const written: string[] = [];
   const backups: string[] = [];
   const stamp = backupStamp();

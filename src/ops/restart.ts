@@ -2,7 +2,9 @@ import { planSets, changedSets } from '../plan/sets.js';
 import { rulesText } from '../plan/files.js';
 import { readTm3Sets, swapSets, destroySets } from '../apply/ipset.js';
 import { testRules, restoreRules, inputPolicy } from '../apply/iptables.js';
-import { hasSystemd, runCustomScript, systemctl } from '../apply/system.js';
+import { runCustomScript, hasSystemd } from '../apply/system.js';
+import { touchLogs } from '../store/files.js';
+import { restartFail2ban, seedConfig } from '../apply/fail2ban.js';
 import { Tm3Error } from '../model/errors.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
@@ -37,7 +39,7 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
     const planned = new Set(sets.map((s) => s.name));
     await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
 
-    const fail2ban = await restartFail2ban(ctx);
+    const fail2ban = await fail2banStep(ctx);
     const custom = await runCustomScript(ctx.paths.custom);
     if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
     const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
@@ -50,13 +52,13 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
   }, { dryRun });
 }
 
-async function restartFail2ban(ctx: Ctx): Promise<string> {
+async function fail2banStep(ctx: Ctx): Promise<string> {
   if (!ctx.config.fail2ban.enabled) return 'disabled in config';
-  if (!hasSystemd(ctx.paths.root)) return 'skipped (no systemd in this root)';
-  const r = await systemctl(['try-restart', 'fail2ban.service'], true);
-  if (r.exitCode !== 0) {
-    ctx.out.warn(`fail2ban did not restart: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
-    return 'failed';
-  }
-  return 'restarted';
+  await seedConfig(ctx.paths);
+  // A jail whose log file is missing stops fail2ban-server from starting at all (Asterisk not yet
+  // installed, or a box that logs only to the journal): an empty file keeps the other jails up.
+  await touchLogs(ctx.paths, [ctx.config.fail2ban.asteriskLog, '/var/log/fail2ban.log', ...(hasSystemd(ctx.paths.root) ? [] : ['/var/log/auth.log'])]);
+  const state = await restartFail2ban(ctx.paths);
+  if (!['restarted', 'reloaded', 'started'].includes(state)) ctx.out.warn(`fail2ban: ${state}`);
+  return state;
 }

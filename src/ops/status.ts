@@ -1,4 +1,4 @@
-import { planSets, changedSets, entryAddresses } from '../plan/sets.js';
+import { planSets, changedSets, entryAddresses, setName, BAN } from '../plan/sets.js';
 import { planRules, WHITELIST_CHAIN } from '../plan/rules.js';
 import { readTm3Sets } from '../apply/ipset.js';
 import { inputPolicy, chainRules } from '../apply/iptables.js';
@@ -23,6 +23,8 @@ export interface Status {
   firewall: { v4: string; v6: string; active: boolean };
   kernelMatchesPlan: boolean;
   problems: string[];
+  /** addresses Fail2Ban has banned right now (the kernel's ban sets) */
+  bans: string[];
   entries: EntryStatus[];
 }
 
@@ -60,6 +62,7 @@ export async function status(ctx: Ctx, loaded?: State): Promise<Status> {
     firewall: { v4: policies.v4, v6: policies.v6, active: policies.v4 === 'DROP' && policies.v6 === 'DROP' },
     kernelMatchesPlan: problems.length === 0,
     problems,
+    bans: [...(kernel.get(setName(BAN, 4)) ?? []), ...(kernel.get(setName(BAN, 6)) ?? [])].map((c) => c.split('/')[0]),
     entries,
   };
 }

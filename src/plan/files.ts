@@ -7,6 +7,7 @@ import { setOptions, type SetPlan } from './sets.js';
 import { DEFAULT_ADMIN_BODY, extractAdminBody, spliceAdminBody } from './admin-section.js';
 import { VERSION } from '../version.js';
 import { knockFiles, type KnockInputs } from './knock-files.js';
+import { fail2banFiles } from './fail2ban-files.js';
 
 export interface PlannedFile { path: string; text: string; mode: number }
 
@@ -16,7 +17,7 @@ export function rulesText(config: Config, family: Family): string {
 
 /** netfilter-persistent's ipset plugin format ("ipset restore -exist" at boot). */
 export function ipsetsText(sets: SetPlan[]): string {
-  return render('ipsets', { version: VERSION, sets: sets.map((s) => ({ name: s.name, options: setOptions(s.family, s.timeout), members: s.members })) });
+  return render('ipsets', { version: VERSION, sets: sets.map((s) => ({ name: s.name, options: setOptions(s), members: s.members })) });
 }
 
 export function customScript(config: Config, paths: Paths, sets: SetPlan[], existing: string | undefined): string {
@@ -24,8 +25,8 @@ export function customScript(config: Config, paths: Paths, sets: SetPlan[], exis
     version: VERSION,
     ipsetsFile: paths.ipsets,
     chain: WHITELIST_CHAIN,
-    sets: sets.filter((s) => !s.timeout).map((s) => s.name),
-    timedSets: sets.filter((s) => s.timeout).map((s) => s.name),
+    sets: sets.filter((s) => !s.timed).map((s) => s.name),
+    timedSets: sets.filter((s) => s.timed).map((s) => s.name),
     families: ([4, 6] as Family[]).map((f) => ({ bin: f === 4 ? 'iptables' : 'ip6tables', rules: planRules(config, f).whitelist })),
   });
   return spliceAdminBody(rendered, extractAdminBody(existing) ?? DEFAULT_ADMIN_BODY);
@@ -61,7 +62,17 @@ export function wrapperFiles(paths: Paths, tm3: string): PlannedFile[] {
 }
 
 /** Everything `tm3 render` writes. Pure: the caller reads the existing script for its admin section. */
-export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existingCustom: string | undefined, tm3: string, knock?: KnockInputs): PlannedFile[] {
+export interface PlanInputs {
+  /** the current iptables-custom, for its admin section */
+  existingCustom: string | undefined;
+  /** how generated files call tm3 */
+  tm3: string;
+  knock?: KnockInputs;
+  /** a systemd host (fail2ban's sshd jail reads the journal there) */
+  systemd: boolean;
+}
+
+export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { existingCustom, tm3, knock, systemd }: PlanInputs): PlannedFile[] {
   return [
     { path: paths.rulesV4, text: rulesText(config, 4), mode: 0o640 },
     { path: paths.rulesV6, text: rulesText(config, 6), mode: 0o640 },
@@ -70,5 +81,6 @@ export function planFiles(config: Config, paths: Paths, sets: SetPlan[], existin
     ...bootFiles(config, paths, tm3),
     ...wrapperFiles(paths, tm3),
     ...(knock ? knockFiles(config, paths, knock) : []),
+    ...(config.fail2ban.enabled ? fail2banFiles(config, paths, tm3, systemd) : []),
   ];
 }

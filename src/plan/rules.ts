@@ -1,7 +1,7 @@
 import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
-import { setName, serviceNames, KNOCK } from './sets.js';
+import { setName, serviceNames, KNOCK, BAN } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 
@@ -12,6 +12,8 @@ export interface RuleModel {
   open: string[];
   /** rule bodies for TM3-WHITELIST (after "-A TM3-WHITELIST ") */
   whitelist: string[];
+  /** the ban match, ahead of the ESTABLISHED accept so a ban also ends a running UDP flow */
+  ban?: string;
 }
 
 /** multiport takes at most 15 ports, a range counting as two. */
@@ -47,5 +49,6 @@ export function planRules(config: Config, family: Family): RuleModel {
     trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),
     open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
     whitelist,
+    ban: config.fail2ban.enabled ? `-m set --match-set ${setName(BAN, family)} src` : undefined,
   };
 }

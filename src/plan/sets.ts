@@ -4,15 +4,20 @@ import type { Entry } from '../model/entry.js';
 import type { Family } from '../model/address.js';
 import { ALL } from '../model/services.js';
 
-/** A whitelist set; a timed one (knock grants) is never swapped, the kernel expires its members. */
-export interface SetPlan { name: string; family: Family; members: string[]; timeout?: number }
+/**
+ * A whitelist set, or a timed one (knock grants, Fail2Ban bans): timed sets are created when
+ * missing and never swapped; their members carry their own timeouts and the kernel expires them.
+ */
+export interface SetPlan { name: string; family: Family; members: string[]; timed?: boolean; timeout?: number }
 
 export const SET_PREFIX = 'tm3-';
 export const setName = (service: string, family: Family) => `${SET_PREFIX}${service}-${family}`;
 /** ipset create options; constant so that a saved file, the kernel and a side set always agree. */
-export const setOptions = (family: Family, timeout?: number) =>
-  timeout ? `hash:ip family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${timeout}` : `hash:net family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
+export const setOptions = (s: Pick<SetPlan, 'family' | 'timed' | 'timeout'>) =>
+  s.timed ? `hash:ip family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${s.timeout ?? 0}` : `hash:net family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
 export const KNOCK = 'knock';
+/** Fail2Ban's bans: filled by the tm3-ipset banaction, matched ahead of everything but loopback. */
+export const BAN = 'ban';
 
 /** Service names in rule order: 'all' first, then the catalog. */
 export const serviceNames = (config: Config) => [ALL, ...config.catalog.keys()];
@@ -37,7 +42,10 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
   }
   const sets: SetPlan[] = [...members].map(([name, m]) => ({ name, family: name.endsWith('-6') ? 6 : 4, members: [...m].sort() }));
   if (config.knock.enabled) {
-    for (const fam of [4, 6] as Family[]) sets.push({ name: setName(KNOCK, fam), family: fam, members: [], timeout: config.knock.grantSeconds });
+    for (const fam of [4, 6] as Family[]) sets.push({ name: setName(KNOCK, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
+  }
+  if (config.fail2ban.enabled) {
+    for (const fam of [4, 6] as Family[]) sets.push({ name: setName(BAN, fam), family: fam, members: [], timed: true, timeout: 0 });
   }
   return sets;
 }
@@ -46,7 +54,7 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
 export function changedSets(plan: SetPlan[], kernel: Map<string, string[]>): SetPlan[] {
   return plan.filter((s) => {
     const have = kernel.get(s.name);
-    if (s.timeout) return !have; // live grants: only created, never replaced
+    if (s.timed) return !have; // live grants and bans: only created, never replaced
     return !have || have.length !== s.members.length || have.some((m, i) => m !== s.members[i]);
   });
 }

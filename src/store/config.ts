@@ -14,7 +14,7 @@ export interface Config {
   dns: { servers: DnsServer[]; timeoutMs: number; concurrency: number; maxAgeMinutes: number };
   catalog: Catalog;
   firewall: { open: PortRange[]; trusted: Net[] };
-  fail2ban: { enabled: boolean };
+  fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number };
   knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[] };
   server: { publicAddress: string };
   /** files the config came from, in order */
@@ -26,7 +26,8 @@ export const DEFAULTS = {
   store: { dir: '/root' },
   dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440' },
   firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
-  fail2ban: { enabled: 'true' },
+  // Wazo and XiVO log to /var/log/asterisk/full as well; Incredible PBX too.
+  fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5' },
   knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all' },
   server: { public_address: '' },
 };
@@ -78,7 +79,13 @@ function build(s: Sections, sources: string[]): Config {
       open: s.firewall.open.trim() ? parsePortList(s.firewall.open, '[firewall] open') : [],
       trusted: list(s.firewall.trusted).map((t) => parseNet(t, { force: true, what: '[firewall] trusted' })),
     },
-    fail2ban: { enabled: bool(s.fail2ban.enabled, '[fail2ban] enabled') },
+    fail2ban: {
+      enabled: bool(s.fail2ban.enabled, '[fail2ban] enabled'),
+      asteriskLog: validateAbsPath(s.fail2ban.asterisk_log, '[fail2ban] asterisk_log'),
+      bantime: int(s.fail2ban.bantime, '[fail2ban] bantime', 60, 2_147_483),
+      findtime: int(s.fail2ban.findtime, '[fail2ban] findtime', 10, 2_147_483),
+      maxretry: int(s.fail2ban.maxretry, '[fail2ban] maxretry', 1, 1000),
+    },
     knock: {
       enabled: bool(s.knock.enabled, '[knock] enabled'),
       interface: iface(s.knock.interface),

@@ -55,3 +55,11 @@ export class FileUndo {
     }
   }
 }
+
+/** Create the log files a daemon insists on, empty, where they are missing. */
+export async function touchLogs(paths: { at(p: string): string }, files: string[]): Promise<void> {
+  for (const f of files) {
+    const file = paths.at(f);
+    if ((await readText(file).catch(() => '')) === undefined) await writeAtomic(file, '', 0o640);
+  }
+}

@@ -49,6 +49,10 @@ export class Paths {
   get knockFaq() { return path.join(this.storeDir, 'knock.FAQ'); }
   get knockdPid() { return this.at('/run/tm3/knockd.pid'); }
   get knockdLog() { return this.at('/var/log/tm3-knockd.log'); }
+  /** fail2ban's config, socket, pid, database and log, all under the root */
+  get f2b() {
+    return { conf: this.at('/etc/fail2ban'), socket: this.at('/run/fail2ban/fail2ban.sock'), pid: this.at('/run/fail2ban/fail2ban.pid'), db: this.at('/var/lib/fail2ban/fail2ban.sqlite3'), log: this.at('/var/log/fail2ban.log') };
+  }
   unit(name: string) { return this.at(`/etc/systemd/system/${name}`); }
   /** the in-server path of a host path under the root (for messages and file headers) */
   inServer(file: string) { return this.root === '/' ? file : `/${path.relative(this.root, file)}`; }

@@ -30,8 +30,8 @@ describe('planner and templates', () => {
 
   it('plans one set per service and family, FQDNs by their last good answer, legacy by last-ip', () => {
     const sets = planSets(config, entries(), cache);
-    expect(sets).to.have.length(24);
-    expect(sets.filter((s) => s.timeout).map((s) => s.name)).to.deep.equal(['tm3-knock-4', 'tm3-knock-6']);
+    expect(sets).to.have.length(26);
+    expect(sets.filter((s) => s.timed).map((s) => s.name)).to.deep.equal(['tm3-knock-4', 'tm3-knock-6', 'tm3-ban-4', 'tm3-ban-6']);
     const m = Object.fromEntries(sets.filter((s) => s.members.length).map((s) => [s.name, s.members]));
     expect(m).to.deep.equal({
       'tm3-all-4': ['203.0.113.40/32'],

@@ -33,6 +33,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
           e.kind === 'address' ? '' : e.resolvedAgeSeconds == null ? 'never' : `${age(e.resolvedAgeSeconds)} ago${e.lastError ? ` (last try: ${e.lastError})` : ''}`,
         ]));
       }
+      if (ctx.config.fail2ban.enabled) ctx.out.line(s.bans.length ? `banned by Fail2Ban: ${s.bans.join(' ')}` : 'banned by Fail2Ban: nobody');
       if (!s.kernelMatchesPlan) process.exitCode = 1;
     });
 }

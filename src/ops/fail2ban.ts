@@ -1,0 +1,37 @@
+import ipaddr from 'ipaddr.js';
+import { parseHost } from '../model/address.js';
+import { neverBanned } from '../model/entry.js';
+import { entryAddresses, setName, BAN } from '../plan/sets.js';
+import { localAddresses } from '../apply/net.js';
+import { removeMembers } from '../apply/ipset.js';
+import { unbanEverywhere, fail2banRunning } from '../apply/fail2ban.js';
+import type { Ctx } from '../cli/context.js';
+import { loadState } from './state.js';
+
+const contains = (cidr: string, addr: ipaddr.IPv4 | ipaddr.IPv6) => {
+  const [net, prefix] = ipaddr.parseCIDR(cidr);
+  return net.kind() === addr.kind() && addr.match(net, prefix);
+};
+
+/**
+ * Fail2Ban's ignorecommand: should this address never be banned? Loopback, this server's own
+ * addresses, and the addresses of entries that are never banned (admin-made ones by default,
+ * FQDNs at their current answer). Anything unparsable is not ignored.
+ */
+export async function shouldIgnore(ctx: Ctx, text: string): Promise<string | undefined> {
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try { addr = ipaddr.parse(parseHost(text, 'address').address); } catch { return undefined; }
+  if (addr.range() === 'loopback') return 'loopback';
+  if ((await localAddresses()).some((a) => ipaddr.isValid(a) && ipaddr.parse(a).toString() === addr.toString())) return 'this server';
+  const { entries, cache } = await loadState(ctx);
+  const entry = entries.find((e) => neverBanned(e) && entryAddresses(e, cache).some((c) => contains(c, addr)));
+  return entry ? `entry ${entry.name}` : undefined;
+}
+
+/** An address an admin just whitelisted is unbanned at once, in the kernel and in every jail. */
+export async function liftBans(ctx: Ctx, cidrs: string[]): Promise<void> {
+  if (!ctx.config.fail2ban.enabled) return;
+  const hosts = cidrs.map((c) => c.split('/')[0]);
+  for (const fam of [4, 6] as const) await removeMembers(setName(BAN, fam), hosts.filter((h) => (fam === 6) === h.includes(':')));
+  if (await fail2banRunning(ctx.paths)) await unbanEverywhere(ctx.paths, hosts);
+}

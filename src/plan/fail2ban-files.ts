@@ -1,0 +1,21 @@
+import type { Config } from '../store/config.js';
+import type { Paths } from '../store/paths.js';
+import type { PlannedFile } from './files.js';
+import { render } from './render.js';
+import { VERSION } from '../version.js';
+
+/** The jail drop-in, the tm3-ipset action and fail2ban's own paths, all under the root. */
+export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd: boolean): PlannedFile[] {
+  const f = paths.f2b;
+  const data = {
+    version: VERSION, tm3, systemd, ...config.fail2ban,
+    asteriskLog: paths.at(config.fail2ban.asteriskLog), authLog: paths.at('/var/log/auth.log'),
+    fail2banLog: f.log, logFile: f.log, socket: f.socket, pidFile: f.pid, dbFile: f.db,
+    bantime: String(config.fail2ban.bantime), findtime: String(config.fail2ban.findtime), maxretry: String(config.fail2ban.maxretry),
+  };
+  return [
+    { path: `${f.conf}/jail.d/tm3.local`, text: render('fail2ban-jail.local', data), mode: 0o644 },
+    { path: `${f.conf}/action.d/tm3-ipset.conf`, text: render('fail2ban-action.conf', data), mode: 0o644 },
+    { path: `${f.conf}/fail2ban.d/tm3.local`, text: render('fail2ban.local', data), mode: 0o644 },
+  ];
+}

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { Lab } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+import { reachable, expectOnly } from './access.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/asterisk/full', import.meta.url));
+
+/** Asterisk's log time format, local time: [2026-11-25 18:50:01] */
+const stamp = (d = new Date()) => {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `[${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}]`;
+};
+
+/** A dozen failures in the three formats Asterisk writes: chan_sip, PJSIP, res_security_log. */
+function failures(ip: string): string {
+  const lines: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    lines.push(`${stamp()} NOTICE[4211] chan_sip.c: Registration from '"10${i}" <sip:10${i}@192.0.2.1>' failed for '${ip}:5060' - Wrong password`);
+    lines.push(`${stamp()} NOTICE[4212] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:20${i}@192.0.2.1>' failed for '${ip}:5060' (callid: c${i}a1b2) - No matching endpoint found`);
+    lines.push(`${stamp()} SECURITY[4213] res_security_log.c: SecurityEvent="InvalidAccountID",EventTV="${new Date().toISOString()}",Severity="Error",Service="PJSIP",EventVersion="1",AccountID="30${i}",SessionID="0x${i}",LocalAddress="IPV4/UDP/192.0.2.1/5060",RemoteAddress="IPV4/UDP/${ip}/5060"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function () {
+  this.timeout(180_000);
+  let lab: Lab;
+  let attacker: Lab['server'], admin: Lab['server'];
+  let log: string;
+  const ok = async (args: string[]) => {
+    const r = await lab.tm3(args);
+    expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    return r;
+  };
+  const bans = async (): Promise<string[]> => JSON.parse((await ok(['status', '--json'])).stdout).bans;
+
+  before(async function () {
+    requireLab(this, ['fail2ban-server', 'fail2ban-client', 'knockd']);
+    lab = await Lab.create(2);
+    [attacker, admin] = lab.clients;
+    await lab.startResponder();
+    lab.writeConfig('', { fail2ban: true });
+    const r = await ok(['restart']);
+    expect(r.stdout).to.match(/fail2ban started/);
+    log = path.join(lab.root, 'var/log/asterisk/full');
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it('5. fail2ban-client -t accepts the rendered configuration', async () => {
+    const r = await lab.tm3(['fail2ban', 'test']);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
+    expect(fs.readFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/tm3.local'), 'utf8')).to.include(`logpath = ${log}`);
+  });
+
+  it('1. a dozen failures from a knock-granted client ban it within 15 s, on every port', async () => {
+    const { sequence } = JSON.parse((await ok(['knock', 'status', '--json'])).stdout);
+    await lab.knock(attacker, sequence);
+    await new Promise((r) => setTimeout(r, 800));
+    await expectOnly(lab, attacker, 4, ['tcp/22', 'udp/5060'], ['tcp/22', 'udp/5060']);
+    await ok(['add-ip', 'office', admin.v4, '--services', 'sip']);
+    const t0 = Date.now();
+    fs.appendFileSync(log, failures(attacker.v4) + failures(admin.v4));
+    let bannedAfter = -1;
+    while (Date.now() - t0 < 15_000) {
+      const r = await reachable(lab, attacker, 4, ['tcp/22', 'udp/5060']);
+      if (!r['tcp/22'] && !r['udp/5060']) { bannedAfter = Date.now() - t0; break; }
+      await new Promise((r2) => setTimeout(r2, 250));
+    }
+    expect(bannedAfter, 'ms until banned').to.be.within(0, 15_000);
+    expect(await bans()).to.include(attacker.v4);
+  });
+
+  it('2. the same failures from an admin-whitelisted client do not ban it', async () => {
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await bans()).not.to.include(admin.v4);
+    await expectOnly(lab, admin, 4, ['udp/5060'], ['udp/5060', 'tcp/22']);
+  });
+
+  it('3. after tm3 restart the banned client is still banned', async () => {
+    await ok(['restart']);
+    await expectOnly(lab, attacker, 4, [], ['tcp/22', 'udp/5060']);
+    expect(await bans()).to.include(attacker.v4);
+  });
+
+  it('4. tm3 add-ip of the banned address lifts the ban within 2 s', async () => {
+    const t0 = Date.now();
+    await ok(['add-ip', 'forgiven', attacker.v4, '--services', 'ssh']);
+    let inAfter = -1;
+    while (Date.now() - t0 < 2000) {
+      if ((await reachable(lab, attacker, 4, ['tcp/22'], 300))['tcp/22']) { inAfter = Date.now() - t0; break; }
+    }
+    expect(inAfter, 'ms until the ban was lifted').to.be.within(0, 2000);
+    const jail = await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'status', 'asterisk']);
+    expect(jail.stdout).not.to.include(attacker.v4);
+  });
+});
+
+describe('the asterisk filter over annotated samples (fail2ban-regex)', () => {
+  before(function () { requireLab(this, ['fail2ban-regex']); });
+
+  it('6. matches exactly the lines marked "match": true, with their host and time', async () => {
+    const lines = fs.readFileSync(FIXTURE, 'utf8').split('\n');
+    const want: { host: string; time: number }[] = [];
+    let annotated = 0;
+    lines.forEach((l, i) => {
+      const m = /^# failJSON: (.*)$/.exec(l);
+      if (!m) return;
+      annotated++;
+      const j = JSON.parse(m[1]) as { match: boolean; host?: string; time?: string };
+      expect(lines[i + 1], `line after annotation ${annotated}`).to.match(/^\[/);
+      if (j.match) want.push({ host: j.host!, time: Date.parse(`${j.time}Z`) / 1000 });
+    });
+    expect(annotated).to.be.at.least(10);
+    const plain = path.join(fs.mkdtempSync('/tmp/tm3-f2b-'), 'full');
+    fs.writeFileSync(plain, lines.filter((l) => !l.startsWith('#')).join('\n'));
+    const r = await execa('fail2ban-regex', ['-o', 'row', plain, '/etc/fail2ban/filter.d/asterisk.conf'], { env: { TZ: 'UTC' } });
+    const got = r.stdout.split('\n').filter(Boolean).map((row) => {
+      const m = /^\['([^']+)',\s+([0-9.]+),/.exec(row);
+      return { host: m![1], time: Number(m![2]) };
+    });
+    expect(got).to.deep.equal(want);
+    fs.rmSync(path.dirname(plain), { recursive: true });
+  });
+});
