@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { EXIT, Tm3Error } from '../model/errors.js';
+import { Command } from 'commander';
+import { handleError } from './errors.js';
 import { VERSION } from '../version.js';
 import { makeContext, type Ctx, type GlobalOpts } from './context.js';
 import { errorLine } from './output.js';
@@ -31,32 +31,8 @@ for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doct
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine);
 
-/** The one catch: every failure becomes one line that names the fix, and a meaningful exit code. */
-async function main(argv: string[]) {
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
-      process.exitCode = ok ? EXIT.ok : EXIT.usage;
-      return;
-    }
-    if (err instanceof Tm3Error) {
-      process.stderr.write(`${errorLine(err.message, err.fix)}\n`);
-      if (err.detail && (process.env.TM3_DEBUG || err.exitCode !== EXIT.usage)) process.stderr.write(`${err.detail.replace(/^/gm, '  ')}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    const e = err as NodeJS.ErrnoException;
-    if (e?.code === 'EACCES' || e?.code === 'EPERM') {
-      process.stderr.write(`${errorLine(`permission denied: ${e.message}`, 'run tm3 as root')}\n`);
-      process.exitCode = EXIT.missing;
-      return;
-    }
-    process.stderr.write(`${errorLine(`unexpected error: ${e?.message ?? String(err)}`, 'this is a tm3 bug; run again with TM3_DEBUG=1 and report the output')}\n`);
-    if (process.env.TM3_DEBUG) process.stderr.write(`${e?.stack}\n`);
-    process.exitCode = EXIT.failed;
-  }
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = handleError(err, 'tm3');
 }
-
-await main(process.argv);

@@ -27,6 +27,6 @@ export class Output {
   }
 }
 
-export function errorLine(message: string, fix: string): string {
-  return `${paint(process.stderr, '31', `tm3: ${message}`)} (fix: ${fix})`;
+export function errorLine(message: string, fix: string, program = 'tm3'): string {
+  return `${paint(process.stderr, '31', `${program}: ${message}`)} (fix: ${fix})`;
 }

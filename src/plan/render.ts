@@ -37,6 +37,7 @@ hb.registerHelper('ruleset', (value: unknown) => {
   if (bad !== undefined || !text.endsWith('COMMIT\n')) throw new Tm3Error(`refusing to render ruleset line '${(bad ?? '').slice(0, 40)}'`, 'this is a tm3 bug: report it');
   return text;
 });
+hb.registerHelper('cidrhost', (value: unknown) => parseNet(String(value), { what: 'rendered address' }).address);
 hb.registerHelper('cidr', (value: unknown) => parseNet(String(value), { force: true, what: 'rendered address' }).cidr);
 
 const cache = new Map<string, Handlebars.TemplateDelegate>();

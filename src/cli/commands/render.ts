@@ -11,12 +11,17 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .command('render')
     .description('(re)write every generated file under the root from templates and config; the kernel is not touched')
     .option('-n, --dry-run', 'list the files that would change, write nothing')
-    .action(async (opts: { dryRun?: boolean }) => {
+    .option('--json', 'machine-readable: every planned file, the ones written, the backups')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
       const ctx = await context();
       const r = await withLock(ctx.paths, async () => {
         const state = await loadState(ctx);
         return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun), await knockInputs(ctx, Boolean(opts.dryRun)));
       }, { dryRun: opts.dryRun });
+      if (opts.json) {
+        const texts = opts.dryRun ? Object.fromEntries(r.files.filter((f) => r.written.includes(f.path)).map((f) => [f.path, f.text])) : undefined;
+        return ctx.out.json({ files: r.files.map((f) => f.path), written: r.written, backups: r.backups, texts });
+      }
       for (const b of r.backups) ctx.out.info(`backed up the previous file to ${b}`);
       const verb = opts.dryRun ? 'would write' : 'wrote';
       ctx.out.line(r.written.length ? `${verb}:\n  ${r.written.join('\n  ')}` : 'every generated file is up to date');

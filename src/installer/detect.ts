@@ -1,0 +1,47 @@
+import fetch from 'node-fetch';
+import { parseHost } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import { defaultInterface, localAddresses } from '../apply/net.js';
+import ipaddr from 'ipaddr.js';
+
+export interface Detected {
+  adminIps: string[];
+  interface: string;
+  serverAddresses: string[];
+  publicIp?: string;
+}
+
+// Two independent echo services; an answer counts only when both agree. HTTPS only.
+export const ECHO_SERVICES = ['https://api.ipify.org', 'https://icanhazip.com'];
+
+/** The admin's address as SSH reports it: "client-ip client-port server-ip server-port". */
+export function sshClientAddress(env: NodeJS.ProcessEnv): string | undefined {
+  const first = (env.SSH_CONNECTION || env.SSH_CLIENT || '').trim().split(/\s+/)[0];
+  return first || undefined;
+}
+
+export async function publicAddress(timeoutMs = 4000, services = ECHO_SERVICES): Promise<string | undefined> {
+  const ask = async (url: string) => {
+    if (!url.startsWith('https://')) throw new Error('public address lookups use HTTPS only');
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return parseHost((await res.text()).trim(), 'public address').address;
+  };
+  const answers = await Promise.allSettled(services.map(ask));
+  const ok = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  return ok.length === services.length && ok.every((a) => a === ok[0]) ? ok[0] : undefined;
+}
+
+export async function detect(opts: { adminIp?: string[]; interface?: string; publicIp?: string | false }): Promise<Detected> {
+  const fromSsh = sshClientAddress(process.env);
+  const adminIps = (opts.adminIp?.length ? opts.adminIp.flatMap((a) => a.split(',')) : fromSsh ? [fromSsh] : []).map((a) => parseHost(a.trim(), 'admin address').address);
+  const iface = opts.interface || (await defaultInterface());
+  if (!iface) throw new InputError('no default route, so no interface to protect was found', 'pass --interface NAME');
+  const serverAddresses = (await localAddresses()).filter((a) => {
+    const r = ipaddr.parse(a).range();
+    return r !== 'loopback' && r !== 'linkLocal';
+  });
+  let publicIp: string | undefined;
+  if (typeof opts.publicIp === 'string') publicIp = parseHost(opts.publicIp, 'public address').address;
+  else if (opts.publicIp !== false) publicIp = await publicAddress();
+  return { adminIps: [...new Set(adminIps)], interface: iface, serverAddresses, publicIp };
+}

@@ -1,0 +1,159 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import semver from 'semver';
+import { InputError } from '../model/errors.js';
+import { loadConfig } from '../store/config.js';
+import { Paths } from '../store/paths.js';
+import { readText, writeAtomic } from '../store/files.js';
+import { render } from '../plan/render.js';
+import { backupStamp } from '../ops/render-files.js';
+import { hasSystemd, systemctl, syslog } from '../apply/system.js';
+import { inputPolicy } from '../apply/iptables.js';
+import { run } from '../apply/run.js';
+import { VERSION } from '../version.js';
+import type { Output } from '../cli/output.js';
+import { preflight } from './preflight.js';
+import { installPackages } from './packages.js';
+import { detect, type Detected } from './detect.js';
+import { placeRuntime, runtimeDir, tm3Bin } from './runtime.js';
+import { firstEntries, placeEntries } from './entries.js';
+import { installedTm3 } from './tm3-run.js';
+import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
+import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
+import { askDetected } from './ask.js';
+
+export interface InstallOptions {
+  root: string;
+  apply: boolean;
+  dryRun: boolean;
+  yes: boolean;
+  packages: boolean;
+  repair: boolean;
+  adminIp?: string[];
+  publicIp?: string | false;
+  interface?: string;
+  confirm: boolean;
+  confirmSeconds: number;
+}
+
+const UNITS = ['tm3-firewall.service', 'tm3-refresh.timer'];
+
+/** preflight, packages, detection, placement, first apply: the whole of `npx tm3-install`. */
+export async function install(o: InstallOptions, out: Output): Promise<number> {
+  const base = new Paths(o.root);
+  const pre = await preflight(base, { repair: o.repair, packagesPending: o.packages && !o.dryRun });
+  out.info(`tm3-install ${VERSION} on ${pre.os} (${pre.platform}); root ${o.root}${o.apply ? '' : ' (staged: no kernel or service changes)'}`);
+  if (o.packages && !o.dryRun) {
+    await installPackages((s) => out.info(s));
+    await preflight(base, { repair: true });
+  }
+  let det = await detect({ adminIp: o.adminIp, interface: o.interface, publicIp: o.publicIp });
+  if (!o.yes && process.stdin.isTTY) det = await askDetected(det);
+  showDetected(det, out);
+  if (det.adminIps.length === 0) out.warn('no admin address (not over SSH and no --admin-ip): only the console and whitelisted addresses will reach this server');
+
+  const previous = await readInstallRecord(base);
+  if (previous && semver.valid(previous.version) && semver.gt(previous.version, VERSION)) {
+    throw new InputError(`tm3 ${previous.version} is installed, newer than this ${VERSION}`, 'run the newer tm3-install, or --uninstall first');
+  }
+  const confText = render('tm3.conf', { version: VERSION, interface: det.interface, publicIp: det.publicIp });
+  const confExists = (await readText(base.configFile)) !== undefined;
+
+  if (o.dryRun) return dryRunReport(base, det, confExists ? undefined : confText, out);
+
+  const stamp = backupStamp();
+  const backupDir = path.join(base.backups, stamp);
+  const record: InstallRecord = {
+    version: VERSION, state: 'installing', installedAt: new Date().toISOString(),
+    backupDir: previous?.backupDir ?? backupDir, placed: previous?.placed ?? [], kernelSnapshot: previous?.kernelSnapshot,
+  };
+  await writeInstallRecord(base, record);
+
+  if (!confExists) await writeAtomic(base.configFile, confText, 0o644);
+  const config = await loadConfig(base);
+  const paths = base.withStoreDir(config.storeDir);
+  const runtime = await placeRuntime(paths);
+  const created = await placeEntries(paths, config, firstEntries(det.adminIps, det.serverAddresses), false);
+  for (const name of created) out.info(`whitelisted ${name}`);
+
+  // Every file the render would replace is saved first; the first install's copies are the originals.
+  const planned = JSON.parse((await installedTm3(paths, ['render', '--dry-run', '--json'])).stdout) as { files: string[]; written: string[] };
+  for (const f of planned.written) {
+    const old = await readText(f);
+    if (old !== undefined) await writeAtomic(path.join(backupDir, path.relative(paths.root, f)), old, 0o600);
+  }
+  await installedTm3(paths, ['render']);
+  record.placed = [...new Set([...record.placed, ...runtime, ...planned.files])];
+
+  if (o.apply) {
+    if (!record.kernelSnapshot) {
+      const first = await snapshotKernel();
+      await writeAtomic(paths.at('/var/lib/tm3/kernel-before-install.v4'), first.v4, 0o600);
+      await writeAtomic(paths.at('/var/lib/tm3/kernel-before-install.v6'), first.v6, 0o600);
+      record.kernelSnapshot = true;
+    }
+    const before = await snapshotKernel();
+    await installedTm3(paths, ['restart']);
+    if (hasSystemd(paths.root)) {
+      await systemctl(['daemon-reload']);
+      await systemctl(['enable', 'netfilter-persistent.service', ...UNITS]);
+      await systemctl(['start', 'tm3-refresh.timer'], true);
+    }
+    const overSsh = Boolean(process.env.SSH_CONNECTION || process.env.SSH_CLIENT);
+    if (o.confirm && overSsh && process.stdin.isTTY && process.stdout.isTTY) {
+      const kept = await confirmWithin(o.confirmSeconds, 'The firewall is up. Can you still open a NEW ssh session to this server?');
+      if (!kept) {
+        await restoreKernel(before);
+        record.state = 'installed';
+        await writeInstallRecord(paths, record);
+        out.warn('not confirmed: the previous firewall rules are back (as iptables-apply does); files stay installed, run tm3 restart when ready');
+        await syslog('tm3-install: apply not confirmed, previous rules restored', 'warning');
+        return 1;
+      }
+    }
+    out.ok(`firewall applied: IPv4 INPUT ${await inputPolicy(4)}, IPv6 INPUT ${await inputPolicy(6)}`);
+  }
+  record.state = 'installed';
+  record.version = VERSION;
+  await writeInstallRecord(paths, record);
+  const faq = await readText(paths.knockFaq);
+  if (faq) out.info(`\n${paths.inServer(paths.knockFaq)} (give it only to trusted users):\n${faq}`);
+  out.ok(`tm3 ${VERSION} installed: ${paths.inServer(tm3Bin(paths))}, runtime in ${paths.inServer(runtimeDir(paths))}; backups in ${paths.inServer(backupDir)}`);
+  await syslog(`tm3-install ${VERSION}: installed${o.apply ? ' and applied' : ' (staged)'}`);
+  return 0;
+}
+
+function showDetected(d: Detected, out: Output) {
+  out.info(`  admin address:    ${d.adminIps.join(', ') || '(none)'}`);
+  out.info(`  interface:        ${d.interface}`);
+  out.info(`  server addresses: ${d.serverAddresses.join(', ') || '(none)'}`);
+  out.info(`  public address:   ${d.publicIp ?? '(not looked up)'}`);
+}
+
+/** --dry-run: the plan and the diffs; nothing is written. */
+async function dryRunReport(paths: Paths, det: Detected, newConf: string | undefined, out: Output): Promise<number> {
+  out.line('dry run: nothing will be written.');
+  if (newConf) out.line(`would write ${paths.configFile}:\n${newConf}`);
+  out.line(`would install the runtime to ${runtimeDir(paths)} and ${tm3Bin(paths)}`);
+  const config = await loadConfig(paths);
+  const names = await placeEntries(paths.withStoreDir(config.storeDir), config, firstEntries(det.adminIps, det.serverAddresses), true);
+  out.line(names.length ? `would whitelist: ${names.join(', ')}` : 'no new whitelist entries');
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const r = await run(process.execPath, [cli, '--root', paths.root, 'render', '--dry-run', '--json'], { allowFail: true });
+  if (r.exitCode !== 0) throw new InputError(`the render plan failed: ${r.stderr.trim().split('\n')[0]}`, 'fix the configuration, then run the dry run again');
+  const plan = JSON.parse(r.stdout) as { written: string[]; texts: Record<string, string> };
+  for (const f of plan.written) {
+    const old = await readText(f);
+    if (old === undefined) { out.line(`would create ${f}`); continue; }
+    // diff reads both sides from a scratch directory outside the root: nothing under the root is touched
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tm3-diff-'));
+    await fs.writeFile(path.join(dir, 'now'), old);
+    await fs.writeFile(path.join(dir, 'tm3'), plan.texts[f] ?? '');
+    out.line(`would change ${f}:\n${(await run('diff', ['-u', '--label', `${f} (now)`, '--label', `${f} (tm3)`, path.join(dir, 'now'), path.join(dir, 'tm3')], { allowFail: true })).stdout}`);
+    await fs.rm(dir, { recursive: true });
+  }
+  out.line(`would apply: ${'restart the firewall, then ask for confirmation when over SSH'}`);
+  return 0;
+}

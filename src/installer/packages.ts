@@ -1,0 +1,15 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { run } from '../apply/run.js';
+
+export const PACKAGES = ['iptables', 'ipset', 'iptables-persistent', 'ipset-persistent', 'netfilter-persistent', 'fail2ban', 'knockd'];
+const PRESEED = fileURLToPath(new URL('../../installer/debconf-preseed.txt', import.meta.url));
+
+/** apt-get, non-interactive, with iptables-persistent's questions answered in advance. */
+export async function installPackages(say: (s: string) => void): Promise<void> {
+  say(`installing ${PACKAGES.join(' ')} (apt-get)`);
+  await run('debconf-set-selections', [], { input: fs.readFileSync(PRESEED, 'utf8') });
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  await run('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'apt-get', 'update', '-q'], { timeoutMs: 600_000 });
+  await run('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], { timeoutMs: 1_200_000 });
+}

@@ -1,0 +1,48 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../model/errors.js';
+import { Paths } from '../store/paths.js';
+import { readText, writeAtomic } from '../store/files.js';
+import { hasSystemd, systemctl, syslog } from '../apply/system.js';
+import { restoreRules } from '../apply/iptables.js';
+import { destroySets, readTm3Sets } from '../apply/ipset.js';
+import { stopKnockd } from '../apply/knockd.js';
+import { stopFail2ban } from '../apply/fail2ban.js';
+import type { Output } from '../cli/output.js';
+import { readInstallRecord } from './record.js';
+
+/**
+ * Put back every file the first install replaced (byte for byte), remove what tm3 placed,
+ * and, when it applied, the kernel rules it found. Entries and /etc/tm3 stay for a reinstall.
+ */
+export async function uninstall(root: string, apply: boolean, out: Output): Promise<number> {
+  const paths = new Paths(root);
+  const record = await readInstallRecord(paths);
+  if (!record) throw new InputError(`tm3 is not installed under ${root}`, 'nothing to uninstall (no /var/lib/tm3/install.json)');
+  if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
+  await stopKnockd(paths).catch(() => undefined);
+  await stopFail2ban(paths).catch(() => undefined);
+  let restored = 0;
+  for (const placed of record.placed) {
+    const original = await readText(path.join(record.backupDir, path.relative(root, placed))).catch(() => undefined);
+    if (original !== undefined) {
+      await writeAtomic(placed, original, 0o640);
+      restored++;
+    } else {
+      await fs.rm(placed, { recursive: true, force: true });
+    }
+  }
+  if (apply && record.kernelSnapshot) {
+    for (const fam of [4, 6] as const) {
+      const saved = await readText(paths.at(`/var/lib/tm3/kernel-before-install.v${fam}`));
+      if (saved) await restoreRules(fam, saved);
+    }
+    await destroySets([...(await readTm3Sets()).keys()]);
+  }
+  await fs.rm(paths.at('/var/lib/tm3/install.json'), { force: true });
+  if (hasSystemd(root)) await systemctl(['daemon-reload'], true);
+  out.ok(`tm3 uninstalled: ${restored} original file(s) restored, ${record.placed.length - restored} removed${apply ? ', kernel rules as before the install' : ''}`);
+  out.info(`kept: whitelist entries in the store directory, /etc/tm3 and the backups in ${paths.inServer(record.backupDir)}`);
+  await syslog('tm3-install: uninstalled');
+  return 0;
+}
