@@ -14,10 +14,11 @@ export interface RunResult { stdout: string; stderr: string; exitCode: number }
  * The one place tm3 starts a process: argument arrays only, never a shell string.
  * A failure becomes a Tm3Error that shows the command and what it said.
  */
-export async function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   const shown = [cmd, ...args].join(' ');
   const result = await execa(cmd, args, {
     input: opts.input,
+    cwd: opts.cwd,
     reject: false,
     timeout: opts.timeoutMs ?? 120_000,
     stripFinalNewline: true,

@@ -14,7 +14,7 @@ export const tm3Bin = (paths: Paths) => paths.at('/usr/local/sbin/tm3');
 
 /** Runtime dependencies only, as npm resolved them (nested versions kept where they are). */
 async function runtimeModules(): Promise<string[]> {
-  const r = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { allowFail: true }).catch(() => undefined);
+  const r = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { allowFail: true, cwd: PACKAGE_DIR }).catch(() => undefined);
   const dirs = (r?.stdout ?? '').split('\n').filter((d) => d.startsWith(path.join(PACKAGE_DIR, 'node_modules')));
   return dirs.length ? dirs : [path.join(PACKAGE_DIR, 'node_modules')];
 }

@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { Lab, DIST } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+import { expectOnly, PORTS } from './access.js';
+
+const INSTALLER = path.join(DIST, 'installer/main.js');
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const OLD_RULES = '# the admin\'s own rules before tm3\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 2222 -j ACCEPT\nCOMMIT\n';
+
+describe('tm3-install (lab)', function () {
+  this.timeout(240_000);
+  let lab: Lab;
+  let admin: Lab['server'], stranger: Lab['server'];
+  const R = (...p: string[]) => path.join(lab.root, ...p);
+  const installer = (args: string[], env: Record<string, string> = {}) =>
+    execa('ip', ['netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...args], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1', ...env } });
+  const installArgs = () => ['--root', lab.root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--admin-ip', admin.v6, '--no-public-ip', '--interface', 'veth-s', '--apply'];
+
+  before(async function () {
+    requireLab(this, ['fail2ban-server', 'knockd', 'script', 'npm']);
+    lab = await Lab.create(2);
+    [admin, stranger] = lab.clients;
+    await lab.startResponder();
+    fs.mkdirSync(R('etc/iptables'), { recursive: true });
+    fs.writeFileSync(R('etc/iptables/rules.v4'), OLD_RULES);
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it('4. --dry-run on a fresh root prints the plan and writes nothing', async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-dry-'));
+    try {
+      const r = await execa('ip', ['netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', fresh, '--dry-run', '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s'], { reject: false, stdin: 'ignore' });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout).to.include('would create').and.include('rules.v4').and.include(`would whitelist: admin-${admin.v4}`);
+      expect(fs.readdirSync(fresh)).to.deep.equal([]);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('1. installs into the lab root and closes the server: only the admin reaches SSH, over IPv4 and IPv6', async () => {
+    const r = await installer(installArgs());
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
+    await expectOnly(lab, admin, 4, PORTS);
+    await expectOnly(lab, admin, 6, PORTS);
+    await expectOnly(lab, stranger, 4, []);
+    await expectOnly(lab, stranger, 6, []);
+    const files = ['etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/iptables/ipsets', 'usr/local/sbin/iptables-custom', 'etc/knockd.conf', 'etc/default/knockd',
+      'root/knock.FAQ', 'etc/fail2ban/jail.d/tm3.local', 'etc/systemd/system/tm3-firewall.service', 'etc/systemd/system/tm3-refresh.timer',
+      'etc/network/if-up.d/tm3', 'etc/NetworkManager/dispatcher.d/90-tm3', 'etc/networkd-dispatcher/routable.d/90-tm3', 'etc/tm3/tm3.conf',
+      'usr/local/lib/tm3/dist/cli/main.js', 'usr/local/sbin/tm3'];
+    for (const f of files) expect(fs.existsSync(R(f)), f).to.equal(true);
+    for (const cmd of ['usr/local/sbin/tm3', 'root/add-ip', 'root/add-fqdn', 'root/del-acct', 'root/iptables-restart', 'root/iptables-knock', 'root/ipchecker', 'usr/local/sbin/iptables-custom']) {
+      expect(fs.statSync(R(cmd)).mode & 0o100, `${cmd} is executable`).to.equal(0o100);
+    }
+    // generated files run the installed copy, never this checkout or an npx cache
+    expect(fs.readFileSync(R('etc/knockd.conf'), 'utf8')).to.include(`${R('usr/local/lib/tm3/dist/cli/main.js')} --root ${lab.root} knock grant %IP%`);
+    expect(fs.readFileSync(R(`var/backups/tm3/${fs.readdirSync(R('var/backups/tm3'))[0]}/etc/iptables/rules.v4`), 'utf8')).to.equal(OLD_RULES);
+    const st = await execa('ip', ['netns', 'exec', lab.server.ns, R('usr/local/sbin/tm3'), 'status', '--json'], { reject: false });
+    expect(JSON.parse(st.stdout).firewall.active).to.equal(true);
+  });
+
+  it("2. the original's /root/add-ip NAME IP, with no terminal, whitelists with services all", async () => {
+    const r = await lab.exec(lab.server.ns, R('root/add-ip'), ['visitor', stranger.v4], { input: '' });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(fs.readFileSync(R('root/visitor.iptables'), 'utf8')).to.match(/^services=all$/m);
+    await expectOnly(lab, stranger, 4, PORTS);
+    await lab.exec(lab.server.ns, R('root/del-acct'), ['visitor']);
+    await expectOnly(lab, stranger, 4, []);
+  });
+
+  it('3. a second run changes no byte of rules.v4 or knockd.conf and duplicates no entry', async () => {
+    const before = { rules: fs.readFileSync(R('etc/iptables/rules.v4')), knockd: fs.readFileSync(R('etc/knockd.conf')), entries: fs.readdirSync(R('root')).filter((f) => f.endsWith('.iptables')).sort() };
+    const r = await installer(installArgs());
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).not.to.match(/whitelisted /);
+    expect(fs.readFileSync(R('etc/iptables/rules.v4')).equals(before.rules)).to.equal(true);
+    expect(fs.readFileSync(R('etc/knockd.conf')).equals(before.knockd)).to.equal(true);
+    expect(fs.readdirSync(R('root')).filter((f) => f.endsWith('.iptables')).sort()).to.deep.equal(before.entries);
+  });
+
+  it('7. an interactive apply over SSH that is not confirmed puts the previous rules back within the window', async () => {
+    for (const bin of ['iptables', 'ip6tables']) await lab.exec(lab.server.ns, bin, ['-P', 'INPUT', 'ACCEPT']);
+    const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...installArgs(), '--confirm-seconds', '3'].join(' ');
+    const t0 = Date.now();
+    const r = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false, input: '', env: { SSH_CONNECTION: `${admin.v4} 50000 ${lab.server.v4} 22`, TM3_NO_SYSLOG: '1' } });
+    expect(r.stdout).to.match(/Type "yes" within 3 s/);
+    expect(r.stdout + r.stderr).to.match(/previous firewall rules are back/);
+    expect(Date.now() - t0).to.be.below(60_000);
+    expect((await lab.exec(lab.server.ns, 'iptables', ['-S', 'INPUT'])).stdout).to.match(/^-P INPUT ACCEPT/);
+    await expectOnly(lab, stranger, 4, PORTS);
+  });
+
+  it('5. --uninstall restores the pre-existing rules.v4 byte for byte and removes the units', async () => {
+    const r = await installer(['--root', lab.root, '--uninstall', '--apply']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(fs.readFileSync(R('etc/iptables/rules.v4'), 'utf8')).to.equal(OLD_RULES);
+    for (const f of ['etc/systemd/system/tm3-firewall.service', 'etc/systemd/system/tm3-refresh.timer', 'etc/network/if-up.d/tm3', 'usr/local/sbin/tm3', 'usr/local/lib/tm3', 'root/add-ip', 'etc/knockd.conf']) {
+      expect(fs.existsSync(R(f)), f).to.equal(false);
+    }
+    expect((await lab.exec(lab.server.ns, 'ipset', ['list', '-n'])).stdout).not.to.match(/tm3-/);
+  });
+});
+
+describe('tm3-install --sandbox and the packed tarball', function () {
+  this.timeout(240_000);
+  before(function () { requireLab(this, ['npm', 'knockd']); });
+
+  it('6. --sandbox --yes exits 0 and leaves no namespace behind', async () => {
+    const before = (await execa('ip', ['netns', 'list'])).stdout;
+    const r = await execa(process.execPath, [INSTALLER, '--sandbox', '--yes'], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
+    expect(r.stdout).to.match(/Every check passed/);
+    expect((await execa('ip', ['netns', 'list'])).stdout).to.equal(before);
+  });
+
+  it('8. the packed tarball runs through npx with no network', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-pack-'));
+    try {
+      const pack = await execa('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO, reject: false });
+      expect(pack.exitCode, pack.stderr).to.equal(0);
+      const tgz = fs.readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+      const listing = (await execa('tar', ['tzf', path.join(dir, tgz)])).stdout.split('\n').map((l) => l.split('/')[1]);
+      expect([...new Set(listing)].sort()).to.deep.equal(['README.md', 'dist', 'hooks', 'installer', 'node_modules', 'package.json', 'templates']);
+      const r = await execa('npx', ['--yes', '--cache', path.join(dir, 'cache'), `./${tgz}`, '--help'], { cwd: dir, reject: false, env: { npm_config_offline: 'true' } });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/Usage: tm3-install/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
