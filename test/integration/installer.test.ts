@@ -96,6 +96,16 @@ describe('tm3-install (lab)', function () {
     await expectOnly(lab, stranger, 4, PORTS);
   });
 
+  it('refuses to run over a half-finished install without --repair', async () => {
+    const rec = R('var/lib/tm3/install.json');
+    const saved = fs.readFileSync(rec, 'utf8');
+    fs.writeFileSync(rec, JSON.stringify({ ...JSON.parse(saved), state: 'installing' }));
+    const r = await installer(installArgs());
+    expect(r.exitCode).to.equal(3);
+    expect(r.stderr.trim()).to.match(/^tm3-install: an earlier tm3-install stopped half way \(fix: run tm3-install --repair to finish it\)$/);
+    fs.writeFileSync(rec, saved);
+  });
+
   it('5. --uninstall restores the pre-existing rules.v4 byte for byte and removes the units', async () => {
     const r = await installer(['--root', lab.root, '--uninstall', '--apply']);
     expect(r.exitCode, r.stderr).to.equal(0);
