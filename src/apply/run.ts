@@ -14,7 +14,7 @@ export interface RunResult { stdout: string; stderr: string; exitCode: number }
  * The one place tm3 starts a process: argument arrays only, never a shell string.
  * A failure becomes a Tm3Error that shows the command and what it said.
  */
-export async function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export async function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   const shown = [cmd, ...args].join(' ');
   const result = await execa(cmd, args, {
     input: opts.input,
@@ -22,7 +22,7 @@ export async function run(cmd: string, args: string[], opts: { input?: string; a
     reject: false,
     timeout: opts.timeoutMs ?? 120_000,
     stripFinalNewline: true,
-    env: { LC_ALL: 'C' },
+    env: { ...opts.env, LC_ALL: 'C' },
   });
   const code = (result as { code?: string }).code;
   if (code === 'ENOENT' || result.exitCode === 127) {

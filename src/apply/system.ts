@@ -16,8 +16,11 @@ export async function systemctl(args: string[], allowFail = false) {
   return run('systemctl', args, { allowFail });
 }
 
-/** The admin's iptables-custom: failures are reported, never fatal (the original's promise). */
-export async function runCustomScript(file: string): Promise<{ ok: boolean; output: string }> {
-  const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000 });
+/**
+ * The admin's iptables-custom: failures are reported, never fatal (the original's promise).
+ * `setsLoaded`: the caller has just brought every set to the plan, so the script skips reloading them.
+ */
+export async function runCustomScript(file: string, setsLoaded = false): Promise<{ ok: boolean; output: string }> {
+  const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000, env: setsLoaded ? { TM3_SETS_LOADED: '1' } : {} });
   return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
 }

@@ -40,7 +40,8 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
     await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
 
     const fail2ban = await fail2banStep(ctx);
-    const custom = await runCustomScript(ctx.paths.custom);
+    // The sets were swapped to the plan above: the script's own reload would only repeat it.
+    const custom = await runCustomScript(ctx.paths.custom, true);
     if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
     const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
 
