@@ -18,9 +18,18 @@ export async function writeAtomic(file: string, text: string, mode = 0o644): Pro
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, text, { mode, fsync: true });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Tm3Error(`could not write ${file}: ${e.code ?? e.message}`, e.code === 'ENOSPC' ? 'free disk space, then run the command again' : e.code === 'EROFS' ? 'remount the filesystem read-write, then run the command again' : 'check the permissions of that directory, then run the command again');
+    throw fsError(file, err, 'write');
   }
+}
+
+/** A failed file operation as one line that names the fix (a full disk, a read-only mount). */
+export function fsError(file: string, err: unknown, verb: string): Tm3Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e instanceof Tm3Error) return e;
+  const fix = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'free disk space, then run the command again'
+    : e.code === 'EROFS' ? 'remount the filesystem read-write, then run the command again'
+      : 'check the permissions of that directory, then run the command again';
+  return new Tm3Error(`could not ${verb} ${file}: ${e.code ?? e.message}`, fix);
 }
 
 /** Write only when the text differs; returns whether it wrote. */
@@ -36,7 +45,7 @@ export async function removeFile(file: string): Promise<boolean> {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
+    throw fsError(file, err, 'remove');
   }
 }
 
