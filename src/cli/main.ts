@@ -26,6 +26,8 @@ const program = new Command('tm3')
 const oneLine = { outputError: (text: string) => process.stderr.write(`${errorLine(text.replace(/^error: /, '').trim(), 'see tm3 --help, or tm3 COMMAND --help')}\n`) };
 program.configureOutput(oneLine);
 
+// Each command imports its work inside its action (await import), so a command loads only what it
+// runs: tm3 list and tm3 knock grant start without Handlebars, and list without execa.
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
 for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban]) cmd.register(program, context);
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

@@ -1,5 +1,3 @@
-import { syslog } from '../apply/system.js';
-
 const useColor = (s: NodeJS.WriteStream) => Boolean(s.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 const paint = (s: NodeJS.WriteStream, code: string, text: string) => (useColor(s) ? `\x1b[${code}m${text}\x1b[0m` : text);
 
@@ -23,7 +21,7 @@ export class Output {
   /** Say it and put it in the journal/syslog. */
   async action(text: string) {
     this.ok(text);
-    await syslog(text);
+    await (await import('../apply/system.js')).syslog(text);
   }
 }
 

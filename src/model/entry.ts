@@ -1,4 +1,5 @@
-import { decode, encode } from 'ini';
+import { encode } from 'ini';
+import { decodeEntryText } from './entry-decode.js';
 import { InputError } from './errors.js';
 import { parseNet, printable, type Net } from './address.js';
 import { validateHostname } from './hostname.js';
@@ -32,7 +33,7 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
   const meaningful = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith(';'));
   if (meaningful.length === 0) throw new InputError(`entry ${name} is empty`, `delete it with 'tm3 del-acct ${name}' or re-add it`);
   if (meaningful.length === 1 && !meaningful[0].includes('=')) return parseLegacy(name, meaningful[0]);
-  const data = decode(body) as Record<string, unknown>;
+  const data = decodeEntryText(body);
   const section = (typeof data.entry === 'object' && data.entry ? data.entry : data) as Record<string, unknown>;
   const str = (k: string) => (typeof section[k] === 'string' ? (section[k] as string) : undefined);
   const address = str('address');

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { Tm3Error } from '../model/errors.js';
 
 export async function readText(file: string): Promise<string | undefined> {
@@ -16,6 +15,7 @@ export async function readText(file: string): Promise<string | undefined> {
 export async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
   try {
     await fs.mkdir(path.dirname(file), { recursive: true });
+    const { default: writeFileAtomic } = await import('write-file-atomic');
     await writeFileAtomic(file, text, { mode, fsync: true });
   } catch (err) {
     throw fsError(file, err, 'write');

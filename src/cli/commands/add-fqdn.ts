@@ -3,9 +3,7 @@ import { validateHostname } from '../../model/hostname.js';
 import { validateName } from '../../model/name.js';
 import { InputError } from '../../model/errors.js';
 import type { Entry } from '../../model/entry.js';
-import { lookupHost } from '../../resolve/dns.js';
 import { mergeAnswer } from '../../resolve/merge.js';
-import { changeEntry } from '../../ops/entry-change.js';
 import type { Ctx } from '../context.js';
 import { chooseServices } from './services-option.js';
 import { reportChange } from './report.js';
@@ -24,6 +22,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const entryName = validateName(name);
       const host = validateHostname(hostname);
       const ctx = await context();
+      const [{ lookupHost }, { changeEntry }] = await Promise.all([import('../../resolve/dns.js'), import('../../ops/entry-change.js')]);
       const answer = await lookupHost(host, ctx.config.dns);
       const record = mergeAnswer(undefined, answer, new Date().toISOString());
       if (record.error && !opts.allowUnresolved) {

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { parseNet } from '../../model/address.js';
 import { validateName } from '../../model/name.js';
 import type { Entry } from '../../model/entry.js';
-import { changeEntry } from '../../ops/entry-change.js';
 import type { Ctx } from '../context.js';
 import { chooseServices } from './services-option.js';
 import { reportChange } from './report.js';
@@ -22,6 +21,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const entryName = validateName(name);
       const net = parseNet(address, { force: opts.force });
       const ctx = await context();
+      const { changeEntry } = await import('../../ops/entry-change.js');
       const services = await chooseServices(opts.services, ctx.config.catalog);
       const entry: Entry = { name: entryName, address: net, services, source: 'admin', added: new Date().toISOString() };
       const result = await changeEntry(ctx, { add: entry, replace: opts.replace }, Boolean(opts.dryRun));

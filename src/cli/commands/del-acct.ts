@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { validateName } from '../../model/name.js';
 import { InputError } from '../../model/errors.js';
 import { readEntries, entryExists } from '../../store/entries.js';
-import { changeEntry } from '../../ops/entry-change.js';
 import { interactive, pickEntry } from '../prompt.js';
 import type { Ctx } from '../context.js';
 import { reportChange } from './report.js';
@@ -22,6 +21,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       }
       // checked again under the lock; this early check keeps a typo from touching the disk at all
       if (!(await entryExists(ctx.paths, name))) throw new InputError(`there is no entry named ${name}`, "'tm3 list' shows the names");
+      const { changeEntry } = await import('../../ops/entry-change.js');
       const result = await changeEntry(ctx, { remove: name }, Boolean(opts.dryRun));
       if (!opts.dryRun) await reportChange(ctx, `removed ${name}`, result);
     });

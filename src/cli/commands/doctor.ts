@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { doctor } from '../../ops/doctor.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -9,6 +8,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
+      const { doctor } = await import('../../ops/doctor.js');
       const problems = await doctor(ctx);
       if (opts.json) ctx.out.json({ healthy: problems.length === 0, problems });
       else if (problems.length === 0) ctx.out.ok('tm3 doctor: healthy');

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { shouldIgnore } from '../../ops/fail2ban.js';
-import { testConfig } from '../../apply/fail2ban.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -10,6 +8,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .description("Fail2Ban's ignorecommand: exit 0 if the address must never be banned, 1 if it may be")
     .argument('<ip>', 'the address Fail2Ban is about to count a failure for')
     .action(async (ip: string) => {
+      const { shouldIgnore } = await import('../../ops/fail2ban.js');
       const why = await shouldIgnore(await context(), ip);
       if (why) process.stdout.write(`${ip}: never banned (${why})\n`);
       process.exitCode = why ? 0 : 1;
@@ -19,6 +18,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .description('check the rendered Fail2Ban configuration (fail2ban-client -t)')
     .action(async () => {
       const ctx = await context();
+      const { testConfig } = await import('../../apply/fail2ban.js');
       const r = await testConfig(ctx.paths);
       ctx.out.line((r.stdout || r.stderr).trim());
       process.exitCode = r.exitCode === 0 ? 0 : 1;

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { grant, rotate, setPermanent } from '../../ops/knock.js';
 import { readKnockState } from '../../store/knock-state.js';
-import { knockdRunning } from '../../apply/knockd.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -12,17 +10,18 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .argument('<ip>', 'the single IPv4/IPv6 address that knocked')
     .action(async (ip: string) => {
       const ctx = await context();
+      const { grant } = await import('../../ops/knock.js');
       const r = await grant(ctx, ip);
       ctx.out.ok(`granted ${r.address} for ${ctx.config.knock.grantSeconds}s${r.entry ? `; permanently whitelisted as ${r.entry}` : r.alreadyWhitelisted ? '; already whitelisted' : ''}`);
     });
 
   knock.command('activate')
     .description('let knocks whitelist their address permanently (entries named by timestamp)')
-    .action(async () => { const ctx = await context(); await setPermanent(ctx, true); await ctx.out.action('knock: permanent mode activated'); });
+    .action(async () => { const ctx = await context(); await (await import('../../ops/knock.js')).setPermanent(ctx, true); await ctx.out.action('knock: permanent mode activated'); });
 
   knock.command('deactivate')
     .description('knocks give timed access only')
-    .action(async () => { const ctx = await context(); await setPermanent(ctx, false); await ctx.out.action('knock: permanent mode deactivated'); });
+    .action(async () => { const ctx = await context(); await (await import('../../ops/knock.js')).setPermanent(ctx, false); await ctx.out.action('knock: permanent mode deactivated'); });
 
   knock.command('status')
     .description('the sequence, the mode and whether knockd runs')
@@ -30,7 +29,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
       const st = await readKnockState(ctx.paths);
-      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await knockdRunning(ctx.paths) };
+      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths) };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`knocking: ${s.enabled ? 'enabled' : 'disabled'}; knockd ${s.knockdRunning ? 'running' : 'NOT running'}`);
       ctx.out.line(`sequence: ${s.sequence.join(' ') || 'none yet (tm3 restart makes one)'}; grants last ${s.grantSeconds}s for ${s.services.join(',')}`);
@@ -42,6 +41,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('-n, --dry-run', 'show the new sequence, change nothing')
     .action(async (opts: { dryRun?: boolean }) => {
       const ctx = await context();
+      const { rotate } = await import('../../ops/knock.js');
       const seq = await rotate(ctx, Boolean(opts.dryRun));
       if (opts.dryRun) return ctx.out.line(`would rotate to ${seq.join(' ')} and rewrite knockd.conf and knock.FAQ`);
       await ctx.out.action(`knock: new sequence ${seq.join(' ')}; knock.FAQ rewritten (${ctx.paths.knockFaq})`);

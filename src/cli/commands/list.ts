@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { status } from '../../ops/status.js';
 import { loadState } from '../../ops/state.js';
 import type { Ctx } from '../context.js';
 
@@ -23,6 +22,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
+      const { status } = await import('../../ops/status.js');
       const s = await status(ctx);
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`firewall: ${s.firewall.active ? 'active' : 'NOT ACTIVE'} (IPv4 INPUT ${s.firewall.v4}, IPv6 INPUT ${s.firewall.v6})`);

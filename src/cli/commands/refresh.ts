@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { refresh } from '../../ops/refresh.js';
 import { InputError } from '../../model/errors.js';
-import { syslog } from '../../apply/system.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -14,6 +12,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (opts: { dryRun?: boolean; json?: boolean; reason: string }) => {
       if (!/^[A-Za-z0-9:._-]{1,40}$/.test(opts.reason)) throw new InputError('--reason may only hold letters, digits and : . _ -', 'e.g. --reason if-up:eth0');
       const ctx = await context();
+      const [{ refresh }, { syslog }] = await Promise.all([import('../../ops/refresh.js'), import('../../apply/system.js')]);
       const r = await refresh(ctx, Boolean(opts.dryRun));
       if (r.failed.length) {
         const msg = `${r.failed.length} of ${r.hosts} name(s) did not resolve; their last good addresses stay in force: ${r.failed.join(', ')}`;

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { renderFiles } from '../../ops/render-files.js';
 import { loadState } from '../../ops/state.js';
-import { planSets } from '../../plan/sets.js';
 import { withLock } from '../../store/lock.js';
-import { knockInputs } from '../../ops/knock.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -14,6 +11,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('--json', 'machine-readable: every planned file, the ones written, the backups')
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
       const ctx = await context();
+      const [{ renderFiles }, { planSets }, { knockInputs }] = await Promise.all([import('../../ops/render-files.js'), import('../../plan/sets.js'), import('../../ops/knock.js')]);
       const r = await withLock(ctx.paths, async () => {
         const state = await loadState(ctx);
         return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun), await knockInputs(ctx, Boolean(opts.dryRun)));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { restart } from '../../ops/restart.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -10,6 +9,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('--json', 'machine-readable summary')
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
       const ctx = await context();
+      const { restart } = await import('../../ops/restart.js');
       const r = await restart(ctx, Boolean(opts.dryRun));
       if (opts.json) return ctx.out.json(r);
       if (opts.dryRun) {
