@@ -37,11 +37,36 @@ describe('resolveAll', () => {
       return host.startsWith('down') ? { v4: fail(), v6: fail() } : { v4: ok([`198.51.100.${calls.length}/32`]), v6: ok([]) };
     };
     const hosts = [...Array.from({ length: 20 }, (_, i) => `h${i}.example.net`), 'down.example.net', 'h0.example.net'];
-    const r = await resolveAll(hosts, { 'down.example.net': prev }, { servers: [], timeoutMs: 100, concurrency: 3, lookup });
+    const r = await resolveAll(hosts, { 'down.example.net': prev }, { servers: [], timeoutMs: 100, concurrency: 3, slowMs: 60_000, lookup });
     expect(peak).to.equal(3);
     expect(calls).to.have.length(21);
     expect(r.failed).to.deep.equal(['down.example.net']);
     expect(r.cache['down.example.net'].v4).to.deep.equal(prev.v4);
     expect(r.changed).to.have.length(20);
+  });
+});
+
+describe('resolveAll with an upstream that never answers', () => {
+  it('60 hanging names of 300 all wait side by side (one timeout of wall time), in-flight still bounded', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    let dead = 0;
+    let deadPeak = 0;
+    const lookup = async (host: string): Promise<HostAnswer> => {
+      const isDead = host.startsWith('dead');
+      peak = Math.max(peak, ++inFlight);
+      if (isDead) deadPeak = Math.max(deadPeak, ++dead);
+      await new Promise((r) => setTimeout(r, isDead ? 400 : 2));
+      inFlight--;
+      if (isDead) dead--;
+      return isDead ? { v4: fail(), v6: fail() } : { v4: ok(['198.51.100.7/32']), v6: ok([]) };
+    };
+    const hosts = [...Array.from({ length: 60 }, (_, i) => `dead${i}.example.net`), ...Array.from({ length: 240 }, (_, i) => `live${i}.example.net`)];
+    const r = await resolveAll(hosts, {}, { servers: [], timeoutMs: 400, concurrency: 32, slowMs: 20, lookup });
+    expect(r.failed).to.have.length(60);
+    expect(Object.keys(r.cache)).to.have.length(300);
+    // a plain pool of 32 would wait on 32 dead names, then on the other 28
+    expect(deadPeak, 'dead names waiting at once').to.equal(60);
+    expect(peak, 'in flight').to.be.at.most(32 * 4);
   });
 });
