@@ -1,0 +1,89 @@
+import net from 'node:net';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { parseNet, parseHost } from '../../src/model/address.js';
+import { validateName, NAME_RE } from '../../src/model/name.js';
+import { validateHostname } from '../../src/model/hostname.js';
+import { parseServiceList, buildCatalog, ALL } from '../../src/model/services.js';
+import { parseEntry, formatEntry, type Entry } from '../../src/model/entry.js';
+import { InputError } from '../../src/model/errors.js';
+import { addressText, hostnameText, nameText, servicesText } from '../support/hostile.js';
+
+const RUNS = 120; // per validator; 6 validators and the entry round trip: over 800 cases
+const catalog = buildCatalog();
+
+/**
+ * Either a refusal (an InputError whose message is one printable line and which names a fix)
+ * or a value that passes `valid`. Anything else (a TypeError, a crash, a half-check) fails.
+ */
+function refusedOrValid<T>(fn: () => T, valid: (v: T) => void): void {
+  let value: T;
+  try {
+    value = fn();
+  } catch (err) {
+    expect(err, String(err)).to.be.instanceOf(InputError);
+    const e = err as InputError;
+    expect(e.message, 'one printable line').to.match(/^[\x20-\x7e]+$/);
+    expect(e.fix, 'names a fix').to.match(/^[\x20-\x7e]+$/);
+    return;
+  }
+  valid(value);
+}
+
+const validNet = (force: boolean) => (n: ReturnType<typeof parseNet>) => {
+  expect(n.cidr).to.match(/^[0-9a-f.:]+\/[0-9]{1,3}$/);
+  expect(net.isIP(n.address), n.address).to.equal(n.family);
+  expect(n.prefix).to.be.within(force ? 1 : n.family === 4 ? 8 : 32, n.family === 4 ? 32 : 128);
+  expect(parseNet(n.cidr, { force }), 'canonical: parses to itself').to.deep.equal(n);
+};
+
+describe('hostile input: every value is refused with a fix, or valid (fast-check)', () => {
+  it(`entry names (${RUNS} cases): a plain file name, never a path`, () => {
+    fc.assert(fc.property(nameText, (t) => refusedOrValid(() => validateName(t), (n) => {
+      expect(n).to.equal(t).and.match(NAME_RE);
+      expect(n).not.to.match(/^\.|\/|\.iptables$/);
+    })), { numRuns: RUNS });
+  });
+
+  for (const force of [false, true]) {
+    it(`addresses and CIDRs${force ? ' with --force' : ''} (${RUNS} cases): canonical, unicast, never the whole internet`, () => {
+      fc.assert(fc.property(addressText, (t) => refusedOrValid(() => parseNet(t, { force }), validNet(force))), { numRuns: RUNS });
+    });
+  }
+
+  it(`knock IPs (${RUNS} cases): one host address`, () => {
+    fc.assert(fc.property(addressText, (t) => refusedOrValid(() => parseHost(t, 'knock address'), (n) => {
+      validNet(false)(n);
+      expect(n.prefix).to.equal(n.family === 4 ? 32 : 128);
+    })), { numRuns: RUNS });
+  });
+
+  it(`hostnames (${RUNS} cases): lowercase DNS labels only`, () => {
+    fc.assert(fc.property(hostnameText, (t) => refusedOrValid(() => validateHostname(t), (h) => {
+      expect(h).to.match(/^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/);
+      expect(h.length).to.be.at.most(253);
+      expect(net.isIP(h)).to.equal(0);
+      expect(validateHostname(h)).to.equal(h);
+    })), { numRuns: RUNS });
+  });
+
+  it(`service lists (${RUNS} cases): names from the catalog only`, () => {
+    fc.assert(fc.property(servicesText, (t) => refusedOrValid(() => parseServiceList(t, catalog), (list) => {
+      expect(list.length).to.be.at.least(1);
+      for (const s of list) expect([ALL, ...catalog.keys()]).to.include(s);
+    })), { numRuns: RUNS });
+  });
+
+  it(`an accepted entry is written and read back unchanged (${RUNS} cases): no value can add a line to the file`, () => {
+    fc.assert(fc.property(nameText, addressText, servicesText, (n, a, s) => {
+      let entry: Entry;
+      try {
+        entry = { name: validateName(n), address: parseNet(a), services: parseServiceList(s, catalog), source: 'admin', added: '2026-01-01T00:00:00.000Z' };
+      } catch (err) {
+        expect(err).to.be.instanceOf(InputError);
+        return;
+      }
+      expect(parseEntry(entry.name, formatEntry(entry), catalog)).to.deep.equal(entry);
+    }), { numRuns: RUNS });
+  });
+});
