@@ -90,10 +90,10 @@ export class Lab {
     return sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
   }
 
-  /** tm3 on the lab server, with the lab root. */
-  tm3(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+  /** tm3 on the lab server, with the lab root. `detached`: its own process group, for kill -9 tests. */
+  tm3(args: string[], opts: { env?: Record<string, string>; input?: string; detached?: boolean } = {}) {
     return execa('ip', ['netns', 'exec', this.server.ns, process.execPath, CLI, '--root', this.root, ...args], {
-      reject: false, input: opts.input ?? '', env: { TM3_NO_SYSLOG: '1', LC_ALL: 'C', ...opts.env },
+      reject: false, input: opts.input ?? '', env: { TM3_NO_SYSLOG: '1', LC_ALL: 'C', ...opts.env }, detached: opts.detached,
     });
   }
 
@@ -132,9 +132,13 @@ export class Lab {
     return o === 'open' || o === 'refused';
   }
 
-  /** A stranger that keeps probing tcp/udp until stopped; stop() says how many got through. */
-  async probeLoop(client: Host, family: 4 | 6, tcpPort = 22, udpPort = 5060) {
-    const p = execa('ip', ['netns', 'exec', client.ns, process.execPath, path.join(DIST, 'lab/probe-loop.js'), family === 4 ? this.server.v4 : this.server.v6, String(tcpPort), String(udpPort)], { reject: false, stdin: 'ignore' });
+  /**
+   * A client that keeps probing tcp/udp until stopped; stop() says how many got through.
+   * A stranger uses the short default wait; a whitelisted client counting lost packets waits
+   * longer, so that a slow answer on a busy machine is not counted as a loss.
+   */
+  async probeLoop(client: Host, family: 4 | 6, tcpPort = 22, udpPort = 5060, waitMs = 150) {
+    const p = execa('ip', ['netns', 'exec', client.ns, process.execPath, path.join(DIST, 'lab/probe-loop.js'), family === 4 ? this.server.v4 : this.server.v6, String(tcpPort), String(udpPort), String(waitMs)], { reject: false, stdin: 'ignore' });
     this.procs.push(p);
     await new Promise<void>((resolve) => p.stdout?.once('data', () => resolve()));
     return {
@@ -181,14 +185,18 @@ export class Lab {
     return log;
   }
 
-  /** dnsmasq on the server's loopback answering for *.dyn.example.net from a hosts file. */
-  async startDns(records: Record<string, string[]>): Promise<void> {
+  /**
+   * dnsmasq on the server's loopback answering for *.dyn.example.net from a hosts file.
+   * `forward`: queries for that domain go to 127.0.0.1:port instead (a black hole, for a dead upstream).
+   */
+  async startDns(records: Record<string, string[]>, forward?: { domain: string; port: number }): Promise<void> {
     const hostsFile = path.join(this.root, 'lab-dns-hosts');
     this.writeHosts(hostsFile, records);
     const proc = this.spawn(this.server.ns, 'dnsmasq', [
       '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`,
       '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${DNS_PORT}`, `--local=/${DNS_DOMAIN}/`,
       '--user=root', '--group=root', `--pid-file=${path.join(this.root, 'lab-dnsmasq.pid')}`,
+      ...(forward ? [`--server=/${forward.domain}/127.0.0.1#${forward.port}`] : []),
     ]);
     this.dns = { proc, hostsFile };
     for (let i = 0; i < 50; i++) {
@@ -200,8 +208,8 @@ export class Lab {
   }
 
   /** In place of dnsmasq: a DNS server that swallows queries; stop() returns how many it got. */
-  async startDnsBlackhole() {
-    const p = execa('ip', ['netns', 'exec', this.server.ns, process.execPath, path.join(DIST, 'lab/dns-blackhole.js'), '127.0.0.1', String(DNS_PORT)], { reject: false, stdin: 'ignore' });
+  async startDnsBlackhole(port = DNS_PORT) {
+    const p = execa('ip', ['netns', 'exec', this.server.ns, process.execPath, path.join(DIST, 'lab/dns-blackhole.js'), '127.0.0.1', String(port)], { reject: false, stdin: 'ignore' });
     this.procs.push(p);
     await new Promise<void>((resolve) => p.stdout?.once('data', () => resolve()));
     return { stop: async () => { p.kill('SIGTERM'); return Number(String((await p).stdout).trim().split('\n').pop()); } };

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { Lab, DNS_DOMAIN } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
 import { expectOnly, PORTS } from './access.js';
+import { kernelSnapshot as snapshotKernel, storeSnapshot as snapshotStore } from './snapshots.js';
 
 const HOST = `roamer.${DNS_DOMAIN}`;
 
@@ -18,18 +19,8 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
     expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
     return r;
   };
-  const kernelSnapshot = async () => {
-    const sets = await lab.exec(lab.server.ns, 'ipset', ['save']);
-    const v4 = await lab.exec(lab.server.ns, 'iptables-save', ['-t', 'filter']);
-    const v6 = await lab.exec(lab.server.ns, 'ip6tables-save', ['-t', 'filter']);
-    const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
-    return [sets.stdout, strip(v4.stdout), strip(v6.stdout)].join('\n---\n');
-  };
-  const storeSnapshot = () => {
-    const dir = path.join(lab.root, 'root');
-    if (!fs.existsSync(dir)) return '';
-    return fs.readdirSync(dir).sort().map((f) => `${f}:${fs.readFileSync(path.join(dir, f), 'utf8')}`).join('\n');
-  };
+  const kernelSnapshot = () => snapshotKernel(lab);
+  const storeSnapshot = () => snapshotStore(lab);
 
   before(async function () {
     requireLab(this);
