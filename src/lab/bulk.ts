@@ -19,3 +19,12 @@ export function originalScript(count: number): string {
   for (let i = 0; i < count; i++) lines.push(`ip6tables -w -A INPUT -s ${bulkAddress(i)} -j ACCEPT`);
   return `${lines.join('\n')}\n`;
 }
+
+/** FQDN entries, one per name, as add-fqdn writes them. */
+export function writeHostEntries(root: string, hosts: string[], services = 'sip'): void {
+  const dir = path.join(root, 'root');
+  fs.mkdirSync(dir, { recursive: true });
+  hosts.forEach((host, i) => {
+    fs.writeFileSync(path.join(dir, `host-${i}.iptables`), `[entry]\nhost=${host}\nservices=${services}\nsource=admin\nadded=2026-01-01T00:00:00.000Z\n`);
+  });
+}

@@ -1,21 +1,13 @@
-import ipaddr from 'ipaddr.js';
-import { parseHost } from '../model/address.js';
 import { InputError, Tm3Error } from '../model/errors.js';
-import { generateSequence, knockEntryName } from '../model/knock.js';
-import type { Entry } from '../model/entry.js';
-import { setName, KNOCK } from '../plan/sets.js';
+import { generateSequence } from '../model/knock.js';
 import { knockFiles, type KnockInputs } from '../plan/knock-files.js';
 import { readKnockState, writeKnockState, type KnockState } from '../store/knock-state.js';
 import { writeIfChanged } from '../store/files.js';
-import { entryExists } from '../store/entries.js';
-import { addTimed } from '../apply/ipset.js';
 import { restartKnockd } from '../apply/knockd.js';
 import { defaultInterface, interfaceAddress, listeningPorts } from '../apply/net.js';
 import { syslog } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
-import { loadState } from './state.js';
-import { changeEntry } from './entry-change.js';
 
 /** A fresh sequence that avoids RTP, the catalog, common ports and whatever listens here. */
 export async function newSequence(ctx: Ctx): Promise<number[]> {
@@ -44,30 +36,6 @@ export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState)
 export async function applyKnock(ctx: Ctx, inputs: KnockInputs): Promise<string> {
   for (const f of knockFiles(ctx.config, ctx.paths, inputs)) await writeIfChanged(f.path, f.text, f.mode);
   return restartKnockd(ctx.paths, inputs.interface);
-}
-
-/** A knock that came through: a timed grant, and a permanent entry when activated. */
-export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean }> {
-  const net = parseHost(text, 'knock address');
-  const addr = ipaddr.parse(net.address);
-  if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
-  if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
-  await addTimed(setName(KNOCK, net.family), net.address, ctx.config.knock.grantSeconds);
-  await syslog(`knock grant: ${net.address} for ${ctx.config.knock.grantSeconds}s (${ctx.config.knock.services.join(',')})`);
-  const st = await readKnockState(ctx.paths);
-  if (!st.permanent) return { address: net.address, alreadyWhitelisted: false };
-
-  const { entries, cache } = await loadState(ctx);
-  const covered = entries.some((e) => (e.address ? [e.address.cidr] : [...(cache[e.host ?? '']?.v4 ?? []), ...(cache[e.host ?? '']?.v6 ?? [])])
-    .some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
-  if (covered) return { address: net.address, alreadyWhitelisted: true };
-  const now = new Date();
-  let name = knockEntryName(now);
-  for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
-  const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
-  await changeEntry(ctx, { add: entry }, false);
-  await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
-  return { address: net.address, entry: name, alreadyWhitelisted: false };
 }
 
 export async function setPermanent(ctx: Ctx, on: boolean): Promise<void> {

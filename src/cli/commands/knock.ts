@@ -10,7 +10,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .argument('<ip>', 'the single IPv4/IPv6 address that knocked')
     .action(async (ip: string) => {
       const ctx = await context();
-      const { grant } = await import('../../ops/knock.js');
+      const { grant } = await import('../../ops/knock-grant.js');
       const r = await grant(ctx, ip);
       ctx.out.ok(`granted ${r.address} for ${ctx.config.knock.grantSeconds}s${r.entry ? `; permanently whitelisted as ${r.entry}` : r.alreadyWhitelisted ? '; already whitelisted' : ''}`);
     });

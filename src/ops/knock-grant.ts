@@ -1,0 +1,42 @@
+import ipaddr from 'ipaddr.js';
+import { parseHost } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import { knockEntryName } from '../model/knock.js';
+import type { Entry } from '../model/entry.js';
+import { setName, KNOCK } from '../plan/sets.js';
+import { readKnockState } from '../store/knock-state.js';
+import { entryExists } from '../store/entries.js';
+import { addTimed } from '../apply/ipset.js';
+import { syslog } from '../apply/system.js';
+import type { Ctx } from '../cli/context.js';
+import { loadState } from './state.js';
+
+// Its own file, apart from ops/knock.ts (rendering, knockd, rotation): knockd runs this between
+// a knock and the door opening, so it loads only what a grant needs; the entry change of
+// permanent mode is imported when it happens.
+
+/** A knock that came through: a timed grant, and a permanent entry when activated. */
+export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean }> {
+  const net = parseHost(text, 'knock address');
+  const addr = ipaddr.parse(net.address);
+  if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
+  if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
+  await addTimed(setName(KNOCK, net.family), net.address, ctx.config.knock.grantSeconds);
+  await syslog(`knock grant: ${net.address} for ${ctx.config.knock.grantSeconds}s (${ctx.config.knock.services.join(',')})`);
+  const st = await readKnockState(ctx.paths);
+  if (!st.permanent) return { address: net.address, alreadyWhitelisted: false };
+
+  const { entries, cache } = await loadState(ctx);
+  const covered = entries.some((e) => (e.address ? [e.address.cidr] : [...(cache[e.host ?? '']?.v4 ?? []), ...(cache[e.host ?? '']?.v6 ?? [])])
+    .some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
+  if (covered) return { address: net.address, alreadyWhitelisted: true };
+  const now = new Date();
+  let name = knockEntryName(now);
+  for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
+  const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
+  const { changeEntry } = await import('./entry-change.js');
+  await changeEntry(ctx, { add: entry }, false);
+  await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
+  return { address: net.address, entry: name, alreadyWhitelisted: false };
+}
+
