@@ -1,31 +1,38 @@
-// npm run bench: the apply cost of tm3 (sets + a fixed chain) beside the original's way
-// (one iptables -A per entry), measured in the same run inside lab namespaces.
+// Apply cost: tm3 restart (sets + a fixed chain) beside the original's way (one ip6tables -A
+// per entry), each in a fresh lab namespace, in the same run.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Lab } from '../src/lab/lab.js';
 import { writeBulkEntries, originalScript } from '../src/lab/bulk.js';
+import { median, type Section } from './report.js';
 
 const SIZES = (process.env.TM3_BENCH_SIZES ?? '0,2000,20000').split(',').map(Number);
+const RUNS = 3;
 
-interface Row { entries: number; tm3RestartMs: number; tm3InputRules: number; originalMs: number; originalInputRules: number }
+const ruleCount = async (lab: Lab, chain?: string) =>
+  (await lab.exec(lab.server.ns, 'ip6tables', ['-S', ...(chain ? [chain] : [])])).stdout.split('\n').filter((l) => l.startsWith('-A')).length;
 
-async function timeTm3(n: number): Promise<{ ms: number; rules: number }> {
+/** Median of RUNS restarts, each into an empty kernel (as at boot or in a fresh namespace). */
+async function timeTm3(n: number): Promise<{ ms: number; rules: number; inputRules: number }> {
   const lab = await Lab.create(0);
   try {
     writeBulkEntries(lab.root, n);
-    const t0 = performance.now();
-    const r = await lab.tm3(['restart']);
-    const ms = performance.now() - t0;
-    if (r.exitCode !== 0) throw new Error(`tm3 restart failed: ${r.stderr}`);
-    const rules = (await lab.exec(lab.server.ns, 'ip6tables', ['-S'])).stdout.split('\n').filter((l) => l.startsWith('-A')).length;
-    return { ms, rules };
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await lab.wipeKernel();
+      const t0 = performance.now();
+      const r = await lab.tm3(['restart']);
+      times.push(performance.now() - t0);
+      if (r.exitCode !== 0) throw new Error(`tm3 restart failed: ${r.stderr}`);
+    }
+    return { ms: median(times), rules: await ruleCount(lab), inputRules: await ruleCount(lab, 'INPUT') };
   } finally {
     await lab.destroy();
   }
 }
 
-async function timeOriginal(n: number): Promise<{ ms: number; rules: number }> {
+async function timeOriginal(n: number): Promise<{ ms: number; inputRules: number }> {
   const lab = await Lab.create(0);
   try {
     const script = path.join(lab.root, 'original-iptables-custom');
@@ -33,37 +40,31 @@ async function timeOriginal(n: number): Promise<{ ms: number; rules: number }> {
     const t0 = performance.now();
     await lab.exec(lab.server.ns, 'sh', ['-e', script]);
     const ms = performance.now() - t0;
-    const rules = (await lab.exec(lab.server.ns, 'ip6tables', ['-S', 'INPUT'])).stdout.split('\n').filter((l) => l.startsWith('-A')).length;
-    return { ms, rules };
+    return { ms, inputRules: await ruleCount(lab, 'INPUT') };
   } finally {
     await lab.destroy();
   }
 }
 
-if (process.getuid?.() !== 0) {
-  console.error('npm run bench needs root (it builds network namespaces)');
-  process.exit(3);
+export async function benchApply(): Promise<Section> {
+  const rows = [];
+  for (const n of SIZES) {
+    process.stderr.write(`apply: ${n} entries...\n`);
+    const t = await timeTm3(n);
+    const o = await timeOriginal(n);
+    rows.push({ entries: n, tm3RestartMs: Math.round(t.ms), tm3Rules: t.rules, tm3InputRules: t.inputRules, originalMs: Math.round(o.ms), originalInputRules: o.inputRules });
+  }
+  const base = rows.find((r) => r.entries === 0);
+  const withPer = rows.map((r) => {
+    const tPer = r.entries && base ? (r.tm3RestartMs - base.tm3RestartMs) / r.entries : null;
+    const oPer = r.entries && base ? (r.originalMs - base.originalMs) / r.entries : null;
+    return { ...r, tm3UsPerEntry: tPer === null ? null : Math.round(tPer * 1000), originalUsPerEntry: oPer === null ? null : Math.round(oPer * 1000), ratio: tPer && oPer && tPer > 0 ? Math.round(oPer / tPer) : null };
+  });
+  const lines = [
+    `apply cost: tm3 restart (median of ${RUNS}, empty kernel each time) vs the original (one ip6tables -A per entry)`,
+    'entries   tm3 restart   rules (INPUT)   original   INPUT rules   tm3 per entry   original per entry   ratio',
+    ...withPer.map((r) => `${String(r.entries).padStart(7)}   ${`${r.tm3RestartMs} ms`.padStart(11)}   ${`${r.tm3Rules} (${r.tm3InputRules})`.padStart(13)}   ${`${r.originalMs} ms`.padStart(8)}   ${String(r.originalInputRules).padStart(11)}   ${(r.tm3UsPerEntry === null ? '-' : `${r.tm3UsPerEntry} us`).padStart(13)}   ${(r.originalUsPerEntry === null ? '-' : `${r.originalUsPerEntry} us`).padStart(18)}   ${r.ratio ? `${r.ratio}x` : '-'}`),
+    'goal: >= 100x lower per entry; tm3 rule count independent of N',
+  ];
+  return { name: 'apply', data: withPer, lines };
 }
-const rows: Row[] = [];
-for (const n of SIZES) {
-  process.stderr.write(`measuring ${n} entries...\n`);
-  const t = await timeTm3(n);
-  const o = await timeOriginal(n);
-  rows.push({ entries: n, tm3RestartMs: Math.round(t.ms), tm3InputRules: t.rules, originalMs: Math.round(o.ms), originalInputRules: o.rules });
-}
-
-const base = rows.find((r) => r.entries === 0);
-console.log('\napply cost: tm3 restart vs the original (one ip6tables -A per entry)\n');
-console.log('entries   tm3 restart   rules   original   rules   tm3 per entry   original per entry   ratio');
-for (const r of rows) {
-  const per = (ms: number, b: number) => (r.entries ? (ms - b) / r.entries : NaN);
-  const tPer = per(r.tm3RestartMs, base?.tm3RestartMs ?? 0);
-  const oPer = per(r.originalMs, base?.originalMs ?? 0);
-  const fmt = (x: number) => (Number.isNaN(x) ? '-' : `${(x * 1000).toFixed(1)} us`);
-  console.log(`${String(r.entries).padStart(7)}   ${`${r.tm3RestartMs} ms`.padStart(11)}   ${String(r.tm3InputRules).padStart(5)}   ${`${r.originalMs} ms`.padStart(8)}   ${String(r.originalInputRules).padStart(5)}   ${fmt(tPer).padStart(13)}   ${fmt(oPer).padStart(18)}   ${r.entries && tPer > 0 ? `${(oPer / tPer).toFixed(0)}x` : '-'}`);
-}
-const out = path.resolve('bench/results');
-fs.mkdirSync(out, { recursive: true });
-const file = path.join(out, `apply-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
-console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);

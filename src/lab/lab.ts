@@ -196,7 +196,9 @@ export class Lab {
       '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`,
       '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${DNS_PORT}`, `--local=/${DNS_DOMAIN}/`,
       '--user=root', '--group=root', `--pid-file=${path.join(this.root, 'lab-dnsmasq.pid')}`,
-      ...(forward ? [`--server=/${forward.domain}/127.0.0.1#${forward.port}`] : []),
+      // dnsmasq holds each unanswered forward for a while; past 150 of them it refuses at once,
+      // which would turn the black hole into a fast failure
+      ...(forward ? [`--server=/${forward.domain}/127.0.0.1#${forward.port}`, '--dns-forward-max=10000'] : []),
     ]);
     this.dns = { proc, hostsFile };
     for (let i = 0; i < 50; i++) {
