@@ -30,8 +30,21 @@ interface ParseOptions {
   what?: string;
 }
 
+// parseNet is pure, and a restart checks every address twice (reading its entry, then rendering
+// the saved sets): the second check of the same text is a lookup. Only accepted values are kept.
+const accepted = new Map<string, Net>();
+
 /** Parse an address or CIDR the way a careful admin means it, refusing anything ambiguous. */
 export function parseNet(text: string, opts: ParseOptions = {}): Net {
+  const key = `${opts.force ? 'force ' : ''}${text}`;
+  const known = accepted.get(key);
+  if (known) return { ...known };
+  const net = checkNet(text, opts);
+  accepted.set(key, net);
+  return { ...net };
+}
+
+function checkNet(text: string, opts: ParseOptions): Net {
   const what = opts.what ?? 'address';
   const raw = String(text ?? '').trim();
   if (raw === '') throw new InputError(`${what} is empty`, 'give an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7');
