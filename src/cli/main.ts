@@ -14,6 +14,7 @@ import * as render from './commands/render.js';
 import * as doctor from './commands/doctor.js';
 import * as knock from './commands/knock.js';
 import * as fail2ban from './commands/fail2ban.js';
+import * as migrate from './commands/migrate.js';
 
 const program = new Command('tm3')
   .description("Travelin' Man 3: a whitelist-first firewall for Asterisk PBX servers")
@@ -27,7 +28,7 @@ const oneLine = { outputError: (text: string) => process.stderr.write(`${errorLi
 program.configureOutput(oneLine);
 
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
-for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban]) cmd.register(program, context);
+for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate]) cmd.register(program, context);
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine);
 

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import semver from 'semver';
@@ -23,6 +22,7 @@ import { installedTm3 } from './tm3-run.js';
 import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
 import { askDetected } from './ask.js';
+import { fileDiff } from '../ops/diff.js';
 
 export interface InstallOptions {
   root: string;
@@ -146,13 +146,7 @@ async function dryRunReport(paths: Paths, det: Detected, newConf: string | undef
   const plan = JSON.parse(r.stdout) as { written: string[]; texts: Record<string, string> };
   for (const f of plan.written) {
     const old = await readText(f);
-    if (old === undefined) { out.line(`would create ${f}`); continue; }
-    // diff reads both sides from a scratch directory outside the root: nothing under the root is touched
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tm3-diff-'));
-    await fs.writeFile(path.join(dir, 'now'), old);
-    await fs.writeFile(path.join(dir, 'tm3'), plan.texts[f] ?? '');
-    out.line(`would change ${f}:\n${(await run('diff', ['-u', '--label', `${f} (now)`, '--label', `${f} (tm3)`, path.join(dir, 'now'), path.join(dir, 'tm3')], { allowFail: true })).stdout}`);
-    await fs.rm(dir, { recursive: true });
+    out.line(old === undefined ? `would create ${f}` : await fileDiff(f, old, plan.texts[f] ?? ''));
   }
   out.line(`would apply: ${'restart the firewall, then ask for confirmation when over SSH'}`);
   return 0;
