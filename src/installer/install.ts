@@ -23,6 +23,8 @@ import { readInstallRecord, writeInstallRecord, type InstallRecord } from './rec
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
 import { askDetected } from './ask.js';
 import { fileDiff } from '../ops/diff.js';
+import { JAIL_DROPIN } from '../ops/migrate.js';
+import { offerMigration } from './migrate-offer.js';
 
 export interface InstallOptions {
   root: string;
@@ -36,6 +38,8 @@ export interface InstallOptions {
   interface?: string;
   confirm: boolean;
   confirmSeconds: number;
+  /** offer tm3 migrate on a box with a legacy firewall */
+  migrate: boolean;
 }
 
 const UNITS = ['tm3-firewall.service', 'tm3-refresh.timer'];
@@ -81,11 +85,15 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   // Every file the render would replace is saved first; the first install's copies are the originals.
   const planned = JSON.parse((await installedTm3(paths, ['render', '--dry-run', '--json'])).stdout) as { files: string[]; written: string[] };
   for (const f of planned.written) {
-    const old = await readText(f);
-    if (old !== undefined) await writeAtomic(path.join(backupDir, path.relative(paths.root, f)), old, 0o600);
+    if ((await readText(f)) === undefined) continue;
+    const dest = path.join(backupDir, path.relative(paths.root, f));
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    await fs.copyFile(f, dest); // byte for byte, with its mode: uninstall puts it back as it was
   }
+  // After the backups, so that --uninstall restores the legacy files and not the migrated ones.
+  const migrated = o.migrate && (await offerMigration(paths, !o.yes && Boolean(process.stdin.isTTY), out));
   await installedTm3(paths, ['render']);
-  record.placed = [...new Set([...record.placed, ...runtime, ...planned.files])];
+  record.placed = [...new Set([...record.placed, ...runtime, ...planned.files, ...(migrated ? [paths.at(JAIL_DROPIN)] : [])])];
 
   if (o.apply) {
     if (!record.kernelSnapshot) {
@@ -148,6 +156,8 @@ async function dryRunReport(paths: Paths, det: Detected, newConf: string | undef
     const old = await readText(f);
     out.line(old === undefined ? `would create ${f}` : await fileDiff(f, old, plan.texts[f] ?? ''));
   }
+  const mig = await run(process.execPath, [cli, '--root', paths.root, 'migrate', '--dry-run', '--json'], { allowFail: true });
+  if (mig.exitCode === 0) for (const line of (JSON.parse(mig.stdout) as { report: string[] }).report) out.line(`would migrate: ${line}`);
   out.line(`would apply: ${'restart the firewall, then ask for confirmation when over SSH'}`);
   return 0;
 }

@@ -106,6 +106,36 @@ describe('tm3-install (lab)', function () {
     fs.writeFileSync(rec, saved);
   });
 
+  it('on a legacy box it migrates first: entries and the knock code kept; --uninstall --dry-run changes nothing; --uninstall puts the legacy files back', async () => {
+    const legacy = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-legacy-'));
+    const L = (...p: string[]) => path.join(legacy, ...p);
+    const FIX = fileURLToPath(new URL('../fixtures/legacy/ubuntu-2016/root/', import.meta.url));
+    try {
+      fs.cpSync(FIX, legacy, { recursive: true });
+      // staged, without --apply: files only, no kernel change
+      const r = await installer(['--root', legacy, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
+      expect(r.stdout).to.include('a legacy firewall is here: tm3 migrate would carry over 10 whitelist entries');
+      const list = await execa(process.execPath, [path.join(DIST, 'cli/main.js'), '--root', legacy, 'list', '--json'], { env: { TM3_NO_SYSLOG: '1' } });
+      const names = (JSON.parse(list.stdout) as { name: string }[]).map((e) => e.name);
+      expect(names).to.include.members(['home', 'office', 'cabin', 'voip.ms', 'vitelity-198.51.100.21', '20170220-101500', `admin-${admin.v4}`]);
+      expect(fs.readFileSync(L('etc/knockd.conf'), 'utf8')).to.match(/sequence\s*=\s*7113:tcp,8224:tcp,9335:tcp/);
+      const snap = () => JSON.stringify(fs.readdirSync(legacy, { recursive: true, encoding: 'utf8' }).sort().map((f) => [f, fs.statSync(L(f)).isFile() ? fs.readFileSync(L(f), 'base64') : '']));
+      const before = snap();
+      const dry = await installer(['--root', legacy, '--uninstall', '--dry-run']);
+      expect(dry.exitCode, dry.stderr).to.equal(0);
+      expect(dry.stdout).to.match(/^would restore \/etc\/iptables\/rules\.v4$/m);
+      expect(snap()).to.equal(before);
+      const un = await installer(['--root', legacy, '--uninstall']);
+      expect(un.exitCode, un.stderr).to.equal(0);
+      for (const f of ['etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/knockd.conf', 'root/knock.FAQ']) {
+        expect(fs.readFileSync(L(f)).equals(fs.readFileSync(path.join(FIX, f))), f).to.equal(true);
+      }
+    } finally {
+      fs.rmSync(legacy, { recursive: true, force: true });
+    }
+  });
+
   it('5. --uninstall restores the pre-existing rules.v4 byte for byte and removes the units', async () => {
     const r = await installer(['--root', lab.root, '--uninstall', '--apply']);
     expect(r.exitCode, r.stderr).to.equal(0);
