@@ -114,9 +114,16 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       const kept = await confirmWithin(o.confirmSeconds, 'The firewall is up. Can you still open a NEW ssh session to this server?');
       if (!kept) {
         await restoreKernel(before);
+        // A reboot must not bring back what was not confirmed: the boot rules this run changed go back too.
+        for (const f of [paths.rulesV4, paths.rulesV6].filter((x) => planned.written.includes(x))) {
+          const saved = path.join(backupDir, path.relative(paths.root, f));
+          if (await fs.access(saved).then(() => true, () => false)) await fs.copyFile(saved, f);
+          else await fs.rm(f, { force: true });
+        }
+        if (hasSystemd(paths.root)) await systemctl(['disable', ...UNITS], true);
         record.state = 'installed';
         await writeInstallRecord(paths, record);
-        out.warn('not confirmed: the previous firewall rules are back (as iptables-apply does); files stay installed, run tm3 restart when ready');
+        out.warn('not confirmed: the previous firewall rules are back, in the kernel and in /etc/iptables (as iptables-apply does); run tm3-install again when ready');
         await syslog('tm3-install: apply not confirmed, previous rules restored', 'warning');
         return 1;
       }

@@ -96,6 +96,25 @@ describe('tm3-install (lab)', function () {
     await expectOnly(lab, stranger, 4, PORTS);
   });
 
+  it('7. a first install that is not confirmed leaves the boot rules as they were too, so a reboot cannot lock the admin out', async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-unconfirmed-'));
+    try {
+      fs.mkdirSync(path.join(fresh, 'etc/iptables'), { recursive: true });
+      fs.writeFileSync(path.join(fresh, 'etc/iptables/rules.v4'), OLD_RULES);
+      const rules = async () => (await lab.exec(lab.server.ns, 'iptables-save', ['-t', 'filter'])).stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
+      const kernel = await rules();
+      const args = ['--root', fresh, '--yes', '--no-packages', '--no-migrate', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s', '--apply', '--confirm-seconds', '2'];
+      const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...args].join(' ');
+      const r = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false, input: '', env: { SSH_CONNECTION: `${admin.v4} 50000 ${lab.server.v4} 22`, TM3_NO_SYSLOG: '1' } });
+      expect(r.stdout + r.stderr).to.match(/previous firewall rules are back, in the kernel and in \/etc\/iptables/);
+      expect(fs.readFileSync(path.join(fresh, 'etc/iptables/rules.v4'), 'utf8')).to.equal(OLD_RULES);
+      expect(fs.existsSync(path.join(fresh, 'etc/iptables/rules.v6')), 'rules.v6 did not exist before').to.equal(false);
+      expect(await rules()).to.equal(kernel);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to run over a half-finished install without --repair', async () => {
     const rec = R('var/lib/tm3/install.json');
     const saved = fs.readFileSync(rec, 'utf8');
