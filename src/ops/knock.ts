@@ -3,7 +3,7 @@ import { parseHost } from '../model/address.js';
 import { InputError, Tm3Error } from '../model/errors.js';
 import { generateSequence, knockEntryName } from '../model/knock.js';
 import type { Entry } from '../model/entry.js';
-import { setName, KNOCK } from '../plan/sets.js';
+import { setName, KNOCK, entryAddresses } from '../plan/sets.js';
 import { knockFiles, type KnockInputs } from '../plan/knock-files.js';
 import { readKnockState, writeKnockState, type KnockState } from '../store/knock-state.js';
 import { writeIfChanged } from '../store/files.js';
@@ -15,7 +15,8 @@ import { syslog } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
-import { changeEntry } from './entry-change.js';
+import { changeEntryLocked } from './entry-change.js';
+import { withLock } from '../store/lock.js';
 
 /** A fresh sequence that avoids RTP, the catalog, common ports and whatever listens here. */
 export async function newSequence(ctx: Ctx): Promise<number[]> {
@@ -58,17 +59,19 @@ export async function grant(ctx: Ctx, text: string): Promise<{ address: string; 
   const st = await readKnockState(ctx.paths);
   if (!st.permanent) return { address: net.address, alreadyWhitelisted: false };
 
-  const { entries, cache } = await loadState(ctx);
-  const covered = entries.some((e) => (e.address ? [e.address.cidr] : [...(cache[e.host ?? '']?.v4 ?? []), ...(cache[e.host ?? '']?.v6 ?? [])])
-    .some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
-  if (covered) return { address: net.address, alreadyWhitelisted: true };
-  const now = new Date();
-  let name = knockEntryName(now);
-  for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
-  const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
-  await changeEntry(ctx, { add: entry }, false);
-  await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
-  return { address: net.address, entry: name, alreadyWhitelisted: false };
+  // Check and add under one lock: two knocks in quick succession must not make two entries.
+  return withLock(ctx.paths, async () => {
+    const { entries, cache } = await loadState(ctx);
+    const covered = entries.some((e) => entryAddresses(e, cache).some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
+    if (covered) return { address: net.address, alreadyWhitelisted: true };
+    const now = new Date();
+    let name = knockEntryName(now);
+    for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
+    const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
+    await changeEntryLocked(ctx, { add: entry }, false);
+    await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
+    return { address: net.address, entry: name, alreadyWhitelisted: false };
+  });
 }
 
 export async function setPermanent(ctx: Ctx, on: boolean): Promise<void> {

@@ -171,11 +171,13 @@ describe('tm3-install --sandbox and the packed tarball', function () {
   before(function () { requireLab(this, ['npm', 'knockd']); });
 
   it('6. --sandbox --yes exits 0 and leaves no namespace behind', async () => {
-    const before = (await execa('ip', ['netns', 'list'])).stdout;
-    const r = await execa(process.execPath, [INSTALLER, '--sandbox', '--yes'], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+    const p = execa(process.execPath, [INSTALLER, '--sandbox', '--yes'], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+    const r = await p;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(r.stdout).to.match(/Every check passed/);
-    expect((await execa('ip', ['netns', 'list'])).stdout).to.equal(before);
+    expect(r.stdout, 'the sandbox names its namespaces after its pid').to.include(`tm3lab-${p.pid}-`);
+    // only the sandbox's own: another lab (a test running beside this one) may come and go meanwhile
+    expect((await execa('ip', ['netns', 'list'])).stdout).not.to.include(`tm3lab-${p.pid}-`);
   });
 
   it('8. the packed tarball runs through npx with no network', async () => {
