@@ -118,6 +118,18 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     const jail = await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'status', 'asterisk']);
     expect(jail.stdout).not.to.include(attacker.v4);
   });
+  it("who is never banned: loopback, the server's own addresses, admin entries; knock grants and --ban allow entries may be", async () => {
+    await ok(['add-ip', 'hotel', '203.0.113.77', '--services', 'sip', '--ban', 'allow']);
+    expect(fs.readFileSync(path.join(lab.root, 'root/hotel.iptables'), 'utf8')).to.match(/^ban=allow$/m);
+    const cases: [string, number][] = [
+      ['127.0.0.1', 0], ['::1', 0], [lab.server.v4, 0], [lab.server.v6, 0], [admin.v4, 0],
+      [flow.v4, 1], ['203.0.113.77', 1], ['198.51.100.250', 1], ['not-an-ip', 1],
+    ];
+    for (const [ip, code] of cases) expect((await lab.tm3(['fail2ban', 'ignore', ip])).exitCode, ip).to.equal(code);
+    const bad = await lab.tm3(['add-ip', 'x', '203.0.113.78', '--ban', 'sometimes']);
+    expect(bad.exitCode).to.equal(2);
+    expect(bad.stderr).to.match(/--ban 'sometimes' is neither never nor allow \(fix: /);
+  });
 });
 
 describe('the asterisk filter over annotated samples (fail2ban-regex)', () => {
