@@ -32,6 +32,9 @@ for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doct
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine);
 
+// `tm3 list | head`: a reader that went away is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -109,6 +109,8 @@ async function prepare(ctx: Ctx) {
 export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult> {
   return withLock(ctx.paths, async () => {
     const pre = await prepare(ctx);
+    // No legacy source at all (a fresh box): nothing to migrate, and nothing to render either.
+    if (pre.plan.report.length === 0) return { plan: pre.plan, changed: [], diffs: [] };
     const rendered = await renderFiles(pre.next, pre.sets, true, pre.knock, { adminBody: pre.plan.adminBody });
     const renderedText = Object.fromEntries(rendered.files.map((f) => [f.path, f.text]));
     const changed = [...new Set([...Object.keys(pre.direct), ...rendered.written, ...(pre.knockChanged ? [ctx.paths.knockState] : [])])];

@@ -70,6 +70,18 @@ describe('tm3 migrate over the legacy fixtures', () => {
     });
   }
 
+  it('a fresh box has nothing to migrate, and nothing is rendered for it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-migrate-fresh-'));
+    try {
+      const r = await migrate(await makeContext({ root, quiet: true }), false);
+      expect(r.plan.report).to.deep.equal([]);
+      expect(r.changed).to.deep.equal([]);
+      expect(Object.keys(tree(root)).filter((f) => !f.startsWith('var/lib/tm3/tm3.lock'))).to.deep.equal([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the legacy knock sequence, in knockd.conf and in knock.FAQ', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-migrate-knock-'));
     try {

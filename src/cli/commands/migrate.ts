@@ -27,9 +27,10 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       }
       const r = await migrate(ctx, dryRun);
       if (opts.json) return ctx.out.json({ entries: r.plan.entries.map((e) => ({ name: e.name, address: e.address?.cidr, host: e.host, services: e.services, source: e.source })), report: r.plan.report, changed: r.changed.map((f) => ctx.paths.inServer(f)), backupDir: r.backupDir && ctx.paths.inServer(r.backupDir) });
-      if (!dryRun && r.changed.length === 0) return ctx.out.line('nothing to migrate: every legacy source is already in tm3');
+      if (!dryRun && r.changed.length === 0) return ctx.out.line(`nothing to migrate: ${r.plan.report.length ? 'every legacy source is already in tm3' : 'no legacy firewall found'}`);
       for (const line of r.plan.report) (line.startsWith('NOT UNDERSTOOD') ? ctx.out.warn(line) : ctx.out.info(line));
       if (dryRun) {
+        if (r.plan.report.length === 0) return ctx.out.line('nothing to migrate: no legacy firewall found');
         ctx.out.line('dry run: nothing was written.');
         for (const d of r.diffs) ctx.out.line(d);
         return;
