@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './run.js';
+import { PrereqError } from '../model/errors.js';
 import { hasSystemd, systemctl } from './system.js';
 import type { Paths } from '../store/paths.js';
 
@@ -15,8 +16,14 @@ export async function seedConfig(paths: Paths): Promise<boolean> {
   return true;
 }
 
+/** Config says enabled, but is the package there? The original restarted Fail2Ban "when present". */
+export async function fail2banInstalled(): Promise<boolean> {
+  return run('fail2ban-client', ['--version'], { allowFail: true }).then(() => true, (e) => (e instanceof PrereqError ? false : Promise.reject(e)));
+}
+
 export async function fail2banRunning(paths: Paths): Promise<boolean> {
   if (hasSystemd(paths.root)) return (await systemctl(['is-active', '--quiet', 'fail2ban.service'], true)).exitCode === 0;
+  if (!(await fail2banInstalled())) return false;
   return (await client(paths, ['ping'])).exitCode === 0;
 }
 

@@ -14,6 +14,7 @@ import * as render from './commands/render.js';
 import * as doctor from './commands/doctor.js';
 import * as knock from './commands/knock.js';
 import * as fail2ban from './commands/fail2ban.js';
+import * as migrate from './commands/migrate.js';
 
 const program = new Command('tm3')
   .description("Travelin' Man 3: a whitelist-first firewall for Asterisk PBX servers")
@@ -29,9 +30,12 @@ program.configureOutput(oneLine);
 // Each command imports its work inside its action (await import), so a command loads only what it
 // runs: tm3 list and tm3 knock grant start without Handlebars, and list without execa.
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
-for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban]) cmd.register(program, context);
+for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate]) cmd.register(program, context);
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine);
+
+// `tm3 list | head`: a reader that went away is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 
 try {
   await program.parseAsync(process.argv);

@@ -20,3 +20,14 @@ export async function askDetected(d: Detected): Promise<Detected> {
     rl.close();
   }
 }
+
+/** A yes/no question; Enter takes the default. */
+export async function askYesNo(question: string, yes = true): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const a = (await rl.question(`${question} [${yes ? 'Y/n' : 'y/N'}] `)).trim().toLowerCase();
+    return a === '' ? yes : a.startsWith('y');
+  } finally {
+    rl.close();
+  }
+}

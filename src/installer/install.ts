@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import semver from 'semver';
@@ -23,6 +22,9 @@ import { installedTm3 } from './tm3-run.js';
 import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
 import { askDetected } from './ask.js';
+import { fileDiff } from '../ops/diff.js';
+import { JAIL_DROPIN } from '../ops/migrate.js';
+import { offerMigration } from './migrate-offer.js';
 
 export interface InstallOptions {
   root: string;
@@ -36,6 +38,8 @@ export interface InstallOptions {
   interface?: string;
   confirm: boolean;
   confirmSeconds: number;
+  /** offer tm3 migrate on a box with a legacy firewall */
+  migrate: boolean;
 }
 
 const UNITS = ['tm3-firewall.service', 'tm3-refresh.timer'];
@@ -81,11 +85,15 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   // Every file the render would replace is saved first; the first install's copies are the originals.
   const planned = JSON.parse((await installedTm3(paths, ['render', '--dry-run', '--json'])).stdout) as { files: string[]; written: string[] };
   for (const f of planned.written) {
-    const old = await readText(f);
-    if (old !== undefined) await writeAtomic(path.join(backupDir, path.relative(paths.root, f)), old, 0o600);
+    if ((await readText(f)) === undefined) continue;
+    const dest = path.join(backupDir, path.relative(paths.root, f));
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    await fs.copyFile(f, dest); // byte for byte, with its mode: uninstall puts it back as it was
   }
+  // After the backups, so that --uninstall restores the legacy files and not the migrated ones.
+  const migrated = o.migrate && (await offerMigration(paths, !o.yes && Boolean(process.stdin.isTTY), out));
   await installedTm3(paths, ['render']);
-  record.placed = [...new Set([...record.placed, ...runtime, ...planned.files])];
+  record.placed = [...new Set([...record.placed, ...runtime, ...planned.files, ...(migrated ? [paths.at(JAIL_DROPIN)] : [])])];
 
   if (o.apply) {
     if (!record.kernelSnapshot) {
@@ -106,9 +114,16 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       const kept = await confirmWithin(o.confirmSeconds, 'The firewall is up. Can you still open a NEW ssh session to this server?');
       if (!kept) {
         await restoreKernel(before);
+        // A reboot must not bring back what was not confirmed: the boot rules this run changed go back too.
+        for (const f of [paths.rulesV4, paths.rulesV6].filter((x) => planned.written.includes(x))) {
+          const saved = path.join(backupDir, path.relative(paths.root, f));
+          if (await fs.access(saved).then(() => true, () => false)) await fs.copyFile(saved, f);
+          else await fs.rm(f, { force: true });
+        }
+        if (hasSystemd(paths.root)) await systemctl(['disable', ...UNITS], true);
         record.state = 'installed';
         await writeInstallRecord(paths, record);
-        out.warn('not confirmed: the previous firewall rules are back (as iptables-apply does); files stay installed, run tm3 restart when ready');
+        out.warn('not confirmed: the previous firewall rules are back, in the kernel and in /etc/iptables (as iptables-apply does); run tm3-install again when ready');
         await syslog('tm3-install: apply not confirmed, previous rules restored', 'warning');
         return 1;
       }
@@ -146,14 +161,10 @@ async function dryRunReport(paths: Paths, det: Detected, newConf: string | undef
   const plan = JSON.parse(r.stdout) as { written: string[]; texts: Record<string, string> };
   for (const f of plan.written) {
     const old = await readText(f);
-    if (old === undefined) { out.line(`would create ${f}`); continue; }
-    // diff reads both sides from a scratch directory outside the root: nothing under the root is touched
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tm3-diff-'));
-    await fs.writeFile(path.join(dir, 'now'), old);
-    await fs.writeFile(path.join(dir, 'tm3'), plan.texts[f] ?? '');
-    out.line(`would change ${f}:\n${(await run('diff', ['-u', '--label', `${f} (now)`, '--label', `${f} (tm3)`, path.join(dir, 'now'), path.join(dir, 'tm3')], { allowFail: true })).stdout}`);
-    await fs.rm(dir, { recursive: true });
+    out.line(old === undefined ? `would create ${f}` : await fileDiff(f, old, plan.texts[f] ?? ''));
   }
+  const mig = await run(process.execPath, [cli, '--root', paths.root, 'migrate', '--dry-run', '--json'], { allowFail: true });
+  if (mig.exitCode === 0) for (const line of (JSON.parse(mig.stdout) as { report: string[] }).report) out.line(`would migrate: ${line}`);
   out.line(`would apply: ${'restart the firewall, then ask for confirmation when over SSH'}`);
   return 0;
 }

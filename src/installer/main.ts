@@ -18,6 +18,7 @@ const program = new Command('tm3-install')
   .option('--no-public-ip', 'do not look the public address up')
   .option('--interface <name>', 'the interface facing the internet (default: the default route)')
   .option('--repair', 'finish an install that stopped half way')
+  .option('--no-migrate', 'on a box with a legacy firewall, do not run tm3 migrate (its files are still backed up)')
   .option('--no-confirm', 'over SSH, do not ask for confirmation after applying')
   .option('--confirm-seconds <n>', 'how long to wait for that confirmation before rolling back', '60')
   .option('--uninstall', 'restore the files tm3 replaced, remove units, hooks and commands, and the kernel rules as found')
@@ -28,7 +29,7 @@ const program = new Command('tm3-install')
 
 interface Opts {
   root: string; apply?: boolean; dryRun?: boolean; yes?: boolean; packages: boolean; adminIp?: string[];
-  publicIp?: string | false; interface?: string; repair?: boolean; confirm: boolean; confirmSeconds: string;
+  publicIp?: string | false; interface?: string; repair?: boolean; confirm: boolean; confirmSeconds: string; migrate: boolean;
   uninstall?: boolean; sandbox?: boolean; keep?: boolean;
 }
 
@@ -43,13 +44,13 @@ try {
     process.exitCode = await sandbox({ keep: Boolean(o.keep) }, out);
   } else if (o.uninstall) {
     const { uninstall } = await import('./uninstall.js');
-    process.exitCode = await uninstall(root, apply, out);
+    process.exitCode = await uninstall(root, apply, out, Boolean(o.dryRun));
   } else {
     const { install } = await import('./install.js');
     const seconds = Number(o.confirmSeconds);
     process.exitCode = await install({
       root, apply, dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), packages: o.packages, repair: Boolean(o.repair),
-      adminIp: o.adminIp, publicIp: o.publicIp, interface: o.interface, confirm: o.confirm,
+      adminIp: o.adminIp, publicIp: o.publicIp, interface: o.interface, confirm: o.confirm, migrate: o.migrate,
       confirmSeconds: Number.isInteger(seconds) && seconds > 0 ? seconds : 60,
     }, out);
   }

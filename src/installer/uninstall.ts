@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../model/errors.js';
 import { Paths } from '../store/paths.js';
-import { readText, writeAtomic } from '../store/files.js';
+import { readText } from '../store/files.js';
 import { hasSystemd, systemctl, syslog } from '../apply/system.js';
 import { restoreRules } from '../apply/iptables.js';
 import { destroySets, readTm3Sets } from '../apply/ipset.js';
@@ -15,18 +15,27 @@ import { readInstallRecord } from './record.js';
  * Put back every file the first install replaced (byte for byte), remove what tm3 placed,
  * and, when it applied, the kernel rules it found. Entries and /etc/tm3 stay for a reinstall.
  */
-export async function uninstall(root: string, apply: boolean, out: Output): Promise<number> {
+export async function uninstall(root: string, apply: boolean, out: Output, dryRun = false): Promise<number> {
   const paths = new Paths(root);
   const record = await readInstallRecord(paths);
   if (!record) throw new InputError(`tm3 is not installed under ${root}`, 'nothing to uninstall (no /var/lib/tm3/install.json)');
+  if (dryRun) {
+    out.line('dry run: nothing will be changed.');
+    for (const placed of record.placed) {
+      const kept = await fs.access(path.join(record.backupDir, path.relative(root, placed))).then(() => true, () => false);
+      out.line(`would ${kept ? 'restore' : 'remove '} ${paths.inServer(placed)}`);
+    }
+    out.line(`would ${hasSystemd(root) ? 'disable the tm3 units, ' : ''}stop knockd and fail2ban${apply && record.kernelSnapshot ? ', and load the kernel rules found before the install' : ''}`);
+    return 0;
+  }
   if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
   await stopKnockd(paths).catch(() => undefined);
   await stopFail2ban(paths).catch(() => undefined);
   let restored = 0;
   for (const placed of record.placed) {
-    const original = await readText(path.join(record.backupDir, path.relative(root, placed))).catch(() => undefined);
-    if (original !== undefined) {
-      await writeAtomic(placed, original, 0o640);
+    const original = path.join(record.backupDir, path.relative(root, placed));
+    if (await fs.access(original).then(() => true, () => false)) {
+      await fs.copyFile(original, placed); // byte for byte, with the mode it had (iptables-custom stays executable)
       restored++;
     } else {
       await fs.rm(placed, { recursive: true, force: true });

@@ -81,6 +81,11 @@ function checkNet(text: string, opts: ParseOptions): Net {
   if (prefix === 0) {
     throw new InputError(`${what} '${raw}' would whitelist the whole internet`, 'whitelist the specific address or network instead; this is never allowed');
   }
+  // Breadth first: '1.2.3.4/7' should not suggest '0.0.0.0/7', which is refused in turn.
+  const broadest = family === 4 ? 8 : 32;
+  if (prefix < broadest && !opts.force) {
+    throw new InputError(`${what} '${raw}' is broader than /${broadest}`, `narrow it, or pass --force if you really mean ${prefix === 0 ? 'that' : `a /${prefix}`}`);
+  }
   // A single host is its own network: skipping the CIDR round trip matters at 20,000 entries.
   const canonAddr = addr.toString();
   const canonical = prefix === max ? canonAddr : (family === 4
@@ -92,10 +97,6 @@ function checkNet(text: string, opts: ParseOptions): Net {
   const range = addr.range();
   if (NEVER_RANGES.has(range) || (family === 4 && (addr as ipaddr.IPv4).match(CLASS_E as [ipaddr.IPv4, number]))) {
     throw new InputError(`${what} '${raw}' is a ${range} address, not a client`, 'whitelist the unicast address of the client');
-  }
-  const broadest = family === 4 ? 8 : 32;
-  if (prefix < broadest && !opts.force) {
-    throw new InputError(`${what} '${raw}' is broader than /${broadest}`, `narrow it, or pass --force if you really mean ${prefix === 0 ? 'that' : `a /${prefix}`}`);
   }
   return { family, cidr: `${canonical}/${prefix}`, address: canonical, prefix };
 }

@@ -2,7 +2,7 @@ import { planFiles } from '../plan/files.js';
 import { planSets } from '../plan/sets.js';
 import { readText } from '../store/files.js';
 import { hasSystemd } from '../apply/system.js';
-import { fail2banRunning } from '../apply/fail2ban.js';
+import { fail2banRunning, fail2banInstalled } from '../apply/fail2ban.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
@@ -41,7 +41,9 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
     else if (Date.now() - Date.parse(okAt) > maxAgeMs) problems.push(`${e.name}: ${e.host} last resolved ${okAt}, over [dns] max_age_minutes ago (check DNS, then tm3 refresh)`);
   }
 
-  if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx.paths))) {
+  if (ctx.config.fail2ban.enabled && !(await fail2banInstalled())) {
+    problems.push('fail2ban is enabled but not installed (apt-get install fail2ban, or set [fail2ban] enabled = false)');
+  } else if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx.paths))) {
     problems.push('fail2ban is enabled but not running (start it, or set [fail2ban] enabled = false)');
   }
   if (knock && !(await knockdRunning(ctx.paths))) problems.push('knockd is enabled but not running (tm3 restart starts it, or set [knock] enabled = false)');

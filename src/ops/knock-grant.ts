@@ -3,8 +3,9 @@ import { parseHost } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { knockEntryName } from '../model/knock.js';
 import type { Entry } from '../model/entry.js';
-import { setName, KNOCK } from '../plan/sets.js';
+import { setName, KNOCK, entryAddresses } from '../plan/sets.js';
 import { readKnockState } from '../store/knock-state.js';
+import { withLock } from '../store/lock.js';
 import { entryExists } from '../store/entries.js';
 import { addTimed } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
@@ -13,7 +14,7 @@ import { loadState } from './state.js';
 
 // Its own file, apart from ops/knock.ts (rendering, knockd, rotation): knockd runs this between
 // a knock and the door opening, so it loads only what a grant needs; the entry change of
-// permanent mode is imported when it happens.
+// permanent mode is imported only when permanent mode is on.
 
 /** A knock that came through: a timed grant, and a permanent entry when activated. */
 export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean }> {
@@ -26,17 +27,19 @@ export async function grant(ctx: Ctx, text: string): Promise<{ address: string; 
   const st = await readKnockState(ctx.paths);
   if (!st.permanent) return { address: net.address, alreadyWhitelisted: false };
 
-  const { entries, cache } = await loadState(ctx);
-  const covered = entries.some((e) => (e.address ? [e.address.cidr] : [...(cache[e.host ?? '']?.v4 ?? []), ...(cache[e.host ?? '']?.v6 ?? [])])
-    .some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
-  if (covered) return { address: net.address, alreadyWhitelisted: true };
-  const now = new Date();
-  let name = knockEntryName(now);
-  for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
-  const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
-  const { changeEntry } = await import('./entry-change.js');
-  await changeEntry(ctx, { add: entry }, false);
-  await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
-  return { address: net.address, entry: name, alreadyWhitelisted: false };
+  // Check and add under one lock: two knocks in quick succession must not make two entries.
+  const { changeEntryLocked } = await import('./entry-change.js');
+  return withLock(ctx.paths, async () => {
+    const { entries, cache } = await loadState(ctx);
+    const covered = entries.some((e) => entryAddresses(e, cache).some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
+    if (covered) return { address: net.address, alreadyWhitelisted: true };
+    const now = new Date();
+    let name = knockEntryName(now);
+    for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
+    const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
+    await changeEntryLocked(ctx, { add: entry }, false);
+    await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
+    return { address: net.address, entry: name, alreadyWhitelisted: false };
+  });
 }
 

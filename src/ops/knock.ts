@@ -11,7 +11,8 @@ import type { Ctx } from '../cli/context.js';
 
 /** A fresh sequence that avoids RTP, the catalog, common ports and whatever listens here. */
 export async function newSequence(ctx: Ctx): Promise<number[]> {
-  const ranges = [...ctx.config.firewall.open, ...[...ctx.config.catalog.values()].flat()];
+  // A scope of a whole protocol (a migrated "-p udp" rule) is not a port to steer clear of.
+  const ranges = [...ctx.config.firewall.open, ...[...ctx.config.catalog.values()].flat()].filter((r) => r.to - r.from < 32_768);
   return generateSequence(ranges, await listeningPorts());
 }
 

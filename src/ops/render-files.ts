@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { planFiles, type PlannedFile } from '../plan/files.js';
-import { extractAdminBody } from '../plan/admin-section.js';
+import { extractAdminBody, ADMIN_BEGIN, ADMIN_END } from '../plan/admin-section.js';
 import type { SetPlan } from '../plan/sets.js';
 import { readText, writeAtomic } from '../store/files.js';
 import type { Ctx } from '../cli/context.js';
@@ -17,8 +17,10 @@ export const backupStamp = () => new Date().toISOString().replace(/[-:]/g, '').r
 export interface RenderResult { written: string[]; backups: string[]; files: PlannedFile[] }
 
 /** Write every generated file that differs from the plan; back up hand-edited ones first. */
-export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs): Promise<RenderResult> {
-  const existingCustom = await readText(ctx.paths.custom);
+export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs, opts: { adminBody?: string; backups?: boolean } = {}): Promise<RenderResult> {
+  const { adminBody, backups: backUp = true } = opts;
+  // tm3 migrate hands over the admin section it carried over from a legacy script
+  const existingCustom = adminBody !== undefined ? `${ADMIN_BEGIN}\n${adminBody}${ADMIN_END}` : await readText(ctx.paths.custom);
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
     ctx.out.warn(`${ctx.paths.custom} has no tm3 admin section; it is backed up and replaced (tm3 migrate carries legacy rules over)`);
   }
@@ -31,7 +33,7 @@ export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, kn
     if (old === f.text) continue;
     written.push(f.path);
     if (dryRun) continue;
-    if (old !== undefined && BACKED_UP(ctx).has(f.path)) {
+    if (backUp && old !== undefined && BACKED_UP(ctx).has(f.path)) {
       const rel = path.relative(ctx.paths.root, f.path);
       const dest = path.join(ctx.paths.backups, stamp, rel);
       await writeAtomic(dest, old, 0o600);

@@ -15,6 +15,8 @@ const CHECKS: Record<string, RegExp> = {
   rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
   word: /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/,
   port: /^[1-9][0-9]{0,4}$/,
+  // seconds and counts from config (a week's bantime is 604800)
+  count: /^[1-9][0-9]{0,9}$/,
   // an absolute program path, then absolute paths or --root: how generated files call tm3
   command: /^\/[A-Za-z0-9._/+-]+(?: (?:\/[A-Za-z0-9._/+-]*|--root))*$/,
 };

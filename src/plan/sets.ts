@@ -26,7 +26,8 @@ export const serviceNames = (config: Config) => [ALL, ...config.catalog.keys()];
 export function entryAddresses(entry: Entry, cache: Cache): string[] {
   if (entry.address) return [entry.address.cidr];
   const rec = entry.host ? cache[entry.host] : undefined;
-  if (rec) return [...rec.v4, ...rec.v6];
+  if (rec && rec.v4.length + rec.v6.length > 0) return [...rec.v4, ...rec.v6];
+  // never answered yet (only failed lookups cached): the legacy file's last-ip is the last good one
   return entry.lastIp ? [entry.lastIp.cidr] : [];
 }
 

@@ -32,6 +32,8 @@ export async function readCache(paths: Paths): Promise<{ cache: Cache; warning?:
   }
 }
 
+export const cacheText = (cache: Cache) => `${JSON.stringify({ version: 1, hosts: cache }, null, 1)}\n`;
+
 export async function writeCache(paths: Paths, cache: Cache): Promise<void> {
-  await writeAtomic(paths.cache, `${JSON.stringify({ version: 1, hosts: cache }, null, 1)}\n`, 0o600);
+  await writeAtomic(paths.cache, cacheText(cache), 0o600);
 }

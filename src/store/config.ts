@@ -35,17 +35,19 @@ export const DEFAULTS = {
 type Sections = Record<string, Record<string, string>>;
 
 /** tm3.conf, then tm3.conf.d/*.conf in name order; later files win key by key. */
-export async function loadConfig(paths: Paths): Promise<Config> {
+export async function loadConfig(paths: Paths, planned: Record<string, string> = {}): Promise<Config> {
   const layers: Sections = structuredClone(DEFAULTS) as Sections;
   layers.services = {};
-  const files = [paths.configFile];
+  let dropins: string[] = [];
   try {
-    const dropins = (await fs.readdir(paths.configDir)).filter((f) => f.endsWith('.conf')).sort();
-    files.push(...dropins.map((f) => path.join(paths.configDir, f)));
+    dropins = (await fs.readdir(paths.configDir)).filter((f) => f.endsWith('.conf')).map((f) => path.join(paths.configDir, f));
   } catch { /* no drop-in directory */ }
+  // `planned` files (a dry run's drop-in, not yet on disk) count as if written
+  const extra = Object.keys(planned).filter((f) => path.dirname(f) === paths.configDir && !dropins.includes(f));
+  const files = [paths.configFile, ...[...dropins, ...extra].sort()];
   const sources: string[] = [];
   for (const file of files) {
-    const text = await readText(file);
+    const text = file in planned ? planned[file] : await readText(file);
     if (text === undefined) continue;
     sources.push(file);
     const data = decode(text) as Record<string, unknown>;

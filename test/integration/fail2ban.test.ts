@@ -26,10 +26,21 @@ function failures(ip: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+const UDP_FLOW = `
+const dgram = require('node:dgram');
+const [host, port, src, n] = process.argv.slice(1);
+const s = dgram.createSocket('udp4');
+let got = 0;
+s.on('message', () => { got++; });
+s.bind(Number(src), async () => {
+  for (let i = 0; i < Number(n); i++) { s.send('flow ' + i, Number(port), host); await new Promise((r) => setTimeout(r, 100)); }
+  setTimeout(() => { console.log(got); s.close(); }, 300);
+});`;
+
 describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function () {
   this.timeout(180_000);
   let lab: Lab;
-  let attacker: Lab['server'], admin: Lab['server'];
+  let attacker: Lab['server'], admin: Lab['server'], flow: Lab['server'];
   let log: string;
   const ok = async (args: string[]) => {
     const r = await lab.tm3(args);
@@ -40,8 +51,8 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
 
   before(async function () {
     requireLab(this, ['fail2ban-server', 'fail2ban-client', 'knockd']);
-    lab = await Lab.create(2);
-    [attacker, admin] = lab.clients;
+    lab = await Lab.create(3);
+    [attacker, admin, flow] = lab.clients;
     await lab.startResponder();
     lab.writeConfig('', { fail2ban: true });
     const r = await ok(['restart']);
@@ -80,6 +91,16 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     await expectOnly(lab, admin, 4, ['udp/5060'], ['udp/5060', 'tcp/22']);
   });
 
+  it('a ban also ends a UDP flow that conntrack already calls ESTABLISHED', async () => {
+    // One socket, one source port: N datagrams to udp/5060, prints how many echoes came back.
+    const send = async (n: number) => Number((await lab.exec(flow.ns, process.execPath, ['-e', UDP_FLOW, lab.server.v4, '5060', '40123', String(n)])).stdout.trim());
+    await ok(['knock', 'grant', flow.v4]); // knock grants stay bannable
+    // echoes on the same 5-tuple: from here on conntrack sees this flow as ESTABLISHED
+    expect(await send(5), 'echoes before the ban').to.equal(5);
+    await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'set', 'asterisk', 'banip', flow.v4]);
+    expect(await send(5), 'echoes after the ban, same flow').to.equal(0);
+  });
+
   it('3. after tm3 restart the banned client is still banned', async () => {
     await ok(['restart']);
     await expectOnly(lab, attacker, 4, [], ['tcp/22', 'udp/5060']);
@@ -96,6 +117,18 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect(inAfter, 'ms until the ban was lifted').to.be.within(0, 2000);
     const jail = await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'status', 'asterisk']);
     expect(jail.stdout).not.to.include(attacker.v4);
+  });
+  it("who is never banned: loopback, the server's own addresses, admin entries; knock grants and --ban allow entries may be", async () => {
+    await ok(['add-ip', 'hotel', '203.0.113.77', '--services', 'sip', '--ban', 'allow']);
+    expect(fs.readFileSync(path.join(lab.root, 'root/hotel.iptables'), 'utf8')).to.match(/^ban=allow$/m);
+    const cases: [string, number][] = [
+      ['127.0.0.1', 0], ['::1', 0], [lab.server.v4, 0], [lab.server.v6, 0], [admin.v4, 0],
+      [flow.v4, 1], ['203.0.113.77', 1], ['198.51.100.250', 1], ['not-an-ip', 1],
+    ];
+    for (const [ip, code] of cases) expect((await lab.tm3(['fail2ban', 'ignore', ip])).exitCode, ip).to.equal(code);
+    const bad = await lab.tm3(['add-ip', 'x', '203.0.113.78', '--ban', 'sometimes']);
+    expect(bad.exitCode).to.equal(2);
+    expect(bad.stderr).to.match(/--ban 'sometimes' is neither never nor allow \(fix: /);
   });
 });
 

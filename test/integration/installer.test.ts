@@ -96,6 +96,25 @@ describe('tm3-install (lab)', function () {
     await expectOnly(lab, stranger, 4, PORTS);
   });
 
+  it('7. a first install that is not confirmed leaves the boot rules as they were too, so a reboot cannot lock the admin out', async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-unconfirmed-'));
+    try {
+      fs.mkdirSync(path.join(fresh, 'etc/iptables'), { recursive: true });
+      fs.writeFileSync(path.join(fresh, 'etc/iptables/rules.v4'), OLD_RULES);
+      const rules = async () => (await lab.exec(lab.server.ns, 'iptables-save', ['-t', 'filter'])).stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
+      const kernel = await rules();
+      const args = ['--root', fresh, '--yes', '--no-packages', '--no-migrate', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s', '--apply', '--confirm-seconds', '2'];
+      const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...args].join(' ');
+      const r = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false, input: '', env: { SSH_CONNECTION: `${admin.v4} 50000 ${lab.server.v4} 22`, TM3_NO_SYSLOG: '1' } });
+      expect(r.stdout + r.stderr).to.match(/previous firewall rules are back, in the kernel and in \/etc\/iptables/);
+      expect(fs.readFileSync(path.join(fresh, 'etc/iptables/rules.v4'), 'utf8')).to.equal(OLD_RULES);
+      expect(fs.existsSync(path.join(fresh, 'etc/iptables/rules.v6')), 'rules.v6 did not exist before').to.equal(false);
+      expect(await rules()).to.equal(kernel);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to run over a half-finished install without --repair', async () => {
     const rec = R('var/lib/tm3/install.json');
     const saved = fs.readFileSync(rec, 'utf8');
@@ -104,6 +123,36 @@ describe('tm3-install (lab)', function () {
     expect(r.exitCode).to.equal(3);
     expect(r.stderr.trim()).to.match(/^tm3-install: an earlier tm3-install stopped half way \(fix: run tm3-install --repair to finish it\)$/);
     fs.writeFileSync(rec, saved);
+  });
+
+  it('on a legacy box it migrates first: entries and the knock code kept; --uninstall --dry-run changes nothing; --uninstall puts the legacy files back', async () => {
+    const legacy = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-legacy-'));
+    const L = (...p: string[]) => path.join(legacy, ...p);
+    const FIX = fileURLToPath(new URL('../fixtures/legacy/ubuntu-2016/root/', import.meta.url));
+    try {
+      fs.cpSync(FIX, legacy, { recursive: true });
+      // staged, without --apply: files only, no kernel change
+      const r = await installer(['--root', legacy, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
+      expect(r.stdout).to.include('a legacy firewall is here: tm3 migrate would carry over 10 whitelist entries');
+      const list = await execa(process.execPath, [path.join(DIST, 'cli/main.js'), '--root', legacy, 'list', '--json'], { env: { TM3_NO_SYSLOG: '1' } });
+      const names = (JSON.parse(list.stdout) as { name: string }[]).map((e) => e.name);
+      expect(names).to.include.members(['home', 'office', 'cabin', 'voip.ms', 'vitelity-198.51.100.21', '20170220-101500', `admin-${admin.v4}`]);
+      expect(fs.readFileSync(L('etc/knockd.conf'), 'utf8')).to.match(/sequence\s*=\s*7113:tcp,8224:tcp,9335:tcp/);
+      const snap = () => JSON.stringify(fs.readdirSync(legacy, { recursive: true, encoding: 'utf8' }).sort().map((f) => [f, fs.statSync(L(f)).isFile() ? fs.readFileSync(L(f), 'base64') : '']));
+      const before = snap();
+      const dry = await installer(['--root', legacy, '--uninstall', '--dry-run']);
+      expect(dry.exitCode, dry.stderr).to.equal(0);
+      expect(dry.stdout).to.match(/^would restore \/etc\/iptables\/rules\.v4$/m);
+      expect(snap()).to.equal(before);
+      const un = await installer(['--root', legacy, '--uninstall']);
+      expect(un.exitCode, un.stderr).to.equal(0);
+      for (const f of ['etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/knockd.conf', 'root/knock.FAQ']) {
+        expect(fs.readFileSync(L(f)).equals(fs.readFileSync(path.join(FIX, f))), f).to.equal(true);
+      }
+    } finally {
+      fs.rmSync(legacy, { recursive: true, force: true });
+    }
   });
 
   it('5. --uninstall restores the pre-existing rules.v4 byte for byte and removes the units', async () => {
@@ -122,11 +171,13 @@ describe('tm3-install --sandbox and the packed tarball', function () {
   before(function () { requireLab(this, ['npm', 'knockd']); });
 
   it('6. --sandbox --yes exits 0 and leaves no namespace behind', async () => {
-    const before = (await execa('ip', ['netns', 'list'])).stdout;
-    const r = await execa(process.execPath, [INSTALLER, '--sandbox', '--yes'], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+    const p = execa(process.execPath, [INSTALLER, '--sandbox', '--yes'], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+    const r = await p;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(r.stdout).to.match(/Every check passed/);
-    expect((await execa('ip', ['netns', 'list'])).stdout).to.equal(before);
+    expect(r.stdout, 'the sandbox names its namespaces after its pid').to.include(`tm3lab-${p.pid}-`);
+    // only the sandbox's own: another lab (a test running beside this one) may come and go meanwhile
+    expect((await execa('ip', ['netns', 'list'])).stdout).not.to.include(`tm3lab-${p.pid}-`);
   });
 
   it('8. the packed tarball runs through npx with no network', async () => {

@@ -130,4 +130,13 @@ describe('PortKnocker with real knockd (lab)', function () {
     expect(await knockAndWait(rotated, now, 1500)).to.be.within(0, 1500);
     expect(fs.readFileSync(path.join(lab.root, 'root/knock.FAQ'), 'utf8')).to.include(now.join('  ')).and.not.include(old.join('  '));
   });
+
+  it('3. three grants for one address at the same moment make one permanent entry, not three', async () => {
+    await ok(['knock', 'activate']);
+    const rs = await Promise.all([1, 2, 3].map(() => lab.tm3(['knock', 'grant', neighbour.v4])));
+    for (const r of rs) expect(r.exitCode, r.stderr).to.equal(0);
+    const list = JSON.parse((await ok(['list', '--json'])).stdout) as { target: string }[];
+    expect(list.filter((e) => e.target === `${neighbour.v4}/32`)).to.have.length(1);
+    await ok(['knock', 'deactivate']);
+  });
 });

@@ -33,6 +33,7 @@ describe('parseNet', () => {
     ['192.0.2.5/24', /did you mean 192.0.2.0\/24/],
     ['100.0.0.0/6', /broader than \/8/],
     ['2600::/16', /broader than \/32/],
+    ['1.2.3.4/7', /is broader than \/8 \(fix: narrow it/],
     ['224.0.0.5', /multicast/],
     ['ff02::1', /multicast/],
     ['0.0.0.0', /unspecified/],

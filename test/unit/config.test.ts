@@ -57,3 +57,12 @@ describe('config', () => {
     });
   }
 });
+
+describe('config values that reach rendered files', () => {
+  it('a week-long bantime renders into the jail drop-in (it is no port number)', async () => {
+    const { fail2banFiles } = await import('../../src/plan/fail2ban-files.js');
+    const paths = rootWith({ 'etc/tm3/tm3.conf': '[fail2ban]\nbantime = 604800\nfindtime = 86400\nmaxretry = 3\n' });
+    const jail = fail2banFiles(await loadConfig(paths), paths, '/usr/local/sbin/tm3', false).find((f) => f.path.endsWith('jail.d/tm3.local'))!;
+    expect(jail.text).to.match(/^bantime = 604800$/m).and.match(/^findtime = 86400$/m).and.match(/^maxretry = 3$/m);
+  });
+});

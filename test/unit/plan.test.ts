@@ -43,6 +43,14 @@ describe('planner and templates', () => {
     });
   });
 
+  it("keeps a legacy entry's last-ip while its name has only failed lookups (last known good)", () => {
+    const failed = { ...cache, 'old.dyn.example.net': { v4: [], v6: [], triedAt: '2026-11-26T00:00:00Z', error: 'timeout/timeout' } };
+    const all4 = planSets(config, entries(), failed).find((s) => s.name === 'tm3-all-4')!;
+    expect(all4.members).to.deep.equal(['203.0.113.40/32']);
+    const answered = { ...cache, 'old.dyn.example.net': { v4: ['203.0.113.41/32'], v6: [], okAt: '2026-11-26T00:00:00Z' } };
+    expect(planSets(config, entries(), answered).find((s) => s.name === 'tm3-all-4')!.members).to.deep.equal(['203.0.113.41/32']);
+  });
+
   it('renders the ipsets file exactly, with no hostname in it', () => {
     const text = ipsetsText(planSets(config, entries(), cache));
     expect(text).to.equal(fixture('ipsets'));

@@ -5,7 +5,7 @@ import { InputError } from '../../model/errors.js';
 import type { Entry } from '../../model/entry.js';
 import { mergeAnswer } from '../../resolve/merge.js';
 import type { Ctx } from '../context.js';
-import { chooseServices } from './services-option.js';
+import { chooseServices, banOption } from './services-option.js';
 import { reportChange } from './report.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -17,9 +17,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('-s, --services <list>', "comma list from the catalog, or 'all' (default: menu on a terminal, else all)")
     .option('--allow-unresolved', 'add the name even if it does not resolve now')
     .option('--replace', 'overwrite an existing entry of that name')
+    .option('--ban <never|allow>', 'may Fail2Ban ban these addresses? (default: never for admin entries)')
     .option('-n, --dry-run', 'show the entry and the kernel change, change nothing')
-    .action(async (name: string, hostname: string, opts: { services?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean }) => {
+    .action(async (name: string, hostname: string, opts: { services?: string; ban?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean }) => {
       const entryName = validateName(name);
+      const ban = banOption(opts.ban);
       const host = validateHostname(hostname);
       const ctx = await context();
       const [{ lookupHost }, { changeEntry }] = await Promise.all([import('../../resolve/dns.js'), import('../../ops/entry-change.js')]);
@@ -29,7 +31,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         throw new InputError(`${host} does not resolve (${record.error})`, 'check the spelling and the DNS servers in [dns], or pass --allow-unresolved to add it anyway');
       }
       const services = await chooseServices(opts.services, ctx.config.catalog);
-      const entry: Entry = { name: entryName, host, services, source: 'admin', added: new Date().toISOString() };
+      const entry: Entry = { name: entryName, host, services, source: 'admin', added: new Date().toISOString(), ...ban };
       const result = await changeEntry(ctx, { add: entry, replace: opts.replace, hostRecord: record }, Boolean(opts.dryRun));
       const addrs = [...record.v4, ...record.v6];
       if (!opts.dryRun) await reportChange(ctx, `whitelisted ${entryName}: ${host} (${addrs.join(', ') || 'unresolved for now'}) for ${services.join(',')}`, result);

@@ -1,0 +1,42 @@
+// What the legacy readers find: whitelist sightings, open ports, rules to keep, and notes.
+import type { PortRange } from '../model/services.js';
+import type { Net } from '../model/address.js';
+import type { Scope } from './ports.js';
+import type { Source } from './rule.js';
+
+export type Family = 4 | 6;
+
+/** One place a legacy file whitelists a source. Several sightings can make one entry. */
+export interface Sighting {
+  source?: Source;
+  scope: Scope;
+  /** the entry name, from an entry block or a NAME.iptables file */
+  name?: string;
+  kind: 'block' | 'provider' | 'loose' | 'file' | 'custom';
+  /** a provider's comment, for its name */
+  label?: string;
+  /** the legacy file's last resolved address of a name */
+  lastIp?: Net;
+  where: string;
+}
+
+/** A rule tm3 does not model: carried over to the ADMIN SECTION as an idempotent command. */
+export interface KeptRule { family: Family; table: string; chain: string; args: string[]; insert?: string; where: string }
+
+/** note: understood and handled; kept: carried over as a hand rule; unknown: not understood, not carried */
+export type Level = 'note' | 'kept' | 'unknown';
+export interface Note { where: string; text: string; level: Level }
+
+export interface Findings {
+  sightings: Sighting[];
+  /** ports a legacy rules file opened to everyone (undefined: no legacy filter table was read) */
+  open?: PortRange[];
+  kept: KeptRule[];
+  /** user chains the kept rules need, per family and table */
+  chains: { family: Family; table: string; chain: string }[];
+  /** shell lines of the old iptables-custom that are not iptables commands, carried as they are */
+  verbatim: { text: string; where: string }[];
+  notes: Note[];
+}
+
+export const emptyFindings = (): Findings => ({ sightings: [], kept: [], chains: [], verbatim: [], notes: [] });

@@ -1,0 +1,229 @@
+// Pure: legacy findings -> the entries, config drop-in, admin section and report of a migration.
+import ipaddr from 'ipaddr.js';
+import { encode } from 'ini';
+import type { Entry, Source as EntrySource } from '../model/entry.js';
+import { validateName } from '../model/name.js';
+import { ALL, describePorts, type Catalog, type PortRange } from '../model/services.js';
+import type { Net } from '../model/address.js';
+import type { Config } from '../store/config.js';
+import { DEFAULT_ADMIN_BODY } from '../plan/admin-section.js';
+import { normalize, servicesFor, union, type Scope } from './ports.js';
+import type { Source } from './rule.js';
+import type { Findings, KeptRule, Sighting } from './findings.js';
+import { shellWord } from './tokens.js';
+import type { LegacyKnock } from './knockd.js';
+import type { LegacyJails } from './jail.js';
+
+export interface MigrationInputs {
+  findings: Findings;
+  config: Config;
+  /** tm3 entries already in the store */
+  existing: Entry[];
+  /** the current drop-in, as sections of strings */
+  dropin: Record<string, Record<string, string>>;
+  /** the admin section already in a tm3 iptables-custom, if there is one */
+  adminBody?: string;
+  knock?: LegacyKnock;
+  jails?: LegacyJails;
+  now: string;
+}
+
+export interface MigrationPlan {
+  entries: Entry[];
+  /** last good addresses of names, from the legacy files' last-ip */
+  seeds: Record<string, Net[]>;
+  dropin: Record<string, Record<string, string>>;
+  adminBody?: string;
+  knockSequence?: number[];
+  /** legacy jails tm3's own replace, to switch off in a jail.d drop-in */
+  disableJails: string[];
+  report: string[];
+}
+
+const key = (s: Source) => ('address' in s ? s.address.cidr : s.host);
+const shown = (s: Source) => ('address' in s ? s.address.cidr : s.host);
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '').slice(0, 40);
+const addrSlug = (n: Net) => `${n.address}${n.prefix === (n.family === 4 ? 32 : 128) ? '' : `-${n.prefix}`}`.replace(/:/g, '-');
+const baseName = (s: Source, prefix: string) => ('address' in s ? `${prefix}-${addrSlug(s.address)}` : s.host).slice(0, 64);
+
+interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[] }
+
+export function planMigration(i: MigrationInputs): MigrationPlan {
+  const report: string[] = [];
+  const catalog: Catalog = new Map(i.config.catalog);
+  const customServices: Record<string, string> = {};
+  const drafts = groupSightings(i.findings.sightings, report);
+
+  const taken = new Set(i.existing.map((e) => e.name));
+  const entries: Entry[] = [];
+  const seeds: Record<string, Net[]> = {};
+  for (const d of drafts) {
+    const where = d.where.join(', ');
+    if ('address' in d.source && coveredBy(d.source.address, i.config.firewall.trusted.map((t) => t.cidr))) {
+      report.push(`covered by [firewall] trusted, no entry needed: ${shown(d.source)} (${where})`);
+      continue;
+    }
+    const fit = servicesFor(d.scope, catalog);
+    if (fit.custom) {
+      catalog.set(fit.custom.name, fit.custom.ranges);
+      customServices[fit.custom.name] = describePorts(fit.custom.ranges);
+    }
+    const same = i.existing.find((e) => (e.address?.cidr ?? e.host) === key(d.source) && e.services.join() === fit.services.join());
+    if (same) {
+      report.push(`already whitelisted as ${same.name}: ${shown(d.source)} for ${fit.services.join(',')}`);
+      continue;
+    }
+    let name = validateName(d.name ?? fallbackName(d, drafts));
+    for (let n = 2; taken.has(name); n++) name = validateName(`${(d.name ?? fallbackName(d, drafts)).slice(0, 60)}-${n}`);
+    taken.add(name);
+    const source: EntrySource = d.kind === 'provider' ? 'provider' : /^[0-9]{8}-[0-9]{6}(-[0-9]+)?$/.test(name) ? 'knock' : 'migrated';
+    const entry: Entry = { name, services: fit.services, source, added: i.now, ...('address' in d.source ? { address: d.source.address } : { host: d.source.host }) };
+    entries.push(entry);
+    if (entry.host && d.lastIp) seeds[entry.host] = [d.lastIp];
+    report.push(`entry ${name}: ${shown(d.source)} for ${fit.services.join(',')}${fit.custom ? ` (${customServices[fit.custom.name]})` : ''}, source ${source} (from ${where})`);
+  }
+
+  const dropin = structuredClone(i.dropin);
+  const set = (section: string, k: string, v: string) => { (dropin[section] ??= {})[k] = v; };
+  for (const [n, ports] of Object.entries(customServices)) set('services', n, ports);
+  const open = i.findings.open;
+  if (open && describePorts(open) !== describePorts(normalize(i.config.firewall.open))) set('firewall', 'open', describePorts(open));
+
+  let knockSequence: number[] | undefined;
+  if (i.knock) {
+    report.push(...i.knock.notes.map((n) => `knockd: ${n}`));
+    if (i.knock.sequence) {
+      knockSequence = i.knock.sequence;
+      report.push(`knock sequence kept: ${knockSequence.join(' ')}`);
+      if (i.knock.grantSeconds && i.knock.grantSeconds <= 2_147_483 && i.knock.grantSeconds !== i.config.knock.grantSeconds) set('knock', 'grant_seconds', String(i.knock.grantSeconds));
+    } else if (i.config.knock.enabled) set('knock', 'enabled', 'false');
+  }
+
+  const disableJails: string[] = [];
+  if (i.jails) {
+    const f = i.config.fail2ban;
+    const s = i.jails.settings;
+    const keep = (k: string, v: number | undefined, cur: number, min: number, max: number) => {
+      if (v === undefined || v === cur) return;
+      if (v < min || v > max) report.push(`Fail2Ban ${k} = ${v} not carried over: tm3 takes ${min} to ${max}`);
+      else set('fail2ban', k, String(v));
+    };
+    keep('bantime', s.bantime, f.bantime, 60, 2_147_483);
+    keep('findtime', s.findtime, f.findtime, 10, 2_147_483);
+    keep('maxretry', s.maxretry, f.maxretry, 1, 1000);
+    if (s.asteriskLog && s.asteriskLog !== f.asteriskLog) set('fail2ban', 'asterisk_log', s.asteriskLog);
+    // Only where tm3's own jails run: switching the legacy ones off must not leave the box unguarded.
+    for (const j of f.enabled ? i.jails.replaced : []) {
+      if (/^[A-Za-z0-9._-]+$/.test(j)) { disableJails.push(j); report.push(`Fail2Ban jail [${j}] switched off: tm3's asterisk, sshd and recidive jails replace it`); }
+    }
+    report.push(...i.jails.notes.map((n) => `Fail2Ban: ${n}`));
+    const whitelisted = [...i.existing, ...entries].flatMap((e) => (e.address ? [e.address.cidr] : []));
+    for (const ip of i.jails.ignoreip) {
+      if (/^(127\.|::1$|localhost$)/.test(ip)) continue;
+      let covered = false;
+      try { covered = coveredBy(ipaddr.parseCIDR(ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`), [...whitelisted, ...i.config.firewall.trusted.map((t) => t.cidr)]); } catch { /* a name */ }
+      if (!covered) report.push(`Fail2Ban ignoreip ${ip} is not whitelisted in tm3, so it can be banned now (fix: tm3 add-ip NAME ${ip} if it must never be)`);
+    }
+  }
+
+  const adminBody = adminSection(i.findings, i.adminBody, report);
+  for (const n of i.findings.notes) report.push(`${n.level === 'unknown' ? 'NOT UNDERSTOOD' : n.level}: ${n.where}: ${n.text}`);
+  return { entries, seeds, dropin, adminBody, knockSequence, disableJails, report };
+}
+
+/** Sightings of one name make one entry (several sources: NAME, NAME-2 ...); the rest group by source. */
+function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
+  const named = new Map<string, Sighting[]>();
+  for (const s of sightings) if (s.name) named.set(s.name, [...(named.get(s.name) ?? []), s]);
+  const drafts: Draft[] = [];
+  for (const [name, list] of named) {
+    const blocks = list.filter((s) => s.kind === 'block' && s.source);
+    const file = list.find((s) => s.kind === 'file');
+    // The rules file's entry block knows the ports; a file alone means the original's 'all'.
+    const sources = new Map<string, Draft>();
+    for (const s of blocks.length ? blocks : list.filter((x) => x.source)) {
+      const k = key(s.source!);
+      const d = sources.get(k);
+      const scope: Scope = blocks.length ? s.scope : ALL;
+      if (d) { d.scope = union(d.scope, scope); d.where.push(s.where); } else sources.set(k, { name, source: s.source!, scope, kind: s.kind, where: [s.where] });
+    }
+    if (sources.size === 0) { report.push(`NOT UNDERSTOOD: ${list[0].where}: ${name}.iptables is blank and no entry block in the rules names its address; not migrated`); continue; }
+    [...sources.values()].forEach((d, n) => {
+      if (n > 0) d.name = `${name}-${n + 1}`;
+      if (file && !d.where.includes(file.where)) d.where.push(file.where);
+      if (file?.lastIp && 'host' in d.source) d.lastIp = file.lastIp;
+      drafts.push(d);
+    });
+  }
+  const bySource = new Map<string, Draft>();
+  for (const s of sightings.filter((x) => !x.name && x.source)) {
+    const k = key(s.source!);
+    const d = drafts.find((x) => key(x.source) === k) ?? bySource.get(k);
+    if (d) {
+      d.scope = union(d.scope, s.scope);
+      d.where.push(s.where);
+      if (s.kind === 'provider' && !d.name) { d.kind = 'provider'; d.label ??= s.label; }
+    } else bySource.set(k, { source: s.source!, scope: s.scope, kind: s.kind, label: s.label, where: [s.where] });
+  }
+  return [...drafts, ...bySource.values()];
+}
+
+function fallbackName(d: Draft, all: Draft[]): string {
+  if (d.kind === 'provider') {
+    const label = d.label ? slug(d.label) : '';
+    if (!label) return baseName(d.source, 'provider');
+    return all.filter((x) => x.label === d.label && !x.name).length === 1 ? label : baseName(d.source, label);
+  }
+  return baseName(d.source, 'migrated');
+}
+
+function coveredBy(net: Net | [ipaddr.IPv4 | ipaddr.IPv6, number], cidrs: string[]): boolean {
+  const [addr, prefix] = Array.isArray(net) ? net : ipaddr.parseCIDR(net.cidr);
+  return cidrs.some((c) => {
+    const [n, p] = ipaddr.parseCIDR(c);
+    return n.kind() === addr.kind() && p <= prefix && addr.match(n, p);
+  });
+}
+
+/** Kept rules become idempotent commands ("-C ... || -A ..."), added to the admin's own section. */
+function adminSection(f: Findings, existing: string | undefined, report: string[]): string | undefined {
+  const lines: string[] = [];
+  const seenChains = new Set<string>();
+  for (const c of f.chains) {
+    const k = `${c.family} ${c.table} ${c.chain}`;
+    if (seenChains.has(k) || !f.kept.some((r) => r.family === c.family && r.table === c.table && (r.chain === c.chain || r.args.includes(c.chain)))) continue;
+    seenChains.add(k);
+    const cmd = command(c.family, c.table, ['-N', c.chain]);
+    if (cmd) lines.push(`${cmd} 2>/dev/null`);
+  }
+  for (const r of f.kept) {
+    const line = keptLine(r);
+    if (line) lines.push(line);
+    else report.push(`NOT UNDERSTOOD: ${r.where}: a rule with quotes or control characters is not carried over; add it to the ADMIN SECTION by hand`);
+  }
+  const verbatim = f.verbatim.map((v) => v.text);
+  if (lines.length === 0 && verbatim.length === 0) return undefined;
+  const body = existing ?? DEFAULT_ADMIN_BODY;
+  const have = new Set(body.split('\n'));
+  const add = [...lines, ...verbatim].filter((l) => !have.has(l));
+  if (add.length === 0) return undefined;
+  return `${body}# Carried over by tm3 migrate from the legacy firewall:\n${add.join('\n')}\n`;
+}
+
+function command(family: 4 | 6, table: string, args: string[]): string | undefined {
+  const ws = [family === 4 ? 'iptables' : 'ip6tables', '-w', ...(table === 'filter' ? [] : ['-t', table]), ...args].map(shellWord);
+  return ws.every((w) => w !== undefined) ? ws.join(' ') : undefined;
+}
+
+function keptLine(r: KeptRule): string | undefined {
+  const check = command(r.family, r.table, ['-C', r.chain, ...r.args]);
+  const add = command(r.family, r.table, r.insert ? ['-I', r.chain, r.insert, ...r.args] : ['-A', r.chain, ...r.args]);
+  return check && add ? `${check} 2>/dev/null || ${add}` : undefined;
+}
+
+/** The drop-in text: only validated names, port lists and numbers reach it. */
+export function dropinText(sections: Record<string, Record<string, string>>): string {
+  return `# /etc/tm3/tm3.conf.d/50-migrated.conf, written by tm3 migrate from the legacy firewall.\n# Edit freely; tm3 migrate --rollback removes it.\n${encode(sections).trimEnd()}\n`;
+}
+
+export type { PortRange };

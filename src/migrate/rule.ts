@@ -1,0 +1,95 @@
+// What one legacy INPUT rule means: a whitelist line, an open port, tm3's own base, or unknown.
+import { parseNet, type Net } from '../model/address.js';
+import { validateHostname } from '../model/hostname.js';
+import { ALL, type PortRange, type Proto } from '../model/services.js';
+import { normalize, type Scope } from './ports.js';
+
+export type Source = { address: Net } | { host: string };
+
+export type Meaning =
+  | { kind: 'whitelist'; source: Source; scope: Scope; comment?: string }
+  | { kind: 'open'; scope: PortRange[] }
+  | { kind: 'base'; why: string }
+  | { kind: 'fail2ban' }
+  | { kind: 'unknown'; why: string };
+
+/** "5060,5061:5069" -> ranges; undefined for names or anything odd. */
+export function parsePorts(proto: Proto, text: string): PortRange[] | undefined {
+  const out: PortRange[] = [];
+  for (const item of text.split(',')) {
+    const m = /^([1-9][0-9]{0,4})(?::([1-9][0-9]{0,4}))?$/.exec(item);
+    if (!m) return undefined;
+    const from = Number(m[1]);
+    const to = m[2] ? Number(m[2]) : from;
+    if (to > 65535 || to < from) return undefined;
+    out.push({ proto, from, to });
+  }
+  return out;
+}
+
+/** An address, a network or a hostname, as legacy rules wrote sources; undefined if neither. */
+export function parseSource(text: string): Source | 'anywhere' | undefined {
+  if (/^(0\.0\.0\.0|::)\/0$/.test(text)) return 'anywhere';
+  try {
+    return { address: parseNet(text, { force: true, what: 'legacy source' }) };
+  } catch { /* not an address: perhaps a name */ }
+  try {
+    // hand-edited files sometimes give a name a prefix length: "-s pbx.example.net/32"
+    return { host: validateHostname(text.replace(/\/(32|128)$/, '')) };
+  } catch {
+    return undefined;
+  }
+}
+
+const KNOWN_MODULES = new Set(['tcp', 'udp', 'multiport', 'state', 'conntrack', 'comment']);
+
+/** The meaning of the words after "-A INPUT" (or "iptables -A INPUT"). */
+export function interpret(args: string[]): Meaning {
+  let source: string | undefined;
+  let proto: string | undefined;
+  let ports: string | undefined;
+  let state: string | undefined;
+  let target: string | undefined;
+  let comment: string | undefined;
+  let iface: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const v = args[i + 1];
+    if (v === undefined && a !== '!') return { kind: 'unknown', why: `'${a}' has no value` };
+    switch (a) {
+      case '-s': case '--source': case '--src': source = v; break;
+      case '-p': case '--protocol': proto = v.toLowerCase(); break;
+      case '-m': case '--match': if (!KNOWN_MODULES.has(v)) return { kind: 'unknown', why: `match -m ${v}` }; break;
+      case '--dport': case '--destination-port': case '--dports': case '--destination-ports': ports = v; break;
+      case '--state': case '--ctstate': state = v; break;
+      case '--comment': comment = v; break;
+      case '-j': case '--jump': target = v; break;
+      case '-i': case '--in-interface': iface = v; break;
+      case '--reject-with': if (target !== 'REJECT') return { kind: 'unknown', why: '--reject-with without REJECT' }; break;
+      default: return { kind: 'unknown', why: `option ${a}` };
+    }
+    i++;
+  }
+  if (target && /^(fail2ban|f2b)-/.test(target)) return { kind: 'fail2ban' };
+  if (iface === 'lo' && target === 'ACCEPT' && !source && !proto) return { kind: 'base', why: 'loopback' };
+  if (iface) return { kind: 'unknown', why: `interface -i ${iface}` };
+  const states = state ? state.split(',') : [];
+  if (target === 'ACCEPT' && states.length && states.every((s) => s === 'ESTABLISHED' || s === 'RELATED')) return { kind: 'base', why: 'established traffic' };
+  if ((target === 'DROP' || target === 'REJECT') && !source && !proto && !ports) return { kind: 'base', why: states.join() === 'INVALID' ? 'invalid packets' : 'the final deny' };
+  if (target !== 'ACCEPT') return { kind: 'unknown', why: `target ${target ?? '(none)'}` };
+  if (states.some((s) => s !== 'NEW')) return { kind: 'unknown', why: `state ${state}` };
+
+  let scope: Scope = ALL;
+  if (proto && proto !== 'all') {
+    if (proto !== 'tcp' && proto !== 'udp') return { kind: 'unknown', why: `protocol ${proto}` };
+    const ranges = ports ? parsePorts(proto as Proto, ports) : [{ proto: proto as Proto, from: 1, to: 65535 }];
+    if (!ranges) return { kind: 'unknown', why: `ports ${ports}` };
+    scope = normalize(ranges);
+  } else if (ports) {
+    return { kind: 'unknown', why: 'ports without a protocol' };
+  }
+  const src = source === undefined ? 'anywhere' : parseSource(source);
+  if (src === undefined) return { kind: 'unknown', why: `source ${source}` };
+  if (src === 'anywhere') return scope === ALL ? { kind: 'unknown', why: 'accepts everything from everywhere' } : { kind: 'open', scope };
+  return { kind: 'whitelist', source: src, scope, comment };
+}

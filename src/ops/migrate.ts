@@ -1,0 +1,174 @@
+// tm3 migrate: read the legacy firewall, plan (pure, src/migrate), back up, write, render.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { decode } from 'ini';
+import { emptyFindings, type Findings } from '../migrate/findings.js';
+import { readRulesFile, isTm3File } from '../migrate/rules-file.js';
+import { readCustomScript } from '../migrate/custom-script.js';
+import { readLegacyEntry, isTm3Entry } from '../migrate/legacy-files.js';
+import { readLegacyKnockd } from '../migrate/knockd.js';
+import { readJailLocal } from '../migrate/jail.js';
+import { planMigration, dropinText, type MigrationPlan } from '../migrate/plan.js';
+import { formatEntry } from '../model/entry.js';
+import { Tm3Error } from '../model/errors.js';
+import { extractAdminBody } from '../plan/admin-section.js';
+import { planSets } from '../plan/sets.js';
+import { loadConfig } from '../store/config.js';
+import { readCache, cacheText, type Cache } from '../store/cache.js';
+import { readEntries } from '../store/entries.js';
+import { readText, writeAtomic, removeFile } from '../store/files.js';
+import { readKnockState, writeKnockState } from '../store/knock-state.js';
+import { withLock } from '../store/lock.js';
+import type { Ctx } from '../cli/context.js';
+import { syslog } from '../apply/system.js';
+import { backupStamp, renderFiles } from './render-files.js';
+import { knockInputs } from './knock.js';
+import { fileDiff } from './diff.js';
+
+export const DROPIN = '/etc/tm3/tm3.conf.d/50-migrated.conf';
+export const JAIL_DROPIN = '/etc/fail2ban/jail.d/tm3-migrated.local';
+const MANIFEST = 'migrate.json';
+const CRONTABS = ['/etc/crontab', '/var/spool/cron/crontabs/root'];
+
+interface Manifest { stamp: string; replaced: string[]; created: string[] }
+export interface MigrateResult { plan: MigrationPlan; changed: string[]; backupDir?: string; diffs: string[] }
+
+/** Read every legacy source under the root into findings (tm3's own files are skipped). */
+async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: string; crontab: string[] }> {
+  const p = ctx.paths;
+  const findings = emptyFindings();
+  const rules: [string, 4 | 6][] = [['/etc/iptables/rules.v4', 4], ['/etc/iptables/rules.v6', 6], ['/etc/sysconfig/iptables', 4], ['/etc/sysconfig/ip6tables', 6]];
+  for (const [file, family] of rules) {
+    const text = await readText(p.at(file));
+    if (text !== undefined && !isTm3File(text)) readRulesFile(text, family, file, findings);
+  }
+  const custom = await readText(p.custom);
+  const adminBody = extractAdminBody(custom);
+  if (custom !== undefined && adminBody === undefined) readCustomScript(custom, p.inServer(p.custom), findings, { keepOtherLines: true });
+  const ipchecker = await readText(path.join(p.storeDir, 'ipchecker'));
+  if (ipchecker !== undefined && !isTm3File(ipchecker)) readCustomScript(ipchecker, p.inServer(path.join(p.storeDir, 'ipchecker')), findings, { keepOtherLines: false });
+  for (const f of await fs.readdir(p.storeDir).catch(() => [] as string[])) {
+    if (!f.endsWith('.iptables')) continue;
+    const text = (await readText(path.join(p.storeDir, f))) ?? '';
+    if (!isTm3Entry(text)) readLegacyEntry(f.slice(0, -'.iptables'.length), text, p.inServer(path.join(p.storeDir, f)), findings);
+  }
+  const crontab: string[] = [];
+  for (const file of CRONTABS) {
+    for (const line of ((await readText(p.at(file))) ?? '').split('\n')) if (/ipchecker/.test(line) && !line.trim().startsWith('#')) crontab.push(`${file}: ${line.trim()}`);
+  }
+  return { findings, adminBody, crontab };
+}
+
+/** Everything a migration would write: path -> text (direct files), plus the rendered ones. */
+async function prepare(ctx: Ctx) {
+  const p = ctx.paths;
+  const legacy = await readLegacy(ctx);
+  const knockdText = await readText(p.knockdConf);
+  const jailText = await readText(p.at('/etc/fail2ban/jail.local'));
+  const dropinPath = p.at(DROPIN);
+  const dropinNow = await readText(dropinPath);
+  const { entries: existing } = await readEntries(p, ctx.config.catalog);
+  const plan = planMigration({
+    findings: legacy.findings,
+    config: ctx.config,
+    existing: existing.filter((e) => !e.legacy),
+    dropin: dropinNow ? (decode(dropinNow) as MigrationPlan['dropin']) : {},
+    adminBody: legacy.adminBody,
+    knock: knockdText !== undefined && !isTm3File(knockdText) ? readLegacyKnockd(knockdText) : undefined,
+    jails: jailText !== undefined ? readJailLocal(jailText) : undefined,
+    now: new Date().toISOString(),
+  });
+  for (const c of legacy.crontab) plan.report.push(`note: ${c}: /root/ipchecker is now tm3's wrapper for tm3 refresh, and tm3-refresh.timer runs it every 10 minutes; the line can go`);
+
+  const direct: Record<string, { text: string; mode: number }> = {};
+  for (const e of plan.entries) direct[p.entryFile(e.name)] = { text: formatEntry(e), mode: 0o600 };
+  const dropin = Object.keys(plan.dropin).length ? dropinText(plan.dropin) : undefined;
+  if (dropin !== undefined && dropin !== dropinNow) direct[dropinPath] = { text: dropin, mode: 0o644 };
+  if (plan.disableJails.length) {
+    direct[p.at(JAIL_DROPIN)] = { text: `# Written by tm3 migrate: tm3's jails in jail.d/tm3.local replace these legacy jails.\n# Delete this file to switch them on again.\n${plan.disableJails.map((j) => `[${j}]\nenabled = false\n`).join('\n')}`, mode: 0o644 };
+  }
+  // The migrated config and entries, as if written, drive the render plan.
+  const config = await loadConfig(p, dropin !== undefined ? { [dropinPath]: dropin } : {});
+  const next: Ctx = { ...ctx, config };
+  const { cache } = await readCache(p);
+  const seeded: Cache = { ...cache };
+  for (const [host, nets] of Object.entries(plan.seeds)) {
+    if (!seeded[host]) seeded[host] = { v4: nets.filter((n) => n.family === 4).map((n) => n.cidr), v6: nets.filter((n) => n.family === 6).map((n) => n.cidr), error: 'seeded from the legacy last-ip by tm3 migrate' };
+  }
+  if (Object.keys(seeded).length !== Object.keys(cache).length) direct[p.cache] = { text: cacheText(seeded), mode: 0o600 };
+  const knockBefore = await readKnockState(p);
+  const knockState = { ...knockBefore, sequence: plan.knockSequence ?? knockBefore.sequence };
+  const knock = await knockInputs(next, true, knockState); // fills in a missing sequence, writes nothing
+  const knockChanged = knockState.sequence?.join() !== knockBefore.sequence?.join();
+  const entries = [...existing.filter((e) => !plan.entries.some((n) => n.name === e.name)), ...plan.entries];
+  for (const [f, { text }] of Object.entries(direct)) if ((await readText(f)) === text) delete direct[f];
+  return { plan, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock };
+}
+
+/** Plan, and unless dryRun back up every file it touches and write them. */
+export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult> {
+  return withLock(ctx.paths, async () => {
+    const pre = await prepare(ctx);
+    // No legacy source at all (a fresh box): nothing to migrate, and nothing to render either.
+    if (pre.plan.report.length === 0) return { plan: pre.plan, changed: [], diffs: [] };
+    const rendered = await renderFiles(pre.next, pre.sets, true, pre.knock, { adminBody: pre.plan.adminBody });
+    const renderedText = Object.fromEntries(rendered.files.map((f) => [f.path, f.text]));
+    const changed = [...new Set([...Object.keys(pre.direct), ...rendered.written, ...(pre.knockChanged ? [ctx.paths.knockState] : [])])];
+    if (dryRun) {
+      const diffs: string[] = [];
+      for (const f of changed) {
+        const planned = pre.direct[f]?.text ?? renderedText[f];
+        if (planned !== undefined) diffs.push(await fileDiff(ctx.paths.inServer(f), await readText(f), planned));
+        else diffs.push(`would change ${ctx.paths.inServer(f)}`);
+      }
+      return { plan: pre.plan, changed, diffs };
+    }
+    if (changed.length === 0) return { plan: pre.plan, changed, diffs: [] };
+
+    const stamp = backupStamp();
+    const backupDir = path.join(ctx.paths.backups, `${stamp}-migrate`);
+    const manifest: Manifest = { stamp, replaced: [], created: [] };
+    for (const f of changed) {
+      const rel = path.relative(ctx.paths.root, f);
+      if (await exists(f)) {
+        await fs.mkdir(path.dirname(path.join(backupDir, rel)), { recursive: true });
+        await fs.copyFile(f, path.join(backupDir, rel)); // byte for byte, whatever the encoding
+        manifest.replaced.push(rel);
+      } else manifest.created.push(rel);
+    }
+    await writeAtomic(path.join(backupDir, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`, 0o600);
+    await writeAtomic(path.join(backupDir, 'report.txt'), `${pre.plan.report.join('\n')}\n`, 0o600);
+
+    for (const [f, { text, mode }] of Object.entries(pre.direct)) await writeAtomic(f, text, mode);
+    if (pre.knockChanged) await writeKnockState(ctx.paths, pre.knockState);
+    // every file it replaces is in this migration's backup already
+    await renderFiles(pre.next, pre.sets, false, pre.knock, { adminBody: pre.plan.adminBody, backups: false });
+    await syslog(`tm3 migrate: ${pre.plan.entries.length} entries from the legacy firewall; backups in ${ctx.paths.inServer(backupDir)}`);
+    return { plan: pre.plan, changed, backupDir, diffs: [] };
+  }, { dryRun });
+}
+
+const exists = (f: string) => fs.access(f).then(() => true, () => false);
+
+/** Put back every file of the last migration byte for byte, and remove the ones it created. */
+export async function rollback(ctx: Ctx, dryRun: boolean): Promise<{ backupDir: string; restored: string[]; removed: string[] }> {
+  return withLock(ctx.paths, async () => {
+    const dirs = (await fs.readdir(ctx.paths.backups).catch(() => [] as string[])).filter((d) => d.endsWith('-migrate')).sort();
+    let dir: string | undefined;
+    for (const d of dirs.reverse()) if (await exists(path.join(ctx.paths.backups, d, MANIFEST))) { dir = path.join(ctx.paths.backups, d); break; }
+    if (!dir) throw new Tm3Error('there is no migration to roll back', 'nothing to do: tm3 migrate has not run here (or was rolled back already)', 2);
+    const m = JSON.parse((await readText(path.join(dir, MANIFEST)))!) as Manifest;
+    if (!dryRun) {
+      for (const rel of m.replaced) {
+        const target = path.join(ctx.paths.root, rel);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.copyFile(path.join(dir, rel), target);
+      }
+      for (const rel of m.created) await removeFile(path.join(ctx.paths.root, rel));
+      // A rolled-back migration is not rolled back twice; the next --rollback takes an older one.
+      await fs.rename(path.join(dir, MANIFEST), path.join(dir, 'migrate.rolled-back.json'));
+      await syslog(`tm3 migrate --rollback: restored ${m.replaced.length} files from ${ctx.paths.inServer(dir)}`);
+    }
+    return { backupDir: dir, restored: m.replaced, removed: m.created };
+  }, { dryRun });
+}
