@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Lab } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
 import { kernelSnapshot, storeSnapshot } from './snapshots.js';
-import { CANARY, addressText, hostnameText, nameText, servicesText, hostileText } from '../support/hostile.js';
+import { CANARY, addressText, hostnameText, nameText, servicesText, hostileText, plainOr, plainName, plainServices, plainAddress } from '../support/hostile.js';
 
 // The pure validators get hundreds of cases in test/unit/hostile-input.test.ts; here a sample
 // goes through the real CLI in a lab namespace, where a shell or a kernel change would show.
@@ -36,12 +36,10 @@ describe('fault: hostile input through the real CLI (lab, fast-check sample)', f
   after(async () => { await lab?.destroy(); });
 
   const fill = (t: string) => t.split(CANARY).join(canary).replace(/\0/g, '');
-  // Half the time a field is plain, so that one hostile field at a time meets the checks and
-  // some commands go through. User text comes after "--", so it reaches tm3, not the option parser.
-  const plainOr = (hostile: fc.Arbitrary<string>, plain: fc.Arbitrary<string>) => fc.oneof(hostile, plain);
-  const name = plainOr(nameText, fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/));
-  const services = plainOr(servicesText, fc.constantFrom('sip', 'web,ssh', 'all'));
-  const address = plainOr(addressText, fc.integer({ min: 1, max: 254 }).map((i) => `203.0.113.${i}`));
+  // User text comes after "--", so it reaches tm3, not the option parser.
+  const name = plainOr(nameText, plainName);
+  const services = plainOr(servicesText, plainServices);
+  const address = plainOr(addressText, plainAddress);
   const command = fc.oneof(
     fc.tuple(name, address, services).map(([n, a, s]) => ({ kind: 'add-ip', args: ['add-ip', `--services=${s}`, '--', n, a], name: n })),
     fc.tuple(name, hostnameText, services).map(([n, h, s]) => ({ kind: 'add-fqdn', args: ['add-fqdn', '--allow-unresolved', `--services=${s}`, '--', n, h], name: n })),
@@ -75,5 +73,6 @@ describe('fault: hostile input through the real CLI (lab, fast-check sample)', f
     }), { numRuns: RUNS, endOnFailure: true });
     console.log(`      ${seen.refused} refused, ${seen.accepted} accepted`);
     expect(seen.refused, 'some refused').to.be.greaterThan(0);
+    expect(seen.accepted, 'some accepted').to.be.greaterThan(0);
   });
 });

@@ -56,3 +56,9 @@ export const servicesText = fc.oneof(
     .chain((items) => fc.constantFrom(',', ', ', ' ', ';').map((sep) => items.join(sep))),
   hostileText,
 );
+
+/** Half hostile, half plain: one hostile field at a time meets the checks, and some input passes. */
+export const plainOr = (hostile: fc.Arbitrary<string>, plain: fc.Arbitrary<string>) => fc.oneof(hostile, plain);
+export const plainName = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
+export const plainServices = fc.constantFrom('sip', 'web,ssh', 'all');
+export const plainAddress = fc.integer({ min: 1, max: 254 }).map((i) => `203.0.113.${i}`);
