@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { PrereqError, Tm3Error } from '../model/errors.js';
 
 // Which Debian package provides each tool we run, for the "not installed" fix line.
@@ -10,43 +10,21 @@ const PACKAGES: Record<string, string> = {
 
 export interface RunResult { stdout: string; stderr: string; exitCode: number }
 
-interface Raw { stdout: string; stderr: string; exitCode?: number; code?: string; timedOut: boolean }
-
-// node:child_process rather than execa: execa's import alone is ~90 ms of every command's start,
-// and `tm3 knock grant` runs between a knock and the door opening.
-function spawnTool(cmd: string, args: string[], opts: { input?: string; timeoutMs: number; cwd?: string; env?: Record<string, string> }): Promise<Raw> {
-  return new Promise((resolve) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    let exitCode: number | undefined;
-    const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8').replace(/\n$/, '');
-    const done = (extra: Partial<Raw> = {}) => { clearTimeout(timer); resolve({ stdout: text(out), stderr: text(err), exitCode, timedOut, ...extra }); };
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGTERM'); }, opts.timeoutMs);
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.stdin.on('error', () => undefined); // EPIPE: the tool exited without reading its input
-    child.stdin.end(opts.input ?? '');
-    child.once('error', (e: NodeJS.ErrnoException) => done({ code: e.code }));
-    // A daemon that forks (knockd -d, fail2ban-server) may keep our pipes open: after the exit,
-    // give its output a moment to arrive, then stop waiting for the pipes to close.
-    child.once('exit', (c) => {
-      exitCode = c ?? undefined;
-      setTimeout(() => { child.stdout.destroy(); child.stderr.destroy(); done(); }, 2000).unref();
-    });
-    child.once('close', () => done());
-  });
-}
-
 /**
  * The one place tm3 starts a process: argument arrays only, never a shell string.
  * A failure becomes a Tm3Error that shows the command and what it said.
  */
 export async function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   const shown = [cmd, ...args].join(' ');
-  const result = await spawnTool(cmd, args, { input: opts.input, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 120_000, env: opts.env });
-  const code = result.code;
+  const result = await execa(cmd, args, {
+    input: opts.input,
+    cwd: opts.cwd,
+    reject: false,
+    timeout: opts.timeoutMs ?? 120_000,
+    stripFinalNewline: true,
+    env: { ...opts.env, LC_ALL: 'C' },
+  });
+  const code = (result as { code?: string }).code;
   if (code === 'ENOENT' || result.exitCode === 127) {
     throw new PrereqError(`${cmd} is not installed`, `apt-get install ${PACKAGES[cmd] ?? cmd}`, shown);
   }
