@@ -9,6 +9,9 @@ function pidAlive(pidFile: string): number | undefined {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     if (!pid) return undefined;
     process.kill(pid, 0);
+    // a killed daemon whose parent never reaps it still answers kill(0): a zombie is not running
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return undefined;
     return pid;
   } catch {
     return undefined;

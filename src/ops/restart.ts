@@ -4,7 +4,7 @@ import { readTm3Sets, swapSets, destroySets } from '../apply/ipset.js';
 import { testRules, restoreRules, inputPolicy } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd } from '../apply/system.js';
 import { touchLogs } from '../store/files.js';
-import { restartFail2ban, seedConfig, fail2banInstalled } from '../apply/fail2ban.js';
+import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
 import { Tm3Error } from '../model/errors.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
@@ -54,7 +54,11 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
 }
 
 async function fail2banStep(ctx: Ctx): Promise<string> {
-  if (!ctx.config.fail2ban.enabled) return 'disabled in config';
+  if (!ctx.config.fail2ban.enabled) {
+    // the whole layer off: a fail2ban-server tm3 started itself (no systemd) stops too
+    if (!hasSystemd(ctx.paths.root) && (await fail2banRunning(ctx.paths))) await stopFail2ban(ctx.paths);
+    return 'disabled in config';
+  }
   if (!(await fail2banInstalled())) {
     // the rest of the restart (iptables-custom, knockd) must not depend on the second layer
     ctx.out.warn('fail2ban is enabled but not installed: apt-get install fail2ban, or set [fail2ban] enabled = false');

@@ -50,4 +50,15 @@ describe('Fail2Ban enabled but not installed (lab)', function () {
     expect(doc.exitCode).to.equal(1);
     expect(doc.stdout + doc.stderr).to.include('fail2ban is enabled but not installed (apt-get install fail2ban, or set [fail2ban] enabled = false)');
   });
+
+  it('doctor flags knockd enabled but not running, and restart brings it back', async () => {
+    const pid = Number(fs.readFileSync(path.join(lab.root, 'run/tm3/knockd.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    const doc = await lab.tm3(['doctor'], { env });
+    expect(doc.exitCode).to.equal(1);
+    expect(doc.stdout + doc.stderr).to.include('knockd is enabled but not running (tm3 restart starts it, or set [knock] enabled = false)');
+    expect((await lab.tm3(['restart'], { env })).exitCode).to.equal(0);
+    expect(JSON.parse((await lab.tm3(['knock', 'status', '--json'], { env })).stdout).knockdRunning).to.equal(true);
+  });
 });

@@ -130,6 +130,13 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect(bad.exitCode).to.equal(2);
     expect(bad.stderr).to.match(/--ban 'sometimes' is neither never nor allow \(fix: /);
   });
+  it('[fail2ban] enabled = false switches the layer off: the fail2ban-server tm3 started stops', async () => {
+    const ping = () => lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'ping'], { reject: false });
+    expect((await ping()).exitCode, 'running before').to.equal(0);
+    lab.writeConfig('', { fail2ban: false });
+    expect((await ok(['restart'])).stdout).to.match(/fail2ban disabled in config/);
+    expect((await ping()).exitCode, 'stopped after').to.not.equal(0);
+  });
 });
 
 describe('the asterisk filter over annotated samples (fail2ban-regex)', () => {

@@ -98,6 +98,10 @@ describe('PortKnocker with real knockd (lab)', function () {
       expect(r.exitCode, `grant ${bad}: ${r.stderr}`).to.equal(2);
       expect(r.stderr.trim().split('\n'), bad).to.have.length(1);
     }
+    const dry = await ok(['knock', 'grant', '--dry-run', neighbour.v4]);
+    expect(dry.stdout).to.match(new RegExp(`^would grant ${neighbour.v4.replace(/\./g, '\\.')} all for ${GRANT}s`));
+    expect((await ok(['knock', 'activate', '--dry-run'])).stdout).to.match(/^would switch permanent mode on/);
+    expect(JSON.parse((await ok(['knock', 'status', '--json'])).stdout).permanent).to.equal(false);
     expect((await lab.exec(lab.server.ns, 'ipset', ['save'])).stdout.replace(/ timeout \d+/g, '')).to.equal(before);
     expect(fs.readdirSync(path.join(lab.root, 'root')).sort()).to.deep.equal(entries);
   });

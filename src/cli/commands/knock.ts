@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readKnockState } from '../../store/knock-state.js';
+import { parseHost } from '../../model/address.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -8,20 +9,31 @@ export function register(program: Command, context: () => Promise<Ctx>) {
   knock.command('grant')
     .description('what knockd runs for a right knock: a timed grant (and an entry, when activated)')
     .argument('<ip>', 'the single IPv4/IPv6 address that knocked')
-    .action(async (ip: string) => {
+    .option('-n, --dry-run', 'check the address and say what would be granted, change nothing')
+    .action(async (ip: string, opts: { dryRun?: boolean }) => {
       const ctx = await context();
+      if (opts.dryRun) {
+        const net = parseHost(ip, 'knock address');
+        const st = await readKnockState(ctx.paths);
+        return ctx.out.line(`would grant ${net.address} ${ctx.config.knock.services.join(',')} for ${ctx.config.knock.grantSeconds}s${st.permanent ? ', and whitelist it permanently unless it already is' : ''}`);
+      }
       const { grant } = await import('../../ops/knock-grant.js');
       const r = await grant(ctx, ip);
       ctx.out.ok(`granted ${r.address} for ${ctx.config.knock.grantSeconds}s${r.entry ? `; permanently whitelisted as ${r.entry}` : r.alreadyWhitelisted ? '; already whitelisted' : ''}`);
     });
 
-  knock.command('activate')
-    .description('let knocks whitelist their address permanently (entries named by timestamp)')
-    .action(async () => { const ctx = await context(); await (await import('../../ops/knock.js')).setPermanent(ctx, true); await ctx.out.action('knock: permanent mode activated'); });
-
-  knock.command('deactivate')
-    .description('knocks give timed access only')
-    .action(async () => { const ctx = await context(); await (await import('../../ops/knock.js')).setPermanent(ctx, false); await ctx.out.action('knock: permanent mode deactivated'); });
+  for (const [name, on, what] of [['activate', true, 'let knocks whitelist their address permanently (entries named by timestamp)'], ['deactivate', false, 'knocks give timed access only']] as const) {
+    knock.command(name)
+      .description(what)
+      .option('-n, --dry-run', 'say what would change, change nothing')
+      .action(async (opts: { dryRun?: boolean }) => {
+        const ctx = await context();
+        const now = (await readKnockState(ctx.paths)).permanent;
+        if (opts.dryRun) return ctx.out.line(now === on ? `permanent mode is already ${on ? 'on' : 'off'}; nothing would change` : `would switch permanent mode ${on ? 'on' : 'off'} and rewrite knock.FAQ`);
+        await (await import('../../ops/knock.js')).setPermanent(ctx, on);
+        await ctx.out.action(`knock: permanent mode ${on ? 'activated' : 'deactivated'}`);
+      });
+  }
 
   knock.command('status')
     .description('the sequence, the mode and whether knockd runs')
