@@ -20,10 +20,10 @@ export function sshClientAddress(env: NodeJS.ProcessEnv): string | undefined {
   return first || undefined;
 }
 
-export async function publicAddress(timeoutMs = 4000, services = ECHO_SERVICES): Promise<string | undefined> {
+export async function publicAddress(timeoutMs = 4000, services = ECHO_SERVICES, get: (url: string, signal: AbortSignal) => Promise<{ text(): Promise<string> }> = (url, signal) => fetch(url, { signal })): Promise<string | undefined> {
   const ask = async (url: string) => {
     if (!url.startsWith('https://')) throw new Error('public address lookups use HTTPS only');
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await get(url, AbortSignal.timeout(timeoutMs));
     return parseHost((await res.text()).trim(), 'public address').address;
   };
   const answers = await Promise.allSettled(services.map(ask));

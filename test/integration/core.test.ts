@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { Lab, DNS_DOMAIN } from '../../src/lab/lab.js';
+import { execa } from 'execa';
+import { Lab, DNS_DOMAIN, CLI } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
 import { expectOnly, PORTS } from './access.js';
 import { kernelSnapshot as snapshotKernel, storeSnapshot as snapshotStore } from './snapshots.js';
@@ -246,6 +247,19 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
       expect(storeSnapshot(), 'store changed').to.equal(storeBefore);
       expect(await kernelSnapshot(), 'kernel changed').to.equal(kernelBefore);
     });
+  });
+
+  it("on a terminal: add-ip without --services shows the original's menu; del-acct without a name shows the picker", async () => {
+    // script(1) gives the command a pseudo-terminal; the answers wait in its input
+    const onTty = (args: string[], answer: string) => execa('script', ['-qec', ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, ...args].join(' '), '/dev/null'], { input: answer, reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    const add = await onTty(['add-ip', 'menu-pick', stranger.v4], 'sip,web\n');
+    expect(add.stdout).to.include('Which services may this entry reach?').and.include('Choice(s)');
+    expect(fs.readFileSync(path.join(lab.root, 'root/menu-pick.iptables'), 'utf8')).to.match(/^services=sip,web$/m);
+    await expectOnly(lab, stranger, 4, ['tcp/80', 'tcp/5060', 'udp/5060']);
+    const del = await onTty(['del-acct'], 'menu-pick\n');
+    expect(del.stdout).to.match(/\d+\) menu-pick/).and.include('Entry to delete');
+    expect(fs.existsSync(path.join(lab.root, 'root/menu-pick.iptables'))).to.equal(false);
+    await expectOnly(lab, stranger, 4, []);
   });
 
   it('--dry-run shows the change and changes nothing', async () => {
