@@ -37,6 +37,13 @@ export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<
   await run('ipset', ['restore'], { input: swapScript(sets, existing) });
 }
 
+/** Create, empty, the planned sets the kernel lacks: new rules can then be tested before any live set changes. */
+export async function createMissingSets(sets: SetPlan[], existing: Set<string>): Promise<string[]> {
+  const missing = sets.filter((s) => !existing.has(s.name));
+  if (missing.length) await run('ipset', ['restore', '-exist'], { input: `${missing.map((s) => `create ${s.name} ${setOptions(s)}`).join('\n')}\n` });
+  return missing.map((s) => s.name);
+}
+
 /** A knock grant: the kernel removes it after `seconds`; a repeated knock renews it. */
 export async function addTimed(set: string, address: string, seconds: number): Promise<void> {
   await run('ipset', ['add', set, address, 'timeout', String(seconds), '-exist']);

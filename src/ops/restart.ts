@@ -1,6 +1,6 @@
 import { planSets, changedSets } from '../plan/sets.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, swapSets, destroySets } from '../apply/ipset.js';
+import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
 import { testRules, restoreRules, inputPolicy } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd } from '../apply/system.js';
 import { touchLogs } from '../store/files.js';
@@ -29,11 +29,14 @@ export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult>
     const changed = changedSets(sets, kernel);
     if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged' };
 
-    await swapSets(changed, new Set(kernel.keys()));
+    // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
+    const existing = new Set(kernel.keys());
+    for (const n of await createMissingSets(sets, existing)) existing.add(n);
     const v4 = rulesText(ctx.config, 4);
     const v6 = rulesText(ctx.config, 6);
     await testRules(4, v4);
     await testRules(6, v6);
+    await swapSets(changed, existing);
     await restoreRules(4, v4);
     await restoreRules(6, v6);
     const planned = new Set(sets.map((s) => s.name));

@@ -167,13 +167,21 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
     fs.mkdirSync(fake, { recursive: true });
     fs.writeFileSync(path.join(fake, 'ip6tables-restore'), '#!/bin/sh\necho "ip6tables-restore: line 9 failed" >&2\nexit 1\n', { mode: 0o755 });
     const before = await kernelSnapshot();
-    const r = await lab.tm3(['restart'], { env: { PATH: `${fake}:${process.env.PATH}` } });
-    expect(r.exitCode).to.equal(1);
-    expect(r.stderr).to.match(/ip6tables-restore failed .*line 9 failed/);
-    expect(r.stderr).to.include('ip6tables-restore -w 5 --test');
-    expect(await kernelSnapshot()).to.equal(before);
-    await expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']);
-    await expectOnly(lab, stranger, 6, []);
+    // an entry file that appeared since the last apply: its set must not change either
+    const late = path.join(lab.root, 'root/latecomer.iptables');
+    fs.writeFileSync(late, `[entry]\naddress=${stranger.v4}\nservices=all\n`);
+    try {
+      const r = await lab.tm3(['restart'], { env: { PATH: `${fake}:${process.env.PATH}` } });
+      expect(r.exitCode).to.equal(1);
+      expect(r.stderr).to.match(/ip6tables-restore failed .*line 9 failed/);
+      expect(r.stderr).to.include('ip6tables-restore -w 5 --test');
+      expect(await kernelSnapshot()).to.equal(before);
+      await expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']);
+      await expectOnly(lab, stranger, 4, []);
+      await expectOnly(lab, stranger, 6, []);
+    } finally {
+      fs.rmSync(late, { force: true });
+    }
   });
 
   it('concurrent add-ip and del-acct lose no entry (one lock, atomic writes)', async () => {
