@@ -5,7 +5,7 @@ import semver from 'semver';
 import { InputError } from '../model/errors.js';
 import { loadConfig } from '../store/config.js';
 import { Paths } from '../store/paths.js';
-import { readText, writeAtomic } from '../store/files.js';
+import { readText, writeAtomic, copyAtomic } from '../store/files.js';
 import { render } from '../plan/render.js';
 import { backupStamp } from '../ops/render-files.js';
 import { hasSystemd, systemctl, syslog } from '../apply/system.js';
@@ -86,9 +86,8 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   const planned = JSON.parse((await installedTm3(paths, ['render', '--dry-run', '--json'])).stdout) as { files: string[]; written: string[] };
   for (const f of planned.written) {
     if ((await readText(f)) === undefined) continue;
-    const dest = path.join(backupDir, path.relative(paths.root, f));
-    await fs.mkdir(path.dirname(dest), { recursive: true });
-    await fs.copyFile(f, dest); // byte for byte, with its mode: uninstall puts it back as it was
+    // byte for byte, with its mode: uninstall puts it back as it was
+    await copyAtomic(f, path.join(backupDir, path.relative(paths.root, f)));
   }
   // After the backups, so that --uninstall restores the legacy files and not the migrated ones.
   const migrated = o.migrate && (await offerMigration(paths, !o.yes && Boolean(process.stdin.isTTY), out));
@@ -117,7 +116,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
         // A reboot must not bring back what was not confirmed: the boot rules this run changed go back too.
         for (const f of [paths.rulesV4, paths.rulesV6].filter((x) => planned.written.includes(x))) {
           const saved = path.join(backupDir, path.relative(paths.root, f));
-          if (await fs.access(saved).then(() => true, () => false)) await fs.copyFile(saved, f);
+          if (await fs.access(saved).then(() => true, () => false)) await copyAtomic(saved, f);
           else await fs.rm(f, { force: true });
         }
         if (hasSystemd(paths.root)) await systemctl(['disable', ...UNITS], true);

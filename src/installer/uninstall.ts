@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../model/errors.js';
 import { Paths } from '../store/paths.js';
-import { readText } from '../store/files.js';
+import { readText, copyAtomic } from '../store/files.js';
+import { lastMigration, rollback } from '../ops/migrate.js';
+import { makeContext } from '../cli/context.js';
 import { hasSystemd, systemctl, syslog } from '../apply/system.js';
 import { restoreRules } from '../apply/iptables.js';
 import { destroySets, readTm3Sets } from '../apply/ipset.js';
@@ -19,8 +21,11 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   const paths = new Paths(root);
   const record = await readInstallRecord(paths);
   if (!record) throw new InputError(`tm3 is not installed under ${root}`, 'nothing to uninstall (no /var/lib/tm3/install.json)');
+  // An install that migrated a legacy box: the legacy entry files and the rest come back first.
+  const migration = await lastMigration(paths);
   if (dryRun) {
     out.line('dry run: nothing will be changed.');
+    if (migration) out.line(`would roll back the migration in ${paths.inServer(migration)} (tm3 migrate --rollback)`);
     for (const placed of record.placed) {
       const kept = await fs.access(path.join(record.backupDir, path.relative(root, placed))).then(() => true, () => false);
       out.line(`would ${kept ? 'restore' : 'remove '} ${paths.inServer(placed)}`);
@@ -31,11 +36,15 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
   await stopKnockd(paths).catch(() => undefined);
   await stopFail2ban(paths).catch(() => undefined);
+  if (migration) {
+    const r = await rollback(await makeContext({ root, quiet: true }), false);
+    out.info(`migration rolled back: ${r.restored.length} legacy file(s) restored from ${paths.inServer(r.backupDir)}`);
+  }
   let restored = 0;
   for (const placed of record.placed) {
     const original = path.join(record.backupDir, path.relative(root, placed));
     if (await fs.access(original).then(() => true, () => false)) {
-      await fs.copyFile(original, placed); // byte for byte, with the mode it had (iptables-custom stays executable)
+      await copyAtomic(original, placed); // byte for byte, with the mode it had (iptables-custom stays executable)
       restored++;
     } else {
       await fs.rm(placed, { recursive: true, force: true });

@@ -23,20 +23,21 @@ export interface Sighting {
 /** A rule tm3 does not model: carried over to the ADMIN SECTION as an idempotent command. */
 export interface KeptRule { family: Family; table: string; chain: string; args: string[]; insert?: string; where: string }
 
+/** The ADMIN SECTION's new lines, in the order the legacy files had them. */
+export type HandLine = ({ kind: 'rule' } & KeptRule) | { kind: 'raw'; text: string; where: string };
+
 /** note: understood and handled; kept: carried over as a hand rule; unknown: not understood, not carried */
 export type Level = 'note' | 'kept' | 'unknown';
 export interface Note { where: string; text: string; level: Level }
 
 export interface Findings {
   sightings: Sighting[];
-  /** ports a legacy rules file opened to everyone (undefined: no legacy filter table was read) */
-  open?: PortRange[];
-  kept: KeptRule[];
+  /** ports a legacy rules file opened to everyone, per family (absent: no such file was read) */
+  open: { 4?: PortRange[]; 6?: PortRange[] };
+  hand: HandLine[];
   /** user chains the kept rules need, per family and table */
   chains: { family: Family; table: string; chain: string }[];
-  /** shell lines of the old iptables-custom that are not iptables commands, carried as they are */
-  verbatim: { text: string; where: string }[];
   notes: Note[];
 }
 
-export const emptyFindings = (): Findings => ({ sightings: [], kept: [], chains: [], verbatim: [], notes: [] });
+export const emptyFindings = (): Findings => ({ sightings: [], open: {}, hand: [], chains: [], notes: [] });

@@ -7,9 +7,9 @@ import { ALL, describePorts, type Catalog, type PortRange } from '../model/servi
 import type { Net } from '../model/address.js';
 import type { Config } from '../store/config.js';
 import { DEFAULT_ADMIN_BODY } from '../plan/admin-section.js';
-import { normalize, servicesFor, union, type Scope } from './ports.js';
+import { normalize, servicesFor, subtract, union, type Scope } from './ports.js';
 import type { Source } from './rule.js';
-import type { Findings, KeptRule, Sighting } from './findings.js';
+import type { Findings, HandLine, KeptRule, Sighting } from './findings.js';
 import { shellWord } from './tokens.js';
 import type { LegacyKnock } from './knockd.js';
 import type { LegacyJails } from './jail.js';
@@ -86,7 +86,8 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
   const dropin = structuredClone(i.dropin);
   const set = (section: string, k: string, v: string) => { (dropin[section] ??= {})[k] = v; };
   for (const [n, ports] of Object.entries(customServices)) set('services', n, ports);
-  const open = i.findings.open;
+  const hand = [...i.findings.hand];
+  const open = openPorts(i.findings.open, hand, report);
   if (open && describePorts(open) !== describePorts(normalize(i.config.firewall.open))) set('firewall', 'open', describePorts(open));
 
   let knockSequence: number[] | undefined;
@@ -126,7 +127,7 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     }
   }
 
-  const adminBody = adminSection(i.findings, i.adminBody, report);
+  const adminBody = adminSection(hand, i.findings.chains, i.adminBody, report);
   for (const n of i.findings.notes) report.push(`${n.level === 'unknown' ? 'NOT UNDERSTOOD' : n.level}: ${n.where}: ${n.text}`);
   return { entries, seeds, dropin, adminBody, knockSequence, disableJails, report };
 }
@@ -137,8 +138,15 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
   for (const s of sightings) if (s.name) named.set(s.name, [...(named.get(s.name) ?? []), s]);
   const drafts: Draft[] = [];
   for (const [name, list] of named) {
-    const blocks = list.filter((s) => s.kind === 'block' && s.source);
     const file = list.find((s) => s.kind === 'file');
+    const fileHost = file?.source && 'host' in file.source ? file.source : undefined;
+    // A block holding an address where the file names a host: iptables-save froze the name's
+    // answer into rules.v4. The entry keeps the name, and the block's ports.
+    const blocks = list.filter((s) => s.kind === 'block' && s.source).map((s) => {
+      if (!fileHost || !('address' in s.source!)) return s;
+      report.push(`note: ${s.where}: ${s.source.address.cidr} is ${fileHost.host} frozen by iptables-save; the entry keeps the name`);
+      return { ...s, source: fileHost };
+    });
     // The rules file's entry block knows the ports; a file alone means the original's 'all'.
     const sources = new Map<string, Draft>();
     for (const s of blocks.length ? blocks : list.filter((x) => x.source)) {
@@ -185,27 +193,50 @@ function coveredBy(net: Net | [ipaddr.IPv4 | ipaddr.IPv6, number], cidrs: string
   });
 }
 
-/** Kept rules become idempotent commands ("-C ... || -A ..."), added to the admin's own section. */
-function adminSection(f: Findings, existing: string | undefined, report: string[]): string | undefined {
+/**
+ * [firewall] open holds what both families opened; a port only one family opened becomes a hand
+ * rule of that family, so migration never opens IPv6 where rules.v6 did not (or IPv4 likewise).
+ * With one family's file alone, its ports stand for both: the original left the other wide open.
+ */
+function openPorts(open: Findings['open'], hand: HandLine[], report: string[]): PortRange[] | undefined {
+  const [o4, o6] = [open[4], open[6]];
+  if (!o4 || !o6) {
+    const one = o4 ?? o6;
+    if (one?.length) report.push(`note: no legacy IPv${o4 ? 6 : 4} rules (the original left that family wide open): it gets the same open ports, ${describePorts(one)}`);
+    return one;
+  }
+  const both = subtract(o4, subtract(o4, o6));
+  for (const [family, only] of [[4, subtract(o4, both)], [6, subtract(o6, both)]] as const) {
+    for (const r of only) {
+      const port = r.from === r.to ? String(r.from) : `${r.from}:${r.to}`;
+      hand.push({ kind: 'rule', family, table: 'filter', chain: 'INPUT', args: ['-p', r.proto, '-m', r.proto, '--dport', port, '-j', 'ACCEPT'], where: `rules.v${family}` });
+      report.push(`kept: ${r.proto}/${port} is open to everyone over IPv${family} only: a hand rule in iptables-custom, not [firewall] open`);
+    }
+  }
+  return both;
+}
+
+/** Kept rules become idempotent commands ("-C ... || -A ..."), added to the admin's own section in their legacy order. */
+function adminSection(hand: HandLine[], chains: Findings['chains'], existing: string | undefined, report: string[]): string | undefined {
   const lines: string[] = [];
   const seenChains = new Set<string>();
-  for (const c of f.chains) {
+  const rules = hand.filter((h): h is Extract<HandLine, { kind: 'rule' }> => h.kind === 'rule');
+  for (const c of chains) {
     const k = `${c.family} ${c.table} ${c.chain}`;
-    if (seenChains.has(k) || !f.kept.some((r) => r.family === c.family && r.table === c.table && (r.chain === c.chain || r.args.includes(c.chain)))) continue;
+    if (seenChains.has(k) || !rules.some((r) => r.family === c.family && r.table === c.table && (r.chain === c.chain || r.args.includes(c.chain)))) continue;
     seenChains.add(k);
     const cmd = command(c.family, c.table, ['-N', c.chain]);
     if (cmd) lines.push(`${cmd} 2>/dev/null`);
   }
-  for (const r of f.kept) {
-    const line = keptLine(r);
+  for (const h of hand) {
+    const line = h.kind === 'raw' ? h.text : keptLine(h);
     if (line) lines.push(line);
-    else report.push(`NOT UNDERSTOOD: ${r.where}: a rule with quotes or control characters is not carried over; add it to the ADMIN SECTION by hand`);
+    else report.push(`NOT UNDERSTOOD: ${h.where}: a rule with quotes or control characters is not carried over; add it to the ADMIN SECTION by hand`);
   }
-  const verbatim = f.verbatim.map((v) => v.text);
-  if (lines.length === 0 && verbatim.length === 0) return undefined;
+  if (lines.length === 0) return undefined;
   const body = existing ?? DEFAULT_ADMIN_BODY;
   const have = new Set(body.split('\n'));
-  const add = [...lines, ...verbatim].filter((l) => !have.has(l));
+  const add = lines.filter((l) => !have.has(l));
   if (add.length === 0) return undefined;
   return `${body}# Carried over by tm3 migrate from the legacy firewall:\n${add.join('\n')}\n`;
 }

@@ -10,6 +10,8 @@ export type Meaning =
   | { kind: 'whitelist'; source: Source; scope: Scope; comment?: string }
   | { kind: 'open'; scope: PortRange[] }
   | { kind: 'base'; why: string }
+  /** an ACCEPT for a whole protocol from anywhere: the opposite of a whitelist, never carried over */
+  | { kind: 'wide-open'; what: string }
   | { kind: 'fail2ban' }
   | { kind: 'unknown'; why: string };
 
@@ -90,6 +92,10 @@ export function interpret(args: string[]): Meaning {
   }
   const src = source === undefined ? 'anywhere' : parseSource(source);
   if (src === undefined) return { kind: 'unknown', why: `source ${source}` };
-  if (src === 'anywhere') return scope === ALL ? { kind: 'unknown', why: 'accepts everything from everywhere' } : { kind: 'open', scope };
+  if (src === 'anywhere') {
+    if (scope === ALL) return { kind: 'wide-open', what: 'every port' };
+    const whole = scope.find((r) => r.from === 1 && r.to === 65535);
+    return whole ? { kind: 'wide-open', what: `every ${whole.proto} port` } : { kind: 'open', scope };
+  }
   return { kind: 'whitelist', source: src, scope, comment };
 }

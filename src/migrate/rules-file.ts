@@ -2,6 +2,7 @@
 import { words } from './tokens.js';
 import { interpret } from './rule.js';
 import { normalize } from './ports.js';
+import { NAME_RE } from '../model/name.js';
 import type { PortRange } from '../model/services.js';
 import type { Family, Findings, Level, Sighting } from './findings.js';
 
@@ -24,6 +25,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
   let block: string | undefined;
   let label: string | undefined;
   const open: PortRange[] = [];
+  let inserted = into.hand.filter((h) => h.kind === 'rule' && h.family === family && h.chain === 'INPUT' && h.insert).length;
   let sawFilter = false;
 
   lines.forEach((raw, i) => {
@@ -32,7 +34,11 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     const note = (t: string, level: Level = 'note') => { into.notes.push({ where, text: t, level }); };
     if (line === '') { label = undefined; return; }
     let m: RegExpExecArray | null;
-    if ((m = BLOCK_START.exec(line))) { block = m[1]; return; }
+    if ((m = BLOCK_START.exec(line))) {
+      block = NAME_RE.test(m[1]) ? m[1] : undefined;
+      if (!block) note(`entry block name '${m[1]}' is not allowed in tm3 (letters, digits, . _ -): its lines are named from their addresses`, 'unknown');
+      return;
+    }
     if ((m = BLOCK_END.exec(line))) { block = undefined; return; }
     if (PROVIDER_END.test(line)) { inProviders = false; label = undefined; return; }
     const disabled = DISABLED.exec(line);
@@ -58,7 +64,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     if (/^(fail2ban|f2b)-/.test(chain)) return note(`rule of Fail2Ban's chain ${chain} dropped; tm3's ban sets replace it`);
     if (table === 'filter' && chain === 'FORWARD' && interpret(args).kind === 'base') return; // tm3's FORWARD policy is DROP
     if (table !== 'filter' || chain !== 'INPUT') {
-      into.kept.push({ family, table: table || 'filter', chain, args, where });
+      into.hand.push({ kind: 'rule', family, table: table || 'filter', chain, args, where });
       return note(`kept as a hand rule in iptables-custom: ${body}`, 'kept');
     }
     const meaning = interpret(args);
@@ -73,15 +79,21 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
       }
       case 'open':
         open.push(...meaning.scope);
-        return note(`open to everyone: ${args.join(' ')} -> [firewall] open`);
+        return note(`open to everyone over IPv${family}: ${args.join(' ')}`);
       case 'base':
         return;
       case 'fail2ban':
         return note("jump to Fail2Ban's chain dropped; tm3's ban sets replace it");
-      default:
-        into.kept.push({ family, table, chain, args, where });
-        return note(`kept as a hand rule in iptables-custom (${meaning.why}): ${body}`, 'kept');
+      case 'wide-open':
+        return note(`not carried over: it opens ${meaning.what} to everyone, and tm3 denies by default: ${body}`, 'unknown');
+      default: {
+        // A DROP, REJECT or jump stood among the legacy ACCEPTs: it goes ahead of tm3's whitelist,
+        // in order, so it still refuses what it refused (an ACCEPT appended after it is harmless).
+        const ahead = !/(^| )-j ACCEPT( |$)/.test(args.join(' '));
+        into.hand.push({ kind: 'rule', family, table, chain, args, where, ...(ahead ? { insert: String(++inserted) } : {}) });
+        return note(`kept as a hand rule in iptables-custom${ahead ? ', ahead of the whitelist' : ''} (${meaning.why}): ${body}`, 'kept');
+      }
     }
   });
-  if (sawFilter) into.open = normalize([...(into.open ?? []), ...open]);
+  if (sawFilter) into.open[family] = normalize([...(into.open[family] ?? []), ...open]);
 }

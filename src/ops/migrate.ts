@@ -16,7 +16,8 @@ import { planSets } from '../plan/sets.js';
 import { loadConfig } from '../store/config.js';
 import { readCache, cacheText, type Cache } from '../store/cache.js';
 import { readEntries } from '../store/entries.js';
-import { readText, writeAtomic, removeFile } from '../store/files.js';
+import { readText, writeAtomic, removeFile, copyAtomic, fsError } from '../store/files.js';
+import type { Paths } from '../store/paths.js';
 import { readKnockState, writeKnockState } from '../store/knock-state.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
@@ -49,7 +50,13 @@ async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: s
   if (ipchecker !== undefined && !isTm3File(ipchecker)) readCustomScript(ipchecker, p.inServer(path.join(p.storeDir, 'ipchecker')), findings, { keepOtherLines: false });
   for (const f of await fs.readdir(p.storeDir).catch(() => [] as string[])) {
     if (!f.endsWith('.iptables')) continue;
-    const text = (await readText(path.join(p.storeDir, f))) ?? '';
+    let text: string;
+    try {
+      text = (await readText(path.join(p.storeDir, f))) ?? '';
+    } catch (err) {
+      findings.notes.push({ where: p.inServer(path.join(p.storeDir, f)), text: `not read (${(err as NodeJS.ErrnoException).code ?? err}): not migrated`, level: 'unknown' });
+      continue;
+    }
     if (!isTm3Entry(text)) readLegacyEntry(f.slice(0, -'.iptables'.length), text, p.inServer(path.join(p.storeDir, f)), findings);
   }
   const crontab: string[] = [];
@@ -131,8 +138,7 @@ export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult>
     for (const f of changed) {
       const rel = path.relative(ctx.paths.root, f);
       if (await exists(f)) {
-        await fs.mkdir(path.dirname(path.join(backupDir, rel)), { recursive: true });
-        await fs.copyFile(f, path.join(backupDir, rel)); // byte for byte, whatever the encoding
+        await copyAtomic(f, path.join(backupDir, rel)); // byte for byte, whatever the encoding
         manifest.replaced.push(rel);
       } else manifest.created.push(rel);
     }
@@ -150,23 +156,32 @@ export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult>
 
 const exists = (f: string) => fs.access(f).then(() => true, () => false);
 
+/** The backup folder of the last migration not rolled back yet, if any. */
+export async function lastMigration(paths: Paths): Promise<string | undefined> {
+  const dirs = (await fs.readdir(paths.backups).catch(() => [] as string[])).filter((d) => d.endsWith('-migrate')).sort().reverse();
+  for (const d of dirs) if (await exists(path.join(paths.backups, d, MANIFEST))) return path.join(paths.backups, d);
+  return undefined;
+}
+
 /** Put back every file of the last migration byte for byte, and remove the ones it created. */
 export async function rollback(ctx: Ctx, dryRun: boolean): Promise<{ backupDir: string; restored: string[]; removed: string[] }> {
   return withLock(ctx.paths, async () => {
-    const dirs = (await fs.readdir(ctx.paths.backups).catch(() => [] as string[])).filter((d) => d.endsWith('-migrate')).sort();
-    let dir: string | undefined;
-    for (const d of dirs.reverse()) if (await exists(path.join(ctx.paths.backups, d, MANIFEST))) { dir = path.join(ctx.paths.backups, d); break; }
+    const dir = await lastMigration(ctx.paths);
     if (!dir) throw new Tm3Error('there is no migration to roll back', 'nothing to do: tm3 migrate has not run here (or was rolled back already)', 2);
-    const m = JSON.parse((await readText(path.join(dir, MANIFEST)))!) as Manifest;
+    let m: Manifest;
+    try {
+      m = JSON.parse((await readText(path.join(dir, MANIFEST)))!) as Manifest;
+      if (!Array.isArray(m.replaced) || !Array.isArray(m.created)) throw new Error('no file lists');
+    } catch (err) {
+      throw new Tm3Error(`${path.join(dir, MANIFEST)} is damaged (${(err as Error).message})`, `restore the files by hand from ${dir}`);
+    }
     if (!dryRun) {
-      for (const rel of m.replaced) {
-        const target = path.join(ctx.paths.root, rel);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.copyFile(path.join(dir, rel), target);
-      }
-      for (const rel of m.created) await removeFile(path.join(ctx.paths.root, rel));
+      // every backup must be there before anything is put back: no half rollback
+      for (const rel of m.replaced) if (!(await exists(path.join(dir, rel)))) throw new Tm3Error(`the backup of /${rel} is missing from ${dir}`, 'restore the files by hand; nothing was changed');
+      for (const rel of m.replaced) await copyAtomic(path.join(dir, rel), path.join(ctx.paths.root, rel));
+      for (const rel of m.created) await removeFile(path.join(ctx.paths.root, rel)).catch((err) => { throw fsError(rel, err, 'remove'); });
       // A rolled-back migration is not rolled back twice; the next --rollback takes an older one.
-      await fs.rename(path.join(dir, MANIFEST), path.join(dir, 'migrate.rolled-back.json'));
+      await fs.rename(path.join(dir, MANIFEST), path.join(dir, 'migrate.rolled-back.json')).catch((err) => { throw fsError(dir, err, 'mark the rollback in'); });
       await syslog(`tm3 migrate --rollback: restored ${m.replaced.length} files from ${ctx.paths.inServer(dir)}`);
     }
     return { backupDir: dir, restored: m.replaced, removed: m.created };

@@ -32,6 +32,19 @@ export function fsError(file: string, err: unknown, verb: string): Tm3Error {
   return new Tm3Error(`could not ${verb} ${file}: ${e.code ?? e.message}`, fix);
 }
 
+/** Copy a file byte for byte, mode included, through a temp file and a rename: a crash never leaves half a file. */
+export async function copyAtomic(src: string, dest: string): Promise<void> {
+  const tmp = `${dest}.tm3-${process.pid}-${Date.now()}`;
+  try {
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    await fs.copyFile(src, tmp);
+    await fs.rename(tmp, dest);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw fsError(dest, err, 'write');
+  }
+}
+
 /** Write only when the text differs; returns whether it wrote. */
 export async function writeIfChanged(file: string, text: string, mode = 0o644): Promise<boolean> {
   if ((await readText(file)) === text) return false;

@@ -5,30 +5,42 @@ import { PrereqError } from '../model/errors.js';
 import { fsError } from './files.js';
 import type { Paths } from './paths.js';
 
-// The lock is a symlink whose target names its holder: "<boot id> <pid namespace> <pid>".
+// The lock is a symlink whose target names its holder: "<boot id> <pid namespace> <pid> <start>".
 // Creating a symlink is atomic, and the target comes with it, so a waiter can tell at once
 // that the holder died (kill -9, the OOM killer, a power cut) instead of waiting for a
-// timeout: the next command after a crash starts straight away.
+// timeout: the next command after a crash starts straight away. The start time (field 22 of
+// /proc/PID/stat) tells a reused pid from the holder.
 const LOCK = 'tm3.lock';
 
 const read = (f: () => string) => { try { return f().trim(); } catch { return ''; } };
 const BOOT = read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
 const PIDNS = read(() => readlinkSync('/proc/self/ns/pid')).replace(/\D/g, '');
-const holderTag = (pid: number) => `${BOOT || '-'} ${PIDNS || '-'} ${pid}`;
+
+/** State and start time of a process, from /proc/PID/stat (the name in parentheses may hold spaces). */
+function procStat(pid: number): { state: string; start: string } | undefined {
+  const stat = read(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  if (!stat) return undefined;
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0], start: rest[19] };
+}
+const holderTag = (pid: number) => `${BOOT || '-'} ${PIDNS || '-'} ${pid} ${procStat(pid)?.start ?? '-'}`;
 
 /** Is the holder named by a lock target gone for sure? Unknown holders count as alive. */
 function holderDead(tag: string): boolean {
-  const [boot, pidns, pidText] = tag.split(' ');
+  const [boot, pidns, pidText, start] = tag.split(' ');
   const pid = Number(pidText);
   if (!pid) return false;
   if (BOOT && boot !== '-' && boot !== BOOT) return true; // taken before the last reboot
   if (!PIDNS || pidns !== PIDNS) return false; // another container: we cannot see its processes
   try {
     process.kill(pid, 0);
-    return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+  const now = procStat(pid);
+  if (!now) return false;
+  // a zombie nobody reaps, or the pid reused by another process since
+  return now.state === 'Z' || (start !== undefined && start !== '-' && now.start !== start);
 }
 
 async function readHolder(file: string): Promise<string | undefined> {
@@ -48,14 +60,26 @@ async function readHolder(file: string): Promise<string | undefined> {
 }
 
 /**
- * Take a dead holder's lock away. It is renamed first, so only one waiter can win; if what we
- * renamed turns out to be a fresh lock (taken between our look and the rename), it goes back.
+ * Take a dead holder's lock away. Breakers take turns through a guard directory and remove the
+ * lock only while it still names the dead holder: a live lock is never moved or removed.
  */
 async function breakLock(file: string, deadTag: string): Promise<void> {
-  const aside = `${file}.dead-${process.pid}-${Date.now()}`;
-  try { await fs.rename(file, aside); } catch { return; }
-  if ((await fs.readlink(aside).catch(() => deadTag)) !== deadTag) await fs.link(aside, file).catch(() => undefined);
-  await fs.unlink(aside).catch(() => undefined);
+  const guard = `${file}.breaking`;
+  try {
+    await fs.mkdir(guard);
+  } catch {
+    // another waiter is breaking it; a guard left by a breaker that died goes after 10 s
+    const st = await fs.stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 10_000) await fs.rmdir(guard).catch(() => undefined);
+    return;
+  }
+  try {
+    // Only breakers remove a dead holder's lock, and they take turns: if it still names the dead
+    // holder now, it does until we unlink it.
+    if ((await fs.readlink(file).catch(() => undefined)) === deadTag) await fs.unlink(file).catch(() => undefined);
+  } finally {
+    await fs.rmdir(guard).catch(() => undefined);
+  }
 }
 
 /**
@@ -87,7 +111,7 @@ export async function withLock<T>(paths: Paths, fn: () => Promise<T>, opts: { dr
       continue;
     }
     if (Date.now() > deadline) {
-      throw new PrereqError(`another tm3 command (pid ${holder.split(' ').pop()}) holds ${file}`, 'wait for it to finish, then run the command again');
+      throw new PrereqError(`another tm3 command (pid ${holder.split(' ')[2] ?? '?'}) holds ${file}`, 'wait for it to finish, then run the command again');
     }
     await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
   }

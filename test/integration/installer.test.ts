@@ -143,13 +143,15 @@ describe('tm3-install (lab)', function () {
       const before = snap();
       const dry = await installer(['--root', legacy, '--uninstall', '--dry-run']);
       expect(dry.exitCode, dry.stderr).to.equal(0);
-      expect(dry.stdout).to.match(/^would restore \/etc\/iptables\/rules\.v4$/m);
+      expect(dry.stdout).to.match(/^would restore \/etc\/iptables\/rules\.v4$/m).and.match(/^would roll back the migration in \/var\/backups\/tm3\/.*-migrate/m);
       expect(snap()).to.equal(before);
       const un = await installer(['--root', legacy, '--uninstall']);
       expect(un.exitCode, un.stderr).to.equal(0);
-      for (const f of ['etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/knockd.conf', 'root/knock.FAQ']) {
+      // the legacy entry files too: the old tools read them, not tm3's INI
+      for (const f of ['etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/knockd.conf', 'root/knock.FAQ', 'root/home.iptables', 'root/office.iptables', 'root/20170220-101500.iptables']) {
         expect(fs.readFileSync(L(f)).equals(fs.readFileSync(path.join(FIX, f))), f).to.equal(true);
       }
+      expect(fs.existsSync(L('root/voip.ms.iptables')), 'an entry the migration made').to.equal(false);
     } finally {
       fs.rmSync(legacy, { recursive: true, force: true });
     }

@@ -43,6 +43,26 @@ describe('store lock', () => {
     await held;
   });
 
+  it('a lock naming a live pid that is not its holder (the pid reused since) is taken over', async () => {
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidns = fs.readlinkSync('/proc/self/ns/pid').replace(/\D/g, '');
+    // this process is alive, but it started at another time than the lock says
+    fs.symlinkSync(`${boot} ${pidns} ${process.pid} 1`, path.join(paths.stateDir, 'tm3.lock'));
+    expect(await withLock(paths, async () => 'got in', { waitMs: 0 })).to.equal('got in');
+  });
+
+  it('a lock naming a live holder, start time and all, is never broken', async () => {
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidns = fs.readlinkSync('/proc/self/ns/pid').replace(/\D/g, '');
+    fs.symlinkSync(`${boot} ${pidns} ${process.pid} ${start}`, path.join(paths.stateDir, 'tm3.lock'));
+    const err = await withLock(paths, async () => 'got in', { waitMs: 100 }).catch((e) => e);
+    expect(err).to.be.instanceOf(PrereqError);
+  });
+
   it('the lock of a holder killed with SIGKILL is taken over at once, not after a timeout', async () => {
     const code = `import { withLock } from '${LOCK_TS}'; import { Paths } from '${PATHS_TS}';
       await withLock(new Paths(${JSON.stringify(root)}), async () => { console.log('holding'); await new Promise(() => setInterval(() => 0, 1000)); });`;

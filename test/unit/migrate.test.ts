@@ -34,7 +34,8 @@ describe('migrate: what a legacy INPUT rule means', () => {
     ['! -s 203.0.113.5 -j ACCEPT', 'unknown'],
     ['-s 203.0.113.5 -j DROP', 'unknown'],
     ['-s $(reboot) -j ACCEPT', 'unknown'],
-    ['-j ACCEPT', 'unknown'],
+    ['-j ACCEPT', 'wide-open'],
+    ['-p tcp -j ACCEPT', 'wide-open'],
     ['-p tcp --dport sip -j ACCEPT', 'unknown'],
   ];
   for (const [rule, want] of cases) it(`${rule} -> ${want}`, () => expect(meaning(rule)).to.equal(want));
@@ -88,5 +89,65 @@ describe('migrate: legacy knockd.conf and jail.local', () => {
     expect(j.settings).to.deep.equal({ bantime: undefined, findtime: undefined, maxretry: undefined, asteriskLog: '/var/log/asterisk/messages' });
     expect(j.replaced).to.deep.equal(['asterisk']);
     expect(j.notes).to.deep.equal(['[DEFAULT] bantime = 1h not carried over: tm3 takes whole seconds', 'jail [apache] stays enabled as it is: tm3 has no jail for it']);
+  });
+});
+
+describe('migrate: never wider than the legacy rules, never an entry lost', () => {
+  const plan = async (files: { rules4?: string; rules6?: string; custom?: string; legacy?: [string, string][] }) => {
+    const { emptyFindings } = await import('../../src/migrate/findings.js');
+    const { readRulesFile } = await import('../../src/migrate/rules-file.js');
+    const { readCustomScript } = await import('../../src/migrate/custom-script.js');
+    const { readLegacyEntry } = await import('../../src/migrate/legacy-files.js');
+    const { planMigration } = await import('../../src/migrate/plan.js');
+    const { loadConfig } = await import('../../src/store/config.js');
+    const { Paths } = await import('../../src/store/paths.js');
+    const f = emptyFindings();
+    if (files.rules4) readRulesFile(files.rules4, 4, '/etc/iptables/rules.v4', f);
+    if (files.rules6) readRulesFile(files.rules6, 6, '/etc/iptables/rules.v6', f);
+    for (const [name, text] of files.legacy ?? []) readLegacyEntry(name, text, `/root/${name}.iptables`, f);
+    if (files.custom) readCustomScript(files.custom, '/usr/local/sbin/iptables-custom', f, { keepOtherLines: true });
+    const config = await loadConfig(new Paths('/nonexistent-tm3-root'));
+    return planMigration({ findings: f, config, existing: [], dropin: {}, now: 'now' });
+  };
+  const filter = (body: string) => `*filter\n:INPUT DROP [0:0]\n${body}\nCOMMIT\n`;
+
+  it('a port rules.v4 opens but rules.v6 does not stays closed over IPv6', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -p tcp --dport 443 -j ACCEPT\n-A INPUT -p udp --dport 10000:20000 -j ACCEPT'), rules6: filter('-A INPUT -p udp --dport 10000:20000 -j ACCEPT') });
+    expect(p.dropin).to.deep.equal({});
+    expect(p.adminBody).to.include('iptables -w -C INPUT -p tcp -m tcp --dport 443 -j ACCEPT 2>/dev/null || iptables -w -A INPUT -p tcp -m tcp --dport 443 -j ACCEPT');
+    expect(p.adminBody).not.to.match(/ip6tables .*443/);
+  });
+
+  it('a DROP among the legacy ACCEPTs goes ahead of the whitelist, in order', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.50/32 -p udp --dport 5060 -j DROP\n-A INPUT -s 203.0.113.0/24 -p udp --dport 5060 -j ACCEPT\n-A INPUT -p tcp --dport 25 -j REJECT') });
+    expect(p.adminBody).to.include('|| iptables -w -I INPUT 1 -s 203.0.113.50/32 -p udp --dport 5060 -j DROP');
+    expect(p.adminBody).to.include('|| iptables -w -I INPUT 2 -p tcp --dport 25 -j REJECT');
+  });
+
+  it('an accept-everything rule is reported, never carried over', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -j ACCEPT\n-A INPUT -p tcp -j ACCEPT'), custom: '/sbin/iptables -A INPUT -j ACCEPT\n' });
+    expect(p.adminBody ?? '').not.to.match(/-j ACCEPT/);
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && /opens every (port|tcp port) to everyone/.test(l))).to.have.length(3);
+  });
+
+  it('shell variables and loops go over as they are, in order, and are reported', async () => {
+    const custom = 'OFFICE=198.51.100.5\n/sbin/iptables -A INPUT -s $OFFICE -p udp --dport 5060 -j ACCEPT\nfor ip in 203.0.113.1 203.0.113.2; do\n  iptables -A INPUT -s "$ip" -j ACCEPT\n  iptables -A INPUT -s 203.0.113.3 -j ACCEPT\ndone\n/sbin/iptables -A INPUT -s 203.0.113.9 -j ACCEPT 2>/dev/null\n';
+    const p = await plan({ custom });
+    const body = p.adminBody!.slice(p.adminBody!.indexOf('# Carried over'));
+    expect(body).to.equal('# Carried over by tm3 migrate from the legacy firewall:\nOFFICE=198.51.100.5\n/sbin/iptables -A INPUT -s $OFFICE -p udp --dport 5060 -j ACCEPT\nfor ip in 203.0.113.1 203.0.113.2; do\n  iptables -A INPUT -s "$ip" -j ACCEPT\n  iptables -A INPUT -s 203.0.113.3 -j ACCEPT\ndone\n');
+    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.9/32']);
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('no entry made'))).to.have.length(3);
+  });
+
+  it('a name frozen into its entry block by iptables-save stays a name', async () => {
+    const p = await plan({ rules4: filter('# // New entry for office.iptables\n-A INPUT -s 198.51.100.77/32 -p udp --dport 5060 -j ACCEPT\n# // End entry for office.iptables'), legacy: [['office', 'office.dyn.example.net 198.51.100.77\n']] });
+    expect(p.entries.map((e) => [e.name, e.host, e.address?.cidr, e.services.join()])).to.deep.equal([['office', 'office.dyn.example.net', undefined, 'udp-5060']]);
+    expect(p.seeds['office.dyn.example.net'].map((n) => n.cidr)).to.deep.equal(['198.51.100.77/32']);
+  });
+
+  it('an entry block with a name tm3 cannot use names its lines from their addresses', async () => {
+    const p = await plan({ rules4: filter('# // New entry for my office.iptables\n-A INPUT -s 198.51.100.8/32 -j ACCEPT\n# // End entry for my office.iptables') });
+    expect(p.entries.map((e) => e.name)).to.deep.equal(['migrated-198.51.100.8']);
+    expect(p.report.some((l) => l.startsWith('NOT UNDERSTOOD') && l.includes("'my office'"))).to.equal(true);
   });
 });
