@@ -96,6 +96,7 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     if (i.knock.sequence) {
       knockSequence = i.knock.sequence;
       report.push(`knock sequence kept: ${knockSequence.join(' ')}`);
+      report.push('note: knocks give timed access; if the old box had run `iptables-knock activate`, run `tm3 knock activate` to make them permanent again');
       if (i.knock.grantSeconds && i.knock.grantSeconds <= 2_147_483 && i.knock.grantSeconds !== i.config.knock.grantSeconds) set('knock', 'grant_seconds', String(i.knock.grantSeconds));
     } else if (i.config.knock.enabled) set('knock', 'enabled', 'false');
   }
