@@ -40,8 +40,8 @@ export interface MigrationPlan {
   report: string[];
 }
 
+/** A source as the report and the grouping name it: its CIDR or its hostname. */
 const key = (s: Source) => ('address' in s ? s.address.cidr : s.host);
-const shown = (s: Source) => ('address' in s ? s.address.cidr : s.host);
 const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '').slice(0, 40);
 const addrSlug = (n: Net) => `${n.address}${n.prefix === (n.family === 4 ? 32 : 128) ? '' : `-${n.prefix}`}`.replace(/:/g, '-');
 const baseName = (s: Source, prefix: string) => ('address' in s ? `${prefix}-${addrSlug(s.address)}` : s.host).slice(0, 64);
@@ -60,7 +60,7 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
   for (const d of drafts) {
     const where = d.where.join(', ');
     if ('address' in d.source && coveredBy(d.source.address, i.config.firewall.trusted.map((t) => t.cidr))) {
-      report.push(`covered by [firewall] trusted, no entry needed: ${shown(d.source)} (${where})`);
+      report.push(`covered by [firewall] trusted, no entry needed: ${key(d.source)} (${where})`);
       continue;
     }
     const fit = servicesFor(d.scope, catalog);
@@ -70,17 +70,18 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     }
     const same = i.existing.find((e) => (e.address?.cidr ?? e.host) === key(d.source) && e.services.join() === fit.services.join());
     if (same) {
-      report.push(`already whitelisted as ${same.name}: ${shown(d.source)} for ${fit.services.join(',')}`);
+      report.push(`already whitelisted as ${same.name}: ${key(d.source)} for ${fit.services.join(',')}`);
       continue;
     }
-    let name = validateName(d.name ?? fallbackName(d, drafts));
-    for (let n = 2; taken.has(name); n++) name = validateName(`${(d.name ?? fallbackName(d, drafts)).slice(0, 60)}-${n}`);
+    const base = d.name ?? fallbackName(d, drafts);
+    let name = validateName(base);
+    for (let n = 2; taken.has(name); n++) name = validateName(`${base.slice(0, 60)}-${n}`);
     taken.add(name);
     const source: EntrySource = d.kind === 'provider' ? 'provider' : /^[0-9]{8}-[0-9]{6}(-[0-9]+)?$/.test(name) ? 'knock' : 'migrated';
     const entry: Entry = { name, services: fit.services, source, added: i.now, ...('address' in d.source ? { address: d.source.address } : { host: d.source.host }) };
     entries.push(entry);
     if (entry.host && d.lastIp) seeds[entry.host] = [d.lastIp];
-    report.push(`entry ${name}: ${shown(d.source)} for ${fit.services.join(',')}${fit.custom ? ` (${customServices[fit.custom.name]})` : ''}, source ${source} (from ${where})`);
+    report.push(`entry ${name}: ${key(d.source)} for ${fit.services.join(',')}${fit.custom ? ` (${customServices[fit.custom.name]})` : ''}, source ${source} (from ${where})`);
   }
 
   const dropin = structuredClone(i.dropin);
@@ -258,4 +259,3 @@ export function dropinText(sections: Record<string, Record<string, string>>): st
   return `# /etc/tm3/tm3.conf.d/50-migrated.conf, written by tm3 migrate from the legacy firewall.\n# Edit freely; tm3 migrate --rollback removes it.\n${encode(sections).trimEnd()}\n`;
 }
 
-export type { PortRange };

@@ -147,8 +147,11 @@ export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult>
 
     for (const [f, { text, mode }] of Object.entries(pre.direct)) await writeAtomic(f, text, mode);
     if (pre.knockChanged) await writeKnockState(ctx.paths, pre.knockState);
-    // every file it replaces is in this migration's backup already
-    await renderFiles(pre.next, pre.sets, false, pre.knock, { adminBody: pre.plan.adminBody, backups: false });
+    // exactly the rendered texts that were diffed and backed up above, without rendering twice
+    for (const f of rendered.files.filter((x) => rendered.written.includes(x.path))) {
+      await writeAtomic(f.path, f.text, f.mode);
+      await fs.chmod(f.path, f.mode);
+    }
     await syslog(`tm3 migrate: ${pre.plan.entries.length} entries from the legacy firewall; backups in ${ctx.paths.inServer(backupDir)}`);
     return { plan: pre.plan, changed, backupDir, diffs: [] };
   }, { dryRun });

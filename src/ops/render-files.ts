@@ -17,8 +17,8 @@ export const backupStamp = () => new Date().toISOString().replace(/[-:]/g, '').r
 export interface RenderResult { written: string[]; backups: string[]; files: PlannedFile[] }
 
 /** Write every generated file that differs from the plan; back up hand-edited ones first. */
-export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs, opts: { adminBody?: string; backups?: boolean } = {}): Promise<RenderResult> {
-  const { adminBody, backups: backUp = true } = opts;
+export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs, opts: { adminBody?: string } = {}): Promise<RenderResult> {
+  const { adminBody } = opts;
   // tm3 migrate hands over the admin section it carried over from a legacy script
   const existingCustom = adminBody !== undefined ? `${ADMIN_BEGIN}\n${adminBody}${ADMIN_END}` : await readText(ctx.paths.custom);
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
@@ -33,7 +33,7 @@ export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, kn
     if (old === f.text) continue;
     written.push(f.path);
     if (dryRun) continue;
-    if (backUp && old !== undefined && BACKED_UP(ctx).has(f.path)) {
+    if (old !== undefined && BACKED_UP(ctx).has(f.path)) {
       const rel = path.relative(ctx.paths.root, f.path);
       const dest = path.join(ctx.paths.backups, stamp, rel);
       await writeAtomic(dest, old, 0o600);
