@@ -24,3 +24,9 @@ export async function runCustomScript(file: string, setsLoaded = false): Promise
   const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000, env: setsLoaded ? { TM3_SETS_LOADED: '1' } : {} });
   return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
 }
+
+/** tm3-failsafe: `check` reports what leaves the box open; `verify` also closes it again. */
+export async function runFailsafe(file: string, mode: 'check' | 'verify'): Promise<{ ok: boolean; output: string }> {
+  const r = await run('sh', [file, mode], { allowFail: true, timeoutMs: 60_000 });
+  return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
+}

@@ -9,6 +9,7 @@ import { loadState } from './state.js';
 import { knockInputs } from './knock.js';
 import { knockdRunning } from '../apply/knockd.js';
 import { status } from './status.js';
+import { closingProblems } from './closed.js';
 
 // What to tell the admin for each generated file that drifted.
 const FILE_FIX: Record<string, string> = {
@@ -31,7 +32,12 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
     if (have === undefined) problems.push(`${where} is missing (tm3 restart writes it)`);
     else if (have !== f.text) problems.push(`${where} differs from what tm3 renders (${FILE_FIX[name] ?? 'tm3 restart rewrites it'})`);
   }
-  problems.push(...(await status(ctx, state)).problems.map((p) => `${p} (tm3 restart fixes it)`));
+  // The failsafe's check covers policies and tm3's rules, naming an ADMIN SECTION culprit when
+  // there is one (restarting alone would only run that line again); status adds the sets.
+  const closing = await closingProblems(ctx);
+  problems.push(...closing);
+  const kernelProblems = (await status(ctx, state)).problems.filter((p) => !closing.length || p.startsWith('set '));
+  problems.push(...kernelProblems.map((p) => `${p} (tm3 restart fixes it)`));
 
   const maxAgeMs = ctx.config.dns.maxAgeMinutes * 60_000;
   for (const e of state.entries) {

@@ -10,6 +10,8 @@ import { inputPolicy } from '../apply/iptables.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
 import { describeSetChanges, syncSets } from './sync-sets.js';
+import { guardLockout, confirmForced, withSets, type GuardOptions } from './lockout.js';
+import { withoutGrants, removeGrants, restoreGrants, type Grant } from './grants.js';
 
 export interface ChangeResult { changes: string[]; swapped: string[] }
 
@@ -21,42 +23,54 @@ export async function changeEntry(ctx: Ctx, change: Change, dryRun: boolean): Pr
   return withLock(ctx.paths, () => changeEntryLocked(ctx, change, dryRun), { dryRun });
 }
 
-type Change = { add?: Entry; remove?: string; replace?: boolean; hostRecord?: Cache[string] };
+type Change = { add?: Entry; remove?: string[]; replace?: boolean; hostRecord?: Cache[string]; guard?: GuardOptions; what?: string; grants?: Grant[] };
 
 /** changeEntry for a caller that holds the lock already (a knock deciding whether to add). */
 export async function changeEntryLocked(ctx: Ctx, change: Change, dryRun: boolean): Promise<ChangeResult> {
   const state = await loadState(ctx);
-  const name = change.add?.name ?? change.remove!;
-  const exists = await entryExists(ctx.paths, name);
-  if (change.add && exists && !change.replace) throw new InputError(`an entry named ${name} already exists`, `pick another name, or pass --replace to overwrite it`);
-  if (change.remove && !exists) throw new InputError(`there is no entry named ${name}`, "'tm3 list' shows the names");
+  const names = change.add ? [change.add.name] : change.remove ?? [];
+  for (const name of names) {
+    const exists = await entryExists(ctx.paths, name);
+    if (change.add && exists && !change.replace) throw new InputError(`an entry named ${name} already exists`, `pick another name, or pass --replace to overwrite it`);
+    if (change.remove && !exists) throw new InputError(`there is no entry named ${name}`, "'tm3 list' shows the names");
+  }
   const after = {
-    entries: state.entries.filter((e) => e.name !== name).concat(change.add ? [change.add] : []),
+    entries: state.entries.filter((e) => !names.includes(e.name)).concat(change.add ? [change.add] : []),
     cache: change.add?.host && change.hostRecord ? { ...state.cache, [change.add.host]: change.hostRecord } : state.cache,
   };
-  const changes = describeSetChanges(planSets(ctx.config, state.entries, state.cache), planSets(ctx.config, after.entries, after.cache));
+  const plan = planSets(ctx.config, after.entries, after.cache);
+  const changes = describeSetChanges(planSets(ctx.config, state.entries, state.cache), plan);
+  const replaced = change.add ? state.entries.find((e) => e.name === change.add!.name) : undefined;
   if (dryRun) {
-    if (change.add) ctx.out.line(`would write ${ctx.paths.entryFile(name)}:\n${formatEntry(change.add)}`);
-    else ctx.out.line(`would delete ${ctx.paths.entryFile(name)}`);
+    if (replaced) ctx.out.line(`would replace ${ctx.paths.entryFile(replaced.name)}, which holds:\n${formatEntry(replaced)}`);
+    if (change.add) ctx.out.line(`would write ${ctx.paths.entryFile(change.add.name)}:\n${formatEntry(change.add)}`);
+    for (const name of change.remove ?? []) ctx.out.line(`would delete ${ctx.paths.entryFile(name)}`);
     ctx.out.line(changes.length ? `would change the kernel sets:\n  ${changes.join('\n  ')}` : 'the kernel sets would not change');
     return { changes, swapped: [] };
   }
+  // Only a removal or a replacement can take access away; a plain add never asks.
+  const cuts = change.remove?.length || change.grants?.length || replaced
+    ? await guardLockout(ctx, change.guard ?? {}, change.what ?? `removing ${names.join(', ')}`, (now) => withoutGrants(withSets(now, plan), (change.grants ?? []).map((g) => g.address)), state)
+    : [];
   const undo = new FileUndo();
-  await undo.remember(ctx.paths.entryFile(name));
+  for (const name of names) await undo.remember(ctx.paths.entryFile(name));
   await undo.remember(ctx.paths.ipsets);
   await undo.remember(ctx.paths.cache);
   try {
     if (change.add) await writeEntry(ctx.paths, change.add);
-    else await deleteEntry(ctx.paths, name);
+    for (const name of change.remove ?? []) await deleteEntry(ctx.paths, name);
     if (after.cache !== state.cache) await writeCache(ctx.paths, after.cache);
     const swapped = await syncSets(ctx, after);
+    if (change.grants) await removeGrants(change.grants);
     if (change.add && neverBanned(change.add)) await liftBans(ctx, entryAddresses(change.add, after.cache));
     if ((await inputPolicy(4)) !== 'DROP') ctx.out.warn('the firewall is not active in this network namespace (INPUT policy is not DROP); run tm3 restart');
+    await confirmForced(ctx, cuts, change.guard ?? {});
     return { changes, swapped };
   } catch (err) {
     await undo.rollback();
     // a swap that failed half way is put back to the old plan as well
     await syncSets(ctx, state).catch(() => undefined);
+    if (change.grants) await restoreGrants(change.grants).catch(() => undefined);
     throw err;
   }
 }

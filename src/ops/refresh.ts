@@ -8,6 +8,7 @@ import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
 import { describeSetChanges } from './sync-sets.js';
+import { ensureClosed } from './closed.js';
 
 export interface RefreshResult {
   hosts: number;
@@ -34,6 +35,9 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
     await writeCache(ctx.paths, report.cache);
     await writeIfChanged(ctx.paths.ipsets, ipsetsText(sets), 0o640);
     await swapSets(changed, new Set(kernel.keys()));
+    // The timer is the box's heartbeat: a firewall found open is closed again here too.
+    // A kernel without tm3's sets never ran tm3 restart (a staged root): nothing to hold closed.
+    if (kernel.size > 0) await ensureClosed(ctx);
     return result;
   }, { dryRun });
 }

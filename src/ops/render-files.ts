@@ -3,7 +3,7 @@ import path from 'node:path';
 import { planFiles, type PlannedFile } from '../plan/files.js';
 import { extractAdminBody, ADMIN_BEGIN, ADMIN_END } from '../plan/admin-section.js';
 import type { SetPlan } from '../plan/sets.js';
-import { readText, writeAtomic } from '../store/files.js';
+import { readText, writeAtomic, type FileUndo } from '../store/files.js';
 import type { Ctx } from '../cli/context.js';
 import { tm3Command } from '../tm3-command.js';
 import { hasSystemd } from '../apply/system.js';
@@ -17,8 +17,8 @@ export const backupStamp = () => new Date().toISOString().replace(/[-:]/g, '').r
 export interface RenderResult { written: string[]; backups: string[]; files: PlannedFile[] }
 
 /** Write every generated file that differs from the plan; back up hand-edited ones first. */
-export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs, opts: { adminBody?: string } = {}): Promise<RenderResult> {
-  const { adminBody } = opts;
+export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, knock?: KnockInputs, opts: { adminBody?: string; undo?: FileUndo } = {}): Promise<RenderResult> {
+  const { adminBody, undo } = opts;
   // tm3 migrate hands over the admin section it carried over from a legacy script
   const existingCustom = adminBody !== undefined ? `${ADMIN_BEGIN}\n${adminBody}${ADMIN_END}` : await readText(ctx.paths.custom);
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
@@ -33,6 +33,7 @@ export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, kn
     if (old === f.text) continue;
     written.push(f.path);
     if (dryRun) continue;
+    await undo?.remember(f.path);
     if (old !== undefined && BACKED_UP(ctx).has(f.path)) {
       const rel = path.relative(ctx.paths.root, f.path);
       const dest = path.join(ctx.paths.backups, stamp, rel);

@@ -1,16 +1,19 @@
-import { planSets, changedSets } from '../plan/sets.js';
+import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
+import type { Cut } from '../plan/reach.js';
+import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
 import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
-import { testRules, restoreRules, inputPolicy } from '../apply/iptables.js';
+import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd } from '../apply/system.js';
-import { touchLogs } from '../store/files.js';
+import { touchLogs, FileUndo } from '../store/files.js';
 import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
-import { Tm3Error } from '../model/errors.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
-import { renderFiles } from './render-files.js';
+import { renderFiles, type RenderResult } from './render-files.js';
+import { guardLockout, confirmForced, plannedAccess, type GuardOptions } from './lockout.js';
 import { knockInputs, applyKnock } from './knock.js';
+import { ensureClosed } from './closed.js';
 
 export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string }
 
@@ -19,41 +22,58 @@ export interface RestartResult { written: string[]; backups: string[]; swapped: 
  * Sets go in first because the rules refer to them; both rule files are --tested before
  * either is applied, and a refused file leaves the old table in force.
  */
-export async function restart(ctx: Ctx, dryRun: boolean): Promise<RestartResult> {
+export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {}): Promise<RestartResult> {
   return withLock(ctx.paths, async () => {
     const state = await loadState(ctx);
     const sets = planSets(ctx.config, state.entries, state.cache);
+    // A config change under an admin's session (a narrower [firewall] trusted) is refused before
+    // any file or rule changes; a forced one is kept only if confirmed (on a terminal).
+    const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets), state);
+    const undo = cuts.length ? new FileUndo() : undefined;
+    const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
     const knock = await knockInputs(ctx, dryRun);
-    const rendered = await renderFiles(ctx, sets, dryRun, knock);
+    const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo });
     const kernel = await readTm3Sets();
     const changed = changedSets(sets, kernel);
     if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged' };
-
-    // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
-    const existing = new Set(kernel.keys());
-    for (const n of await createMissingSets(sets, existing)) existing.add(n);
-    const v4 = rulesText(ctx.config, 4);
-    const v6 = rulesText(ctx.config, 6);
-    await testRules(4, v4);
-    await testRules(6, v6);
-    await swapSets(changed, existing);
-    await restoreRules(4, v4);
-    await restoreRules(6, v6);
-    const planned = new Set(sets.map((s) => s.name));
-    await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
-
-    const fail2ban = await fail2banStep(ctx);
-    // The sets were swapped to the plan above: the script's own reload would only repeat it.
-    const custom = await runCustomScript(ctx.paths.custom, true);
-    if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
-    const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
-
-    for (const fam of [4, 6] as const) {
-      const policy = await inputPolicy(fam);
-      if (policy !== 'DROP') throw new Tm3Error(`IPv${fam} INPUT policy is ${policy} after the restart`, 'check iptables-custom for a -P INPUT line and remove it, then run tm3 restart');
+    try {
+      return await applyRestart(ctx, sets, kernel, changed, rendered, knock, cuts, guard);
+    } catch (err) {
+      if (undo && before) {
+        await undo.rollback();
+        await swapSets(sets.map((s) => ({ ...s, members: before.sets.get(s.name) ?? [] })), new Set((await readTm3Sets()).keys())).catch(() => undefined);
+        await restoreRules(4, before.v4).catch(() => undefined);
+        await restoreRules(6, before.v6).catch(() => undefined);
+      }
+      throw err;
     }
-    return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors', knockd };
   }, { dryRun });
+}
+
+async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, string[]>, changed: SetPlan[], rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
+  // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
+  const existing = new Set(kernel.keys());
+  for (const n of await createMissingSets(sets, existing)) existing.add(n);
+  const v4 = rulesText(ctx.config, 4);
+  const v6 = rulesText(ctx.config, 6);
+  await testRules(4, v4);
+  await testRules(6, v6);
+  await swapSets(changed, existing);
+  await restoreRules(4, v4);
+  await restoreRules(6, v6);
+  const planned = new Set(sets.map((s) => s.name));
+  await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
+
+  const fail2ban = await fail2banStep(ctx);
+  // The sets were swapped to the plan above: the script's own reload would only repeat it.
+  const custom = await runCustomScript(ctx.paths.custom, true);
+  if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
+  const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
+
+  // Last, whatever the ADMIN SECTION did: closed again, loudly, or this restart fails.
+  await ensureClosed(ctx);
+  await confirmForced(ctx, cuts, guard);
+  return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors', knockd };
 }
 
 async function fail2banStep(ctx: Ctx): Promise<string> {

@@ -52,6 +52,6 @@ describe('boot files: units, failsafe, if-up hooks', () => {
 
   it('refuses a tm3 command or ruleset that could break out of the script', () => {
     expect(() => bootFiles(config, staged, '/usr/bin/node x; reboot')).to.throw(/refusing to render command/);
-    expect(() => render('tm3-failsafe', { version: '1', self: '/x', ipsetsFile: '/x', rulesV4: '*filter\nTM3_RULES_V4\nrm -rf /\nCOMMIT\n', rulesV6: '' })).to.throw(/refusing to render ruleset/);
+    expect(() => render('tm3-failsafe', { version: '1', self: '/x', ipsetsFile: '/x', custom: '/x', rulesV4: '*filter\nTM3_RULES_V4\nrm -rf /\nCOMMIT\n', rulesV6: '' })).to.throw(/refusing to render ruleset/);
   });
 });

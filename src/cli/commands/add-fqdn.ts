@@ -7,9 +7,10 @@ import { mergeAnswer } from '../../resolve/merge.js';
 import type { Ctx } from '../context.js';
 import { chooseServices, banOption } from './services-option.js';
 import { reportChange } from './report.js';
+import { guardOptions, addGuardOptions } from './guard-options.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
-  program
+  addGuardOptions(program
     .command('add-fqdn')
     .description('whitelist a (dynamic) DNS name; re-resolved by tm3 refresh every 10 minutes')
     .argument('<name>', 'entry name: letters, digits, . _ - (becomes NAME.iptables)')
@@ -18,10 +19,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('--allow-unresolved', 'add the name even if it does not resolve now')
     .option('--replace', 'overwrite an existing entry of that name')
     .option('--ban <never|allow>', 'may Fail2Ban ban these addresses? (default: never for admin entries)')
-    .option('-n, --dry-run', 'show the entry and the kernel change, change nothing')
-    .action(async (name: string, hostname: string, opts: { services?: string; ban?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean }) => {
+    .option('-n, --dry-run', 'show the entry and the kernel change, change nothing'))
+    .action(async (name: string, hostname: string, opts: { services?: string; ban?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean; force?: boolean; confirmSeconds?: string }) => {
       const entryName = validateName(name);
       const ban = banOption(opts.ban);
+      const guard = guardOptions(opts);
       const host = validateHostname(hostname);
       const ctx = await context();
       const [{ lookupHost }, { changeEntry }] = await Promise.all([import('../../resolve/dns.js'), import('../../ops/entry-change.js')]);
@@ -32,7 +34,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       }
       const services = await chooseServices(opts.services, ctx.config.catalog);
       const entry: Entry = { name: entryName, host, services, source: 'admin', added: new Date().toISOString(), ...ban };
-      const result = await changeEntry(ctx, { add: entry, replace: opts.replace, hostRecord: record }, Boolean(opts.dryRun));
+      const result = await changeEntry(ctx, { add: entry, replace: opts.replace, hostRecord: record, guard, what: `replacing ${entryName}` }, Boolean(opts.dryRun));
       const addrs = [...record.v4, ...record.v6];
       if (!opts.dryRun) await reportChange(ctx, `whitelisted ${entryName}: ${host} (${addrs.join(', ') || 'unresolved for now'}) for ${services.join(',')}`, result);
     });

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { readKnockState } from '../../store/knock-state.js';
 import { parseHost } from '../../model/address.js';
+import { InputError } from '../../model/errors.js';
+import type { Grant } from '../../ops/grants.js';
+import { guardOptions, addGuardOptions } from './guard-options.js';
 import type { Ctx } from '../context.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
@@ -41,11 +44,31 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
       const st = await readKnockState(ctx.paths);
-      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths) };
+      const { liveGrants } = await import('../../ops/grants.js');
+      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await liveGrants() };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`knocking: ${s.enabled ? 'enabled' : 'disabled'}; knockd ${s.knockdRunning ? 'running' : 'NOT running'}`);
       ctx.out.line(`sequence: ${s.sequence.join(' ') || 'none yet (tm3 restart makes one)'}; grants last ${s.grantSeconds}s for ${s.services.join(',')}`);
       ctx.out.line(`permanent mode: ${s.permanent ? 'on (knocks become entries)' : 'off'}`);
+      ctx.out.line(grantLines(s.grants));
+    });
+
+  addGuardOptions(knock.command('revoke')
+    .description('end live knock grants now (the kernel would end them at their timeout): one address, or --all')
+    .argument('[address]', 'the address whose grant ends')
+    .option('--all', 'end every live grant')
+    .option('-n, --dry-run', 'list the grants that would end, change nothing'))
+    .action(async (address: string | undefined, opts: { all?: boolean; dryRun?: boolean; force?: boolean; confirmSeconds?: string }) => {
+      if (Boolean(address) === Boolean(opts.all)) throw new InputError('name one address, or pass --all', 'tm3 knock revoke 203.0.113.7, or tm3 knock revoke --all');
+      const which = address ? parseHost(address, 'address').address : 'all';
+      const guard = guardOptions(opts);
+      const ctx = await context();
+      const { revokeGrants } = await import('../../ops/grants.js');
+      const gone = await revokeGrants(ctx, which, { dryRun: Boolean(opts.dryRun), guard });
+      if (gone.length === 0) return ctx.out.line(which === 'all' ? 'no live grant to revoke' : `${which} has no live grant`);
+      const list = gone.map((g) => `${g.address} (${g.secondsLeft}s left)`).join(', ');
+      if (opts.dryRun) return ctx.out.line(`would end the grant of ${list}`);
+      await ctx.out.action(`knock: ended the grant of ${list}`);
     });
 
   knock.command('rotate')
@@ -55,7 +78,21 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const ctx = await context();
       const { rotate } = await import('../../ops/knock.js');
       const seq = await rotate(ctx, Boolean(opts.dryRun));
-      if (opts.dryRun) return ctx.out.line(`would rotate to ${seq.join(' ')} and rewrite knockd.conf and knock.FAQ`);
-      await ctx.out.action(`knock: new sequence ${seq.join(' ')}; knock.FAQ rewritten (${ctx.paths.knockFaq})`);
+      if (opts.dryRun) ctx.out.line(`would rotate to ${seq.join(' ')} and rewrite knockd.conf and knock.FAQ`);
+      else await ctx.out.action(`knock: new sequence ${seq.join(' ')}; knock.FAQ rewritten (${ctx.paths.knockFaq})`);
+      // Someone left: the new code stops their knocks, but what their knocks already whitelisted stays.
+      const { loadState } = await import('../../ops/state.js');
+      const { entryAddresses } = await import('../../plan/sets.js');
+      const { entries, cache } = await loadState(ctx);
+      const knocked = entries.filter((e) => e.source === 'knock');
+      if (knocked.length === 0) return ctx.out.line('no permanent knock entries to review');
+      ctx.out.line(`permanent knock entries to review (tm3 del-acct NAME removes one; tm3 knock revoke --all ends timed grants):`);
+      for (const e of knocked) ctx.out.line(`  ${e.name}  ${entryAddresses(e, cache).join(' ')}  ${e.services.join(',')}  added ${e.added}`);
     });
+}
+
+/** Live grants with their time left, for knock status and tm3 status. */
+export function grantLines(grants: Grant[]): string {
+  if (grants.length === 0) return 'live grants: none';
+  return `live grants (the kernel ends each at its time; tm3 knock revoke ADDRESS ends one now):\n${grants.map((g) => `  ${g.address}  ${g.secondsLeft}s left`).join('\n')}`;
 }

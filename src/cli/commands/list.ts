@@ -23,7 +23,8 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
       const { status } = await import('../../ops/status.js');
-      const s = await status(ctx);
+      const { liveGrants } = await import('../../ops/grants.js');
+      const s = { ...(await status(ctx)), grants: await liveGrants() };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`firewall: ${s.firewall.active ? 'active' : 'NOT ACTIVE'} (IPv4 INPUT ${s.firewall.v4}, IPv6 INPUT ${s.firewall.v6})`);
       ctx.out.line(s.kernelMatchesPlan ? 'kernel: matches the whitelist' : `kernel: differs from the whitelist (run tm3 restart):\n  ${s.problems.join('\n  ')}`);
@@ -33,6 +34,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
           e.kind === 'address' ? '' : e.resolvedAgeSeconds == null ? 'never' : `${age(e.resolvedAgeSeconds)} ago${e.lastError ? ` (last try: ${e.lastError})` : ''}`,
         ]));
       }
+      if (ctx.config.knock.enabled || s.grants.length) ctx.out.line((await import('./knock.js')).grantLines(s.grants));
       if (ctx.config.fail2ban.enabled) ctx.out.line(s.bans.length ? `banned by Fail2Ban: ${s.bans.join(' ')}` : 'banned by Fail2Ban: nobody');
       if (!s.kernelMatchesPlan) process.exitCode = 1;
     });

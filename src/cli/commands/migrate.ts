@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import type { Ctx } from '../context.js';
+import { guardOptions, addGuardOptions } from './guard-options.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
-  program
+  addGuardOptions(program
     .command('migrate')
     .description('move a legacy Travelin\' Man 3 / Incredible PBX / XiVO / Wazo firewall onto tm3, keeping every entry and the knock code')
     .option('-n, --dry-run', 'show the entries, the report and the diffs; write nothing')
     .option('--apply', 'then restart the firewall and refresh the names (tm3 restart; tm3 refresh)')
     .option('--rollback', 'put back every file of the last migration byte for byte')
-    .option('--json', 'machine-readable: entries, report, files changed')
-    .action(async (opts: { dryRun?: boolean; apply?: boolean; rollback?: boolean; json?: boolean }) => {
+    .option('--json', 'machine-readable: entries, report, files changed'))
+    .action(async (opts: { dryRun?: boolean; apply?: boolean; rollback?: boolean; json?: boolean; force?: boolean; confirmSeconds?: string }) => {
+      const guard = guardOptions(opts);
       const ctx = await context();
       // imported here, as in every command (see main.ts): other commands start without them
       const [{ migrate, rollback }, { restart }, { refresh }] = await Promise.all([import('../../ops/migrate.js'), import('../../ops/restart.js'), import('../../ops/refresh.js')]);
@@ -37,7 +39,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       await ctx.out.action(`migrated ${r.plan.entries.length} entries; ${r.changed.length} files written; backups and report.txt in ${ctx.paths.inServer(r.backupDir!)}`);
       if (!opts.apply) return ctx.out.info('next: tm3 restart (then tm3 refresh) to load it; tm3 migrate --rollback undoes the files');
       const fresh = await context(); // the migrated config drop-in, read from disk
-      await restart(fresh, false);
+      await restart(fresh, false, guard);
       await refresh(fresh, false);
       await ctx.out.action('firewall restarted with the migrated whitelist');
     });

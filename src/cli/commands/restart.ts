@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import type { Ctx } from '../context.js';
+import { guardOptions, addGuardOptions } from './guard-options.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
-  program
+  addGuardOptions(program
     .command('restart')
     .description('(re)start the firewall: rules.v4/v6, then Fail2Ban, then iptables-custom (the original iptables-restart)')
     .option('-n, --dry-run', 'show which files and sets would change, change nothing')
-    .option('--json', 'machine-readable summary')
-    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+    .option('--json', 'machine-readable summary'))
+    .action(async (opts: { dryRun?: boolean; json?: boolean; force?: boolean; confirmSeconds?: string }) => {
+      const guard = guardOptions(opts);
       const ctx = await context();
       const { restart } = await import('../../ops/restart.js');
-      const r = await restart(ctx, Boolean(opts.dryRun));
+      const r = await restart(ctx, Boolean(opts.dryRun), guard);
       if (opts.json) return ctx.out.json(r);
       if (opts.dryRun) {
         ctx.out.line(r.written.length ? `would write:\n  ${r.written.join('\n  ')}` : 'no generated file would change');

@@ -1,0 +1,65 @@
+import ipaddr from 'ipaddr.js';
+import { run } from '../apply/run.js';
+import { addTimed, removeMembers } from '../apply/ipset.js';
+import { syslog } from '../apply/system.js';
+import { setName, KNOCK } from '../plan/sets.js';
+import type { Access } from '../plan/reach.js';
+import type { Family } from '../model/address.js';
+import { withLock } from '../store/lock.js';
+import type { Ctx } from '../cli/context.js';
+import { guardLockout, confirmForced, type GuardOptions } from './lockout.js';
+
+/** A live knock grant, as the kernel holds it: the kernel itself ends it when secondsLeft runs out. */
+export interface Grant { address: string; family: Family; secondsLeft: number }
+
+/** Every live grant, from the timed knock sets ("add tm3-knock-4 192.0.2.10 timeout 3581"). */
+export async function liveGrants(): Promise<Grant[]> {
+  const grants: Grant[] = [];
+  for (const family of [4, 6] as Family[]) {
+    const { stdout, exitCode } = await run('ipset', ['save', setName(KNOCK, family)], { allowFail: true });
+    if (exitCode !== 0) continue;
+    for (const m of stdout.matchAll(/^add \S+ (\S+)(?: timeout (\d+))?/gm)) grants.push({ address: m[1], family, secondsLeft: Number(m[2] ?? 0) });
+  }
+  return grants.sort((a, b) => b.secondsLeft - a.secondsLeft);
+}
+
+const same = (a: string, b: string) => { try { return ipaddr.process(a).toString() === ipaddr.process(b).toString(); } catch { return false; } };
+
+/** The access model without these grants: what revoking them leaves. */
+export function withoutGrants(access: Access[], addresses: string[]): Access[] {
+  return access.map((k) => {
+    const sets = new Map(k.sets);
+    const name = setName(KNOCK, k.family);
+    sets.set(name, (sets.get(name) ?? []).filter((c) => !addresses.some((a) => same(c.split('/')[0], a))));
+    return { ...k, sets };
+  });
+}
+
+/** End these grants now; returns what was removed, so a rollback can put them back. */
+export async function removeGrants(grants: Grant[]): Promise<void> {
+  for (const family of [4, 6] as Family[]) await removeMembers(setName(KNOCK, family), grants.filter((g) => g.family === family).map((g) => g.address));
+}
+
+export async function restoreGrants(grants: Grant[]): Promise<void> {
+  for (const g of grants) if (g.secondsLeft > 0) await addTimed(setName(KNOCK, g.family), g.address, g.secondsLeft);
+}
+
+/** tm3 knock revoke: end live grants at once (an address, or all of them). */
+export async function revokeGrants(ctx: Ctx, which: string | 'all', opts: { dryRun: boolean; guard: GuardOptions }): Promise<Grant[]> {
+  return withLock(ctx.paths, async () => {
+    const live = await liveGrants();
+    const gone = which === 'all' ? live : live.filter((g) => same(g.address, which));
+    if (opts.dryRun || gone.length === 0) return gone;
+    const addresses = gone.map((g) => g.address);
+    const cuts = await guardLockout(ctx, opts.guard, `revoking the knock grant of ${which === 'all' ? 'everyone' : which}`, (now) => withoutGrants(now, addresses));
+    await removeGrants(gone);
+    try {
+      await confirmForced(ctx, cuts, opts.guard);
+    } catch (err) {
+      await restoreGrants(gone);
+      throw err;
+    }
+    await syslog(`knock revoke: ended the grant of ${addresses.join(' ')}`);
+    return gone;
+  }, { dryRun: opts.dryRun });
+}

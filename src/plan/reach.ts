@@ -1,0 +1,91 @@
+import ipaddr from 'ipaddr.js';
+import type { Family } from '../model/address.js';
+
+// Would a NEW packet from ADDRESS to PROTO/PORT be accepted? Evaluated over iptables -S lines
+// (the kernel's, or a rendered rules file's) and set members, knowing only the shapes tm3 itself
+// writes. A rule it does not understand is passed over: access that comes from elsewhere (an
+// ADMIN SECTION line) is not tm3's to grant or take away, so it never makes a change look safe
+// or unsafe by accident.
+
+export interface Access { family: Family; lines: string[]; sets: Map<string, string[]> }
+export interface Verdict { accepted: boolean; reason: string }
+
+interface Rule { chain: string; src?: string; proto?: string; dports?: string; set?: string; iface?: string; state: boolean; target: string }
+
+function parseRule(line: string): Rule | undefined {
+  const w = line.trim().split(/\s+/);
+  if (w[0] !== '-A' || !w[1]) return undefined;
+  const r: Rule = { chain: w[1], state: false, target: '' };
+  for (let i = 2; i < w.length; i++) {
+    const [k, v] = [w[i], w[i + 1]];
+    if (k === '-s' || k === '--source') { r.src = v; i++; }
+    else if (k === '-p' || k === '--protocol') { r.proto = v; i++; }
+    else if (k === '--dports' || k === '--dport' || k === '--destination-ports') { r.dports = v; i++; }
+    else if (k === '--match-set') { r.set = v; i += 2; }
+    else if (k === '-i' || k === '--in-interface') { r.iface = v; i++; }
+    else if (k === '--ctstate' || k === '--state' || k === '--icmpv6-type' || k === '--icmp-type') { r.state = true; i++; }
+    else if (k === '-j' || k === '--jump') { r.target = v ?? ''; i++; }
+  }
+  return r;
+}
+
+const inNet = (address: string, cidr: string) => {
+  try {
+    const a = ipaddr.process(address);
+    const [n, len] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.process(cidr), a.kind() === 'ipv4' ? 32 : 128];
+    return a.kind() === n.kind() && a.match(n, len);
+  } catch { return false; }
+};
+
+const portIn = (port: number, dports: string) => dports.split(',').some((p) => {
+  const [a, b] = p.split(':').map(Number);
+  return port >= a && port <= (b ?? a);
+});
+
+/** The INPUT policy, from "-P INPUT X" (iptables -S) or ":INPUT X [0:0]" (a rules file). */
+const policyOf = (lines: string[]) => lines.map((l) => /^(?:-P INPUT|:INPUT) (\S+)/.exec(l)?.[1]).find(Boolean) ?? 'ACCEPT';
+
+export function verdict(access: Access, address: string, proto: 'tcp' | 'udp', port: number): Verdict {
+  const rules = access.lines.map(parseRule).filter((r): r is Rule => Boolean(r));
+  const member = (set: string) => (access.sets.get(set) ?? []).some((c) => inNet(address, c));
+  const walk = (chain: string, depth: number): Verdict | undefined => {
+    if (depth > 4) return undefined;
+    for (const r of rules.filter((x) => x.chain === chain)) {
+      if (r.state || r.iface) continue; // loopback, and conntrack states a new packet is not in
+      if (r.src && !inNet(address, r.src)) continue;
+      if (r.proto && r.proto !== proto) continue;
+      if (r.dports && !portIn(port, r.dports)) continue;
+      if (r.set && !member(r.set)) continue;
+      const why = r.set ? `set ${r.set}` : r.src ? `trusted ${r.src}` : r.dports ? `open ${r.proto}/${r.dports}` : 'a rule that accepts everything';
+      if (r.target === 'ACCEPT') return { accepted: true, reason: why };
+      if (r.target === 'DROP' || r.target === 'REJECT') return { accepted: false, reason: r.set ? `banned (set ${r.set})` : why };
+      if (/^[A-Z0-9-]+$/.test(r.target) && rules.some((x) => x.chain === r.target)) {
+        const v = walk(r.target, depth + 1);
+        if (v) return v;
+      }
+    }
+    return undefined;
+  };
+  const v = walk('INPUT', 0);
+  if (v) return v;
+  const policy = policyOf(access.lines);
+  return { accepted: policy === 'ACCEPT', reason: `INPUT policy ${policy}` };
+}
+
+export interface Admin { address: string; port: number }
+export interface Cut { admin: Admin; before: string; after: string }
+
+/** The admins a change would cut off: reached before, not after. */
+export function cutOff(admins: Admin[], before: Access[], after: Access[]): Cut[] {
+  const fam = (a: string): Family => (ipaddr.process(a).kind() === 'ipv4' ? 4 : 6);
+  const cuts: Cut[] = [];
+  for (const admin of admins) {
+    const b = before.find((x) => x.family === fam(admin.address));
+    const a = after.find((x) => x.family === fam(admin.address));
+    if (!b || !a) continue;
+    const was = verdict(b, admin.address, 'tcp', admin.port);
+    const now = verdict(a, admin.address, 'tcp', admin.port);
+    if (was.accepted && !now.accepted) cuts.push({ admin, before: was.reason, after: now.reason });
+  }
+  return cuts;
+}
