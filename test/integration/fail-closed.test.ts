@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Lab, type Host } from '../../src/lab/lab.js';
+import { ADMIN_BEGIN, ADMIN_END } from '../../src/plan/admin-section.js';
+import { requireLab } from './prereq.js';
+import { expectOnly } from './access.js';
+
+// Invariant 2, whatever ran before: the ADMIN SECTION of iptables-custom is the admin's own shell,
+// run as root after tm3's rules. Whatever it does, after tm3 restart and after a boot both
+// families end closed the way tm3 built them, loudly, with the culprit named. Each case below
+// leaves the box open (or the whitelist broken) on a design that only notices it.
+
+const CASES: { what: string; body: string; line: RegExp }[] = [
+  { what: 'sets ACCEPT policy', body: 'iptables -P INPUT ACCEPT\nip6tables -P INPUT ACCEPT\n', line: /iptables -P INPUT ACCEPT/ },
+  { what: 'does it through a shell variable', body: 'IPT=/sbin/iptables\nIP6T=/sbin/ip6tables\n$IPT -P INPUT ACCEPT\n$IP6T --policy INPUT ACCEPT\n', line: /\$IPT -P INPUT ACCEPT/ },
+  { what: 'flushes INPUT', body: 'iptables -F INPUT\nip6tables -F INPUT\n', line: /iptables -F INPUT/ },
+  { what: "deletes the jump to tm3's chain", body: '/sbin/iptables -D INPUT -j TM3-WHITELIST\n', line: /-D INPUT -j TM3-WHITELIST/ },
+  { what: 'inserts an accept-everything rule, then exits early', body: 'iptables -I INPUT -j ACCEPT\nip6tables -I INPUT 1 -j ACCEPT\nexit 0\n', line: /iptables -I INPUT -j ACCEPT/ },
+];
+
+describe('fail closed, whatever the ADMIN SECTION did (lab)', function () {
+  this.timeout(300_000);
+  let lab: Lab;
+  let friend: Host, stranger: Host;
+  const custom = () => path.join(lab.root, 'usr/local/sbin/iptables-custom');
+  const setAdminBody = (body: string) => {
+    const text = fs.readFileSync(custom(), 'utf8');
+    const start = text.indexOf(`${ADMIN_BEGIN}\n`) + ADMIN_BEGIN.length + 1;
+    fs.writeFileSync(custom(), text.slice(0, start) + body + text.slice(text.indexOf(ADMIN_END)));
+  };
+  const ok = async (args: string[]) => {
+    const r = await lab.tm3(args);
+    expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    return r;
+  };
+  /** Strangers see nothing on v4 or v6; the whitelisted friend reaches exactly its sip ports. */
+  const closedAsBuilt = async () => {
+    await expectOnly(lab, stranger, 4, []);
+    await expectOnly(lab, stranger, 6, []);
+    await expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']);
+    await expectOnly(lab, friend, 6, ['tcp/5060', 'udp/5060']);
+  };
+
+  before(async function () {
+    requireLab(this, ['netfilter-persistent', 'unshare']);
+    lab = await Lab.create(2);
+    [friend, stranger] = lab.clients;
+    await lab.startResponder();
+    lab.writeConfig();
+    await ok(['restart']);
+    await ok(['add-ip', 'friend', friend.v4, '--services', 'sip']);
+    await ok(['add-ip', 'friend6', friend.v6, '--services', 'sip']);
+  });
+  after(async () => { await lab?.destroy(); });
+
+  for (const c of CASES) {
+    it(`an ADMIN SECTION that ${c.what}: restart and boot end closed, loudly, naming the line`, async () => {
+      setAdminBody(c.body);
+      const r = await lab.tm3(['restart']);
+      expect(r.exitCode, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(/the firewall was left open or incomplete; tm3 closed it again/);
+      expect(r.stderr).to.match(/fix: remove or correct ADMIN SECTION line \d+ of \/usr\/local\/sbin\/iptables-custom/);
+      expect(r.stderr).to.match(c.line);
+      await closedAsBuilt();
+
+      await lab.wipeKernel();
+      const log = (await lab.boot({ allowFail: true })).join('\n');
+      expect(log).to.match(/tm3-failsafe verify: exit 1/);
+      expect(log).to.match(/tm3-failsafe: suspect: ADMIN SECTION line \d+/);
+      await closedAsBuilt();
+      setAdminBody('');
+      await ok(['restart']);
+    });
+  }
+
+  it('the ADMIN SECTION run by hand (the original way) opens the box: doctor names the line, its fix works, and refresh closes it meanwhile', async () => {
+    setAdminBody('# my rules\nIPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n');
+    await lab.exec(lab.server.ns, 'sh', [custom()]);
+    await expectOnly(lab, stranger, 4, ['tcp/22', 'tcp/80', 'tcp/5060', 'udp/5060', 'udp/4569', 'tcp/9001']);
+    const doc = await lab.tm3(['doctor']);
+    expect(doc.exitCode).to.equal(1);
+    const line = /remove or correct ADMIN SECTION line (\d+) of (\S+) \(\$IPT -P INPUT ACCEPT\), then run tm3 restart/.exec(doc.stdout);
+    expect(line, doc.stdout).to.not.equal(null);
+
+    // the timer's refresh holds the promise in the meantime
+    const rf = await lab.tm3(['refresh']);
+    expect(rf.exitCode).to.equal(1);
+    await closedAsBuilt();
+
+    // doctor's advice, followed to the letter, makes it healthy
+    const lines = fs.readFileSync(custom(), 'utf8').split('\n');
+    expect(lines[Number(line![1]) - 1]).to.equal('$IPT -P INPUT ACCEPT');
+    lines.splice(Number(line![1]) - 1, 1);
+    fs.writeFileSync(custom(), lines.join('\n'));
+    await ok(['restart']);
+    const clean = await lab.tm3(['doctor']);
+    expect(clean.stdout, clean.stderr).to.equal('tm3 doctor: healthy');
+  });
+
+  it('a policy changed by hand outside tm3: doctor says restart rebuilds it, and it does', async () => {
+    await lab.exec(lab.server.ns, 'ip6tables', ['-P', 'INPUT', 'ACCEPT']);
+    const doc = await lab.tm3(['doctor']);
+    expect(doc.exitCode).to.equal(1);
+    expect(doc.stdout).to.match(/problem: IPv6 INPUT policy is ACCEPT, not DROP \(tm3 restart rebuilds tm3's ruleset\)/);
+    await ok(['restart']);
+    expect((await lab.tm3(['doctor'])).stdout).to.equal('tm3 doctor: healthy');
+    await expectOnly(lab, stranger, 6, []);
+  });
+});
