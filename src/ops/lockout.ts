@@ -16,11 +16,13 @@ import type { State } from './state.js';
 
 export interface GuardOptions { force?: boolean; confirmSeconds?: number }
 
-/** SSH ports: the tcp ports of the catalog's ssh service (22 when there is none). */
+/**
+ * SSH ports: 22 and the tcp ports of the catalog's ssh service. 22 always counts, so a config
+ * that moves the ssh service away from the port the admin is on still sees that session.
+ */
 function sshPorts(ctx: Ctx): number[] {
   const ranges = (ctx.config.catalog.get('ssh') ?? []).filter((r) => r.proto === 'tcp' && r.to - r.from < 64);
-  const ports = ranges.flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i));
-  return ports.length ? ports : [22];
+  return [...new Set([22, ...ranges.flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i))])];
 }
 
 const hostPort = (text: string) => {

@@ -11,7 +11,8 @@ export async function kernelSnapshot(lab: Lab): Promise<string> {
   const v6 = await lab.exec(lab.server.ns, 'ip6tables-save', ['-t', 'filter']);
   const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
   // a timed member (a knock grant) counts its timeout down: only its presence is state
-  const members = sets.stdout.replace(/^(add \S+ \S+) timeout \d+/gm, '$1');
+  // and a set's hash seed (initval) is new each time a swap recreates it: not state either
+  const members = sets.stdout.replace(/^(add \S+ \S+) timeout \d+/gm, '$1').replace(/ initval 0x[0-9a-f]+/g, '');
   return [members, strip(v4.stdout), strip(v6.stdout)].join('\n---\n');
 }
 
