@@ -69,9 +69,17 @@ export function withSets(kernel: Access[], sets: SetPlan[]): Access[] {
   });
 }
 
-/** The planned rules.v4/v6 with the planned sets: what tm3 restart would enforce. */
-export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[]): Access[] {
-  return withSets(kernel, sets).map((k) => ({ ...k, lines: rulesText(ctx.config, k.family).split('\n') }));
+/**
+ * What tm3 restart would enforce: the planned rules.v4/v6 and sets, plus every kernel rule that
+ * tm3 did not write (not in the rules file on disk): iptables-custom runs the ADMIN SECTION
+ * again, so an admin's own `-A INPUT -s HOST -j ACCEPT` still stands afterwards.
+ */
+export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[], onDisk: Record<Family, string | undefined>): Access[] {
+  return withSets(kernel, sets).map((k) => {
+    const ours = new Set((onDisk[k.family] ?? '').split('\n'));
+    const theirs = k.lines.filter((l) => l.startsWith('-A ') && !ours.has(l));
+    return { ...k, lines: [...rulesText(ctx.config, k.family).split('\n'), ...theirs] };
+  });
 }
 
 /** "entry admin", "[firewall] trusted 192.0.2.0/24", "a live knock grant": what gave the access. */

@@ -94,6 +94,19 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     await ok(['restart']);
   });
 
+  it("access that an ADMIN SECTION line gives (the original's way) does not make a restart look like a lockout", async () => {
+    const file = path.join(lab.root, 'usr/local/sbin/iptables-custom');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace('# <<< END ADMIN SECTION <<<', `iptables -A INPUT -s ${admin.v4} -p tcp --dport 22 -j ACCEPT\n# <<< END ADMIN SECTION <<<`));
+    await ok(['restart']);
+    await ok(['del-acct', 'admin']);
+    await ok(['restart']);
+    expect(await sessionAlive()).to.equal(true);
+    await ok(['add-ip', 'admin', admin.v4, '--services', 'ssh']);
+    fs.writeFileSync(file, text);
+    await ok(['restart']);
+  });
+
   it('knock revoke of the grant the admin is connected through is refused', async () => {
     await ok(['knock', 'grant', admin.v4]);
     await ok(['del-acct', 'admin']);

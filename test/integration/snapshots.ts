@@ -13,7 +13,8 @@ export async function kernelSnapshot(lab: Lab): Promise<string> {
   // a timed member (a knock grant) counts its timeout down: only its presence is state
   // and a set's hash seed (initval) is new each time a swap recreates it: not state either
   const members = sets.stdout.replace(/^(add \S+ \S+) timeout \d+/gm, '$1').replace(/ initval 0x[0-9a-f]+/g, '');
-  return [members, strip(v4.stdout), strip(v6.stdout)].join('\n---\n');
+  // a hash set lists its members in hash order, which a reload may change: sorted, the content is the state
+  return [members.split('\n').sort().join('\n'), strip(v4.stdout), strip(v6.stdout)].join('\n---\n');
 }
 
 /** Every file (name and bytes) in the given directories under the lab root; the store by default. */
