@@ -17,6 +17,13 @@ const CASES: { what: string; body: string; line: RegExp }[] = [
   { what: 'flushes INPUT', body: 'iptables -F INPUT\nip6tables -F INPUT\n', line: /iptables -F INPUT/ },
   { what: "deletes the jump to tm3's chain", body: '/sbin/iptables -D INPUT -j TM3-WHITELIST\n', line: /-D INPUT -j TM3-WHITELIST/ },
   { what: 'inserts an accept-everything rule, then exits early', body: 'iptables -I INPUT -j ACCEPT\nip6tables -I INPUT 1 -j ACCEPT\nexit 0\n', line: /iptables -I INPUT -j ACCEPT/ },
+  // found by red-teaming the first guard, which only checked that tm3's rules were present
+  { what: "appends an ACCEPT to tm3's whitelist chain", body: 'iptables -A TM3-WHITELIST -j ACCEPT\nip6tables -A TM3-WHITELIST -j ACCEPT\n', line: /iptables -A TM3-WHITELIST -j ACCEPT/ },
+  { what: 'opens a whole protocol, over IPv6 too', body: 'iptables -I INPUT -p tcp -j ACCEPT\nip6tables -I INPUT -p udp -m comment --comment temp -j ACCEPT\n', line: /iptables -I INPUT -p tcp -j ACCEPT/ },
+  { what: 'accepts through a chain of its own', body: 'iptables -N OPENUP\niptables -A OPENUP -j ACCEPT\niptables -I INPUT -j OPENUP\n', line: /iptables -N OPENUP/ },
+  { what: 'splits the internet in two halves', body: 'iptables -I INPUT -s 0.0.0.0/1 -j ACCEPT\niptables -I INPUT -s 128.0.0.0/1 -j ACCEPT\n', line: /0\.0\.0\.0\/1/ },
+  { what: 'accepts every ESTABLISHED packet again (revocation undone)', body: 'iptables -I INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n', line: /--ctstate ESTABLISHED,RELATED -j ACCEPT/ },
+  { what: 'restores extra rules with --noflush', body: "printf '*filter\\n-I INPUT -p udp -j ACCEPT\\nCOMMIT\\n' | iptables-restore --noflush\n", line: /iptables-restore --noflush/ },
 ];
 
 describe('fail closed, whatever the ADMIN SECTION did (lab)', function () {
