@@ -5,6 +5,7 @@ import { syslog } from '../apply/system.js';
 import { cutOff, type Access, type Admin, type Cut } from '../plan/reach.js';
 import { entryAddresses, type SetPlan } from '../plan/sets.js';
 import { rulesText } from '../plan/files.js';
+import { MARK } from '../plan/rules.js';
 import { InputError, Tm3Error } from '../model/errors.js';
 import type { Family } from '../model/address.js';
 import type { Ctx } from '../cli/context.js';
@@ -71,13 +72,12 @@ export function withSets(kernel: Access[], sets: SetPlan[]): Access[] {
 
 /**
  * What tm3 restart would enforce: the planned rules.v4/v6 and sets, plus every kernel rule that
- * tm3 did not write (not in the rules file on disk): iptables-custom runs the ADMIN SECTION
- * again, so an admin's own `-A INPUT -s HOST -j ACCEPT` still stands afterwards.
+ * tm3 did not write (no "tm3" comment): iptables-custom runs the ADMIN SECTION again, so an
+ * admin's own `-A INPUT -s HOST -j ACCEPT` still stands afterwards.
  */
-export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[], onDisk: Record<Family, string | undefined>): Access[] {
+export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[]): Access[] {
   return withSets(kernel, sets).map((k) => {
-    const ours = new Set((onDisk[k.family] ?? '').split('\n'));
-    const theirs = k.lines.filter((l) => l.startsWith('-A ') && !ours.has(l));
+    const theirs = k.lines.filter((l) => l.startsWith('-A ') && !l.includes(` ${MARK} `));
     return { ...k, lines: [...rulesText(ctx.config, k.family).split('\n'), ...theirs] };
   });
 }
@@ -120,9 +120,10 @@ export async function guardLockout(ctx: Ctx, opts: GuardOptions, what: string, a
  * and throw (so the caller rolls back kernel and files) without it, as the installer does.
  */
 export async function confirmForced(ctx: Ctx, cuts: Cut[], opts: GuardOptions): Promise<void> {
-  if (cuts.length === 0 || !(process.stdin.isTTY && process.stdout.isTTY)) return;
+  // a terminal to answer on is what counts: `--force ... | tee log` still asks
+  if (cuts.length === 0 || !process.stdin.isTTY) return;
   const seconds = opts.confirmSeconds ?? 60;
   const { confirmWithin } = await import('../installer/guard.js');
   if (await confirmWithin(seconds, `The change cuts off ${cuts.map((c) => c.admin.address).join(', ')}. Can you still reach this server?`)) return;
-  throw new Tm3Error(`not confirmed within ${seconds} s: the change was rolled back`, 'nothing to do: the previous whitelist is in force again');
+  throw new Tm3Error(`not confirmed within ${seconds} s (or the session hung up): the change was rolled back`, 'nothing to do: the previous whitelist is in force again');
 }

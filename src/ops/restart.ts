@@ -5,7 +5,7 @@ import { rulesText } from '../plan/files.js';
 import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd } from '../apply/system.js';
-import { touchLogs, FileUndo, readText } from '../store/files.js';
+import { touchLogs, FileUndo } from '../store/files.js';
 import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
@@ -28,8 +28,7 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const sets = planSets(ctx.config, state.entries, state.cache);
     // A config change under an admin's session (a narrower [firewall] trusted) is refused before
     // any file or rule changes; a forced one is kept only if confirmed (on a terminal).
-    const onDisk = { 4: await readText(ctx.paths.rulesV4), 6: await readText(ctx.paths.rulesV6) };
-    const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets, onDisk), state);
+    const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets), state);
     const undo = cuts.length ? new FileUndo() : undefined;
     const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
     const knock = await knockInputs(ctx, dryRun);

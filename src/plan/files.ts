@@ -23,10 +23,8 @@ export function ipsetsText(sets: SetPlan[]): string {
 export function customScript(config: Config, paths: Paths, sets: SetPlan[], existing: string | undefined): string {
   const rendered = render('iptables-custom', {
     version: VERSION,
-    ipsetsFile: paths.ipsets,
+    failsafe: paths.failsafe,
     chain: WHITELIST_CHAIN,
-    sets: sets.filter((s) => !s.timed).map((s) => s.name),
-    timedSets: sets.filter((s) => s.timed).map((s) => s.name),
     families: ([4, 6] as Family[]).map((f) => ({ bin: f === 4 ? 'iptables' : 'ip6tables', rules: planRules(config, f).whitelist })),
   });
   return spliceAdminBody(rendered, extractAdminBody(existing) ?? DEFAULT_ADMIN_BODY);

@@ -10,21 +10,29 @@ import type { Family } from '../model/address.js';
 export interface Access { family: Family; lines: string[]; sets: Map<string, string[]> }
 export interface Verdict { accepted: boolean; reason: string }
 
-interface Rule { chain: string; src?: string; proto?: string; dports?: string; set?: string; iface?: string; state: boolean; target: string }
+interface Rule { line: string; mine: boolean; chain: string; src?: string; srcNot?: boolean; proto?: string; dports?: string; set?: string; setNot?: boolean; skip: boolean; target: string }
+
+// Options that restrict nothing a NEW packet from an address to a port is judged by.
+const NEUTRAL = new Set(['-m', '--match', '--comment']);
 
 function parseRule(line: string): Rule | undefined {
   const w = line.trim().split(/\s+/);
   if (w[0] !== '-A' || !w[1]) return undefined;
-  const r: Rule = { chain: w[1], state: false, target: '' };
+  const r: Rule = { line: line.trim(), mine: line.includes('--comment tm3 '), chain: w[1], skip: false, target: '' };
+  let not = false;
   for (let i = 2; i < w.length; i++) {
     const [k, v] = [w[i], w[i + 1]];
-    if (k === '-s' || k === '--source') { r.src = v; i++; }
-    else if (k === '-p' || k === '--protocol') { r.proto = v; i++; }
-    else if (k === '--dports' || k === '--dport' || k === '--destination-ports') { r.dports = v; i++; }
-    else if (k === '--match-set') { r.set = v; i += 2; }
-    else if (k === '-i' || k === '--in-interface') { r.iface = v; i++; }
-    else if (k === '--ctstate' || k === '--state' || k === '--icmpv6-type' || k === '--icmp-type') { r.state = true; i++; }
+    if (k === '!') { not = true; continue; }
+    if (k === '-s' || k === '--source') { r.src = v; r.srcNot = not; i++; }
+    else if (k === '-p' || k === '--protocol') { r.proto = v; r.skip ||= not; i++; }
+    else if (k === '--dports' || k === '--dport' || k === '--destination-ports') { r.dports = v; r.skip ||= not; i++; }
+    else if (k === '--match-set') { r.set = v; r.setNot = not; r.skip ||= w[i + 2] !== 'src'; i += 2; }
     else if (k === '-j' || k === '--jump') { r.target = v ?? ''; i++; }
+    else if (NEUTRAL.has(k)) i++;
+    // a match this model does not know (an interface, conntrack states, -d, recent, limit...):
+    // the rule is passed over rather than guessed at
+    else r.skip = true;
+    not = false;
   }
   return r;
 }
@@ -51,12 +59,12 @@ export function verdict(access: Access, address: string, proto: 'tcp' | 'udp', p
   const walk = (chain: string, depth: number): Verdict | undefined => {
     if (depth > 4) return undefined;
     for (const r of rules.filter((x) => x.chain === chain)) {
-      if (r.state || r.iface) continue; // loopback, and conntrack states a new packet is not in
-      if (r.src && !inNet(address, r.src)) continue;
-      if (r.proto && r.proto !== proto) continue;
+      if (r.skip) continue;
+      if (r.src && inNet(address, r.src) === Boolean(r.srcNot)) continue;
+      if (r.proto && r.proto !== proto && r.proto !== 'all') continue;
       if (r.dports && !portIn(port, r.dports)) continue;
-      if (r.set && !member(r.set)) continue;
-      const why = r.set ? `set ${r.set}` : r.src ? `trusted ${r.src}` : r.dports ? `open ${r.proto}/${r.dports}` : 'a rule that accepts everything';
+      if (r.set && member(r.set) === Boolean(r.setNot)) continue;
+      const why = !r.mine ? `the rule '${r.line.slice(0, 80)}'` : r.set ? `set ${r.set}` : r.src ? `trusted ${r.src}` : r.dports ? `open ${r.proto}/${r.dports}` : 'a rule that accepts everything';
       if (r.target === 'ACCEPT') return { accepted: true, reason: why };
       if (r.target === 'DROP' || r.target === 'REJECT') return { accepted: false, reason: r.set ? `banned (set ${r.set})` : why };
       if (/^[A-Z0-9-]+$/.test(r.target) && rules.some((x) => x.chain === r.target)) {

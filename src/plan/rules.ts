@@ -4,6 +4,8 @@ import { ALL, type PortRange, type Proto } from '../model/services.js';
 import { setName, serviceNames, KNOCK, BAN } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
+/** Every rule tm3 writes carries it, so a rule in the kernel says whether tm3 wrote it. */
+export const MARK = '-m comment --comment tm3';
 
 export interface RuleModel {
   family: Family;
@@ -38,8 +40,8 @@ export function planRules(config: Config, family: Family): RuleModel {
   const whitelist: string[] = [];
   const allow = (svc: string, set: string) => {
     const match = `-m set --match-set ${set} src`;
-    if (svc === ALL) return whitelist.push(`${match} -j ACCEPT`);
-    for (const m of portMatches(config.catalog.get(svc) ?? [])) whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${match} -j ACCEPT`);
+    if (svc === ALL) return whitelist.push(`${match} ${MARK} -j ACCEPT`);
+    for (const m of portMatches(config.catalog.get(svc) ?? [])) whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${match} ${MARK} -j ACCEPT`);
   };
   for (const svc of serviceNames(config)) allow(svc, setName(svc, family));
   // Knock grants live in their own timed set, so an expiring grant never touches an entry.

@@ -15,7 +15,7 @@ const CASES: { what: string; body: string; line: RegExp }[] = [
   { what: 'sets ACCEPT policy', body: 'iptables -P INPUT ACCEPT\nip6tables -P INPUT ACCEPT\n', line: /iptables -P INPUT ACCEPT/ },
   { what: 'does it through a shell variable', body: 'IPT=/sbin/iptables\nIP6T=/sbin/ip6tables\n$IPT -P INPUT ACCEPT\n$IP6T --policy INPUT ACCEPT\n', line: /\$IPT -P INPUT ACCEPT/ },
   { what: 'flushes INPUT', body: 'iptables -F INPUT\nip6tables -F INPUT\n', line: /iptables -F INPUT/ },
-  { what: "deletes the jump to tm3's chain", body: '/sbin/iptables -D INPUT -j TM3-WHITELIST\n', line: /-D INPUT -j TM3-WHITELIST/ },
+  { what: "deletes the jump to tm3's chain", body: '/sbin/iptables -D INPUT -m comment --comment tm3 -j TM3-WHITELIST\n', line: /-D INPUT -m comment --comment tm3 -j TM3-WHITELIST/ },
   { what: 'inserts an accept-everything rule, then exits early', body: 'iptables -I INPUT -j ACCEPT\nip6tables -I INPUT 1 -j ACCEPT\nexit 0\n', line: /iptables -I INPUT -j ACCEPT/ },
   // found by red-teaming the first guard, which only checked that tm3's rules were present
   { what: "appends an ACCEPT to tm3's whitelist chain", body: 'iptables -A TM3-WHITELIST -j ACCEPT\nip6tables -A TM3-WHITELIST -j ACCEPT\n', line: /iptables -A TM3-WHITELIST -j ACCEPT/ },

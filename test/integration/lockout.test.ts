@@ -127,8 +127,26 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     const [k, s] = [await kernelSnapshot(lab), storeSnapshot(lab, ['root', 'etc/iptables'])];
     const r = await onTty(['del-acct', 'admin', '--force', '--confirm-seconds', '3']);
     expect(r.stdout).to.match(/Type "yes" within 3 s/);
-    expect(r.stdout + r.stderr).to.match(/not confirmed within 3 s: the change was rolled back/);
+    expect(r.stdout + r.stderr).to.match(/not confirmed within 3 s \(or the session hung up\): the change was rolled back/);
     expect(r.exitCode).to.equal(1);
+    expect(await kernelSnapshot(lab)).to.equal(k);
+    expect(storeSnapshot(lab, ['root', 'etc/iptables'])).to.equal(s);
+    expect(await sessionAlive(8000)).to.equal(true);
+  });
+
+  it('a forced change whose terminal hangs up in the confirmation window (sshd dropping a frozen session) rolls back', async () => {
+    const [k, s] = [await kernelSnapshot(lab), storeSnapshot(lab, ['root', 'etc/iptables'])];
+    const p = execa('script', ['-qec', ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, 'del-acct', 'admin', '--force', '--confirm-seconds', '30'].join(' '), '/dev/null'], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    let seen = '';
+    p.stdout?.on('data', (d: Buffer) => { seen += d.toString(); });
+    for (let i = 0; i < 100 && !seen.includes('Type "yes"'); i++) await sleep(100);
+    expect(seen).to.include('Type "yes" within 30 s');
+    expect(await sessionAlive(), 'the forced change cut the session').to.equal(false);
+    const t = Date.now();
+    p.kill('SIGKILL'); // the terminal goes away: the kernel hangs up its pty
+    await p;
+    for (let i = 0; i < 50 && (await kernelSnapshot(lab)) !== k; i++) await sleep(100);
+    console.log(`      rolled back ${Date.now() - t} ms after the hang-up`);
     expect(await kernelSnapshot(lab)).to.equal(k);
     expect(storeSnapshot(lab, ['root', 'etc/iptables'])).to.equal(s);
     expect(await sessionAlive(8000)).to.equal(true);
@@ -138,7 +156,7 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     const [k, s] = [await kernelSnapshot(lab), storeSnapshot(lab, ['root', 'etc/iptables', 'usr/local/sbin'])];
     config('[firewall]\ntrusted = 127.0.0.0/8, ::1\n[services]\nssh = tcp/2222\n');
     const r = await onTty(['restart', '--force', '--confirm-seconds', '3']);
-    expect(r.stdout + r.stderr).to.match(/not confirmed within 3 s: the change was rolled back/);
+    expect(r.stdout + r.stderr).to.match(/not confirmed within 3 s \(or the session hung up\): the change was rolled back/);
     expect(await kernelSnapshot(lab)).to.equal(k);
     expect(storeSnapshot(lab, ['root', 'etc/iptables', 'usr/local/sbin'])).to.equal(s);
     expect(await sessionAlive(8000)).to.equal(true);
