@@ -81,6 +81,26 @@ describe('fail closed, whatever the ADMIN SECTION did (lab)', function () {
     });
   }
 
+  it("what an admin opens on purpose is not falling open: one port to everyone, or a host's SSH, pass the guard", async () => {
+    setAdminBody(`iptables -A INPUT -p tcp --dport 80 -j ACCEPT\niptables -A INPUT -s ${stranger.v4} -p tcp --dport 22 -j ACCEPT\n`);
+    await ok(['restart']);
+    await expectOnly(lab, stranger, 4, ['tcp/22', 'tcp/80']);
+    await expectOnly(lab, stranger, 6, []);
+  });
+
+  it("the repair keeps the admin's bounded rules, so closing the box does not cut off whoever they let in", async () => {
+    setAdminBody(`iptables -A INPUT -s ${stranger.v4} -p tcp --dport 22 -j ACCEPT\niptables -P FORWARD ACCEPT\n`);
+    const r = await lab.tm3(['restart']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/IPv4 FORWARD policy is ACCEPT, not DROP/);
+    expect(r.stderr).to.match(/ADMIN SECTION line \d+ of \/usr\/local\/sbin\/iptables-custom \(iptables -P FORWARD ACCEPT\)/);
+    expect((await lab.exec(lab.server.ns, 'iptables', ['-S', 'FORWARD'])).stdout).to.match(/^-P FORWARD DROP/);
+    await expectOnly(lab, stranger, 4, ['tcp/22']);
+    setAdminBody('');
+    await ok(['restart']);
+    await expectOnly(lab, stranger, 4, []);
+  });
+
   it('the ADMIN SECTION run by hand (the original way) opens the box: doctor names the line, its fix works, and refresh closes it meanwhile', async () => {
     setAdminBody('# my rules\nIPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n');
     await lab.exec(lab.server.ns, 'sh', [custom()]);

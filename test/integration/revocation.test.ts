@@ -140,7 +140,7 @@ describe('revocation: access ends at once, established flows included (lab)', fu
     const icmpAccepted = async () => {
       const { stdout } = await lab.exec(lab.server.ns, 'iptables', ['-w', '-L', 'INPUT', '-nvx']);
       // "pkts bytes ACCEPT 1 -- ... ctstate RELATED": the ICMP rule, not the ESTABLISHED one
-      const line = stdout.split('\n').find((l) => /ACCEPT\s+(1|icmp)\s.*ctstate RELATED\s*$/.test(l));
+      const line = stdout.split('\n').find((l) => /ACCEPT\s+(1|icmp)\s.*ctstate RELATED( \/\* tm3 \*\/)?\s*$/.test(l));
       return Number(line?.trim().split(/\s+/)[0] ?? NaN);
     };
     const before = await icmpAccepted();
