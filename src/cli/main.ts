@@ -32,7 +32,8 @@ program.configureOutput(oneLine);
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
 for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate]) cmd.register(program, context);
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
-for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine);
+// `tm3 add-ip x 198.51.100.9 sip` must not quietly whitelist every port: extra words are an error.
+for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine).allowExcessArguments(false);
 
 // `tm3 list | head`: a reader that went away is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });

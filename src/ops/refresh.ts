@@ -2,6 +2,7 @@ import { planSets, changedSets } from '../plan/sets.js';
 import { ipsetsText } from '../plan/files.js';
 import { readTm3Sets, swapSets } from '../apply/ipset.js';
 import { resolveAll } from '../resolve/resolve-all.js';
+import { localAddresses } from '../apply/net.js';
 import { writeCache } from '../store/cache.js';
 import { writeIfChanged } from '../store/files.js';
 import { withLock } from '../store/lock.js';
@@ -24,7 +25,7 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
     const state = await loadState(ctx);
     const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
     const progress = ctx.out.progress('resolving');
-    const report = await resolveAll(hosts, state.cache, { ...ctx.config.dns, onProgress: progress.tick });
+    const report = await resolveAll(hosts, state.cache, { ...ctx.config.dns, own: await ownAddresses(ctx), onProgress: progress.tick });
     const sets = planSets(ctx.config, state.entries, report.cache);
     const kernel = await readTm3Sets();
     const changed = changedSets(sets, kernel);
@@ -40,4 +41,9 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
     if (kernel.size > 0) await ensureClosed(ctx);
     return result;
   }, { dryRun });
+}
+
+/** The server's own addresses, and its public one behind NAT: no DNS answer may whitelist them. */
+export async function ownAddresses(ctx: Ctx): Promise<string[]> {
+  return [...(await localAddresses()), ...(ctx.config.server.publicAddress ? [ctx.config.server.publicAddress] : [])];
 }

@@ -17,6 +17,8 @@ export interface EntryStatus {
   /** seconds since the last successful lookup (FQDN entries only) */
   resolvedAgeSeconds?: number | null;
   lastError?: string;
+  /** what the name's last answer held that tm3 refused to whitelist */
+  dropped?: string[];
 }
 
 export interface Status {
@@ -41,7 +43,7 @@ export async function status(ctx: Ctx, loaded?: State): Promise<Status> {
       source: e.source,
       added: e.added,
       addresses: entryAddresses(e, state.cache),
-      ...(e.host ? { resolvedAgeSeconds: rec?.okAt ? Math.round((now - Date.parse(rec.okAt)) / 1000) : null, lastError: rec?.error } : {}),
+      ...(e.host ? { resolvedAgeSeconds: rec?.okAt ? Math.round((now - Date.parse(rec.okAt)) / 1000) : null, lastError: rec?.error, ...(rec?.dropped ? { dropped: rec.dropped } : {}) } : {}),
     };
   });
   const problems: string[] = [];

@@ -22,7 +22,7 @@ const IN_FLIGHT_FACTOR = 4;
 export async function resolveAll(
   hosts: string[],
   prev: Cache,
-  opts: DnsOptions & { concurrency: number; slowMs?: number; onProgress?: (done: number, total: number) => void; lookup?: Lookup },
+  opts: DnsOptions & { concurrency: number; maxAddresses?: number; slowMs?: number; onProgress?: (done: number, total: number) => void; lookup?: Lookup },
 ): Promise<ResolveReport> {
   const lookup = opts.lookup ?? lookupHost;
   // a working resolver answers well within 100 ms; a name still waiting by then is the exception
@@ -48,7 +48,7 @@ export async function resolveAll(
       const freeSlot = () => { if (holdsSlot) { holdsSlot = false; slots--; } };
       const slow = setTimeout(() => { freeSlot(); pump(); }, slowMs);
       lookup(host, opts).then((answer) => {
-        const rec = mergeAnswer(prev[host], answer, new Date().toISOString());
+        const rec = mergeAnswer(prev[host], answer, new Date().toISOString(), opts.maxAddresses);
         cache[host] = rec;
         if (rec.error) failed.push(host);
         const before = prev[host];

@@ -11,6 +11,8 @@ export interface HostRecord {
   triedAt?: string;
   /** why the last lookup failed, if it did */
   error?: string;
+  /** what the last answer held that tm3 refused to whitelist, and why */
+  dropped?: string[];
 }
 export type Cache = Record<string, HostRecord>;
 

@@ -5,13 +5,14 @@ import { InputError } from '../model/errors.js';
 import { parseNet, printable, type Net } from '../model/address.js';
 import { buildCatalog, parsePortList, parseServiceList, type Catalog, type PortRange } from '../model/services.js';
 import { readText } from './files.js';
+import { nearest } from '../model/suggest.js';
 import { validateAbsPath, type Paths } from './paths.js';
 
 export interface DnsServer { host: string; port: number }
 
 export interface Config {
   storeDir: string;
-  dns: { servers: DnsServer[]; timeoutMs: number; concurrency: number; maxAgeMinutes: number };
+  dns: { servers: DnsServer[]; timeoutMs: number; concurrency: number; maxAgeMinutes: number; maxAddresses: number };
   catalog: Catalog;
   firewall: { open: PortRange[]; trusted: Net[] };
   fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number };
@@ -24,7 +25,7 @@ export interface Config {
 // 172.16.0.0/12 is left out on purpose: on EC2 it is the provider's own network, a hole the original found.
 export const DEFAULTS = {
   store: { dir: '/root' },
-  dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440' },
+  dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440', max_addresses: '16' },
   firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
   // Wazo and XiVO log to /var/log/asterisk/full as well; Incredible PBX too.
   fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5' },
@@ -55,12 +56,31 @@ export async function loadConfig(paths: Paths, planned: Record<string, string> =
       if (typeof values !== 'object' || values === null) {
         throw new InputError(`${file}: '${printable(section)}' is outside any [section]`, 'put every key under a section such as [dns] or [firewall]');
       }
+      checkKeys(file, section, values as Record<string, unknown>);
       layers[section] = { ...(layers[section] ?? {}), ...stringify(values as Record<string, unknown>) };
     }
   }
   const config = build(layers, sources);
   config.knock.services = parseServiceList(layers.knock.services, config.catalog);
   return config;
+}
+
+// A typo must not pass silently: "[firewal]" or "opne = ..." would leave the default in force.
+const SECTIONS = [...Object.keys(DEFAULTS), 'services'];
+
+function checkKeys(file: string, section: string, values: Record<string, unknown>): void {
+  const hint = (word: string, known: string[], form: (w: string) => string) => {
+    const near = nearest(word, known);
+    return near ? `did you mean ${form(near)}?` : `known: ${known.map(form).join(' ')}`;
+  };
+  if (!SECTIONS.includes(section)) {
+    throw new InputError(`${file}: unknown section [${printable(section)}]`, `${hint(section, SECTIONS, (w) => `[${w}]`)} (see the README for every key)`);
+  }
+  if (section === 'services') return; // its keys are service names, checked by buildCatalog
+  const keys = Object.keys(DEFAULTS[section as keyof typeof DEFAULTS]);
+  for (const key of Object.keys(values)) {
+    if (!keys.includes(key)) throw new InputError(`${file}: unknown key '${printable(key)}' in [${section}]`, hint(key, keys, (w) => w));
+  }
 }
 
 function stringify(values: Record<string, unknown>): Record<string, string> {
@@ -75,6 +95,7 @@ function build(s: Sections, sources: string[]): Config {
       timeoutMs: int(s.dns.timeout_ms, '[dns] timeout_ms', 50, 60_000),
       concurrency: int(s.dns.concurrency, '[dns] concurrency', 1, 256),
       maxAgeMinutes: int(s.dns.max_age_minutes, '[dns] max_age_minutes', 1, 525_600),
+      maxAddresses: int(s.dns.max_addresses, '[dns] max_addresses', 1, 1024),
     },
     catalog: buildCatalog(s.services) as Catalog,
     firewall: {

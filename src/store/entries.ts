@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, openSync, fstatSync, closeSync, statSync, constants } from 'node:fs';
 import { parseEntry, formatEntry, type Entry } from '../model/entry.js';
 import { NAME_RE } from '../model/name.js';
 import type { Catalog } from '../model/services.js';
-import { Tm3Error } from '../model/errors.js';
-import { readText, writeAtomic, removeFile } from './files.js';
+import { Tm3Error, InputError } from '../model/errors.js';
+import { writeAtomic, removeFile } from './files.js';
 import type { Paths } from './paths.js';
 
 export interface StoreRead {
@@ -15,6 +15,7 @@ export interface StoreRead {
 
 /** Read every <name>.iptables; a garbage file is skipped with a warning so the others still apply. */
 export async function readEntries(paths: Paths, catalog: Catalog): Promise<StoreRead> {
+  checkStoreDir(paths);
   let names: string[];
   try {
     names = (await fs.readdir(paths.storeDir)).filter((f) => f.endsWith('.iptables')).map((f) => f.slice(0, -'.iptables'.length)).sort();
@@ -26,13 +27,7 @@ export async function readEntries(paths: Paths, catalog: Catalog): Promise<Store
   const warnings: string[] = [];
   // Synchronous reads: one syscall each and no thread-pool round trips, which at 20,000 files
   // is most of a restart. Nothing else runs meanwhile in a one-shot command.
-  const texts = names.map((n): string | undefined | Error => {
-    try {
-      return readFileSync(paths.entryFile(n), 'utf8');
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : (e as Error);
-    }
-  });
+  const texts = names.map((n) => readEntryFile(paths.entryFile(n)));
   names.forEach((name, i) => {
     const text = texts[i];
     if (!NAME_RE.test(name)) {
@@ -53,6 +48,45 @@ export async function readEntries(paths: Paths, catalog: Catalog): Promise<Store
   return { entries, warnings };
 }
 
+const MAX_ENTRY = 64 * 1024;
+const OWNERS = new Set([0, process.getuid?.() ?? 0]);
+
+/**
+ * One entry file, only if it is what tm3 would have written: a regular file (never a link,
+ * FIFO, device or directory: opened without following, without blocking), owned by root, small.
+ */
+function readEntryFile(file: string): string | undefined | Error {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    return new Error(code === 'ELOOP' ? 'it is a symbolic link (entries are plain files)' : (e as Error).message);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return new Error(`it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a device or socket'}, not a file`);
+    if (!OWNERS.has(st.uid)) return new Error(`it is owned by uid ${st.uid}, not root (chown root it if it is yours)`);
+    if (st.size > MAX_ENTRY) return new Error(`it is ${st.size} bytes; an entry is under 64 KiB`);
+    return readFileSync(fd, 'utf8');
+  } catch (e) {
+    return e as Error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The store directory must not be writable by anyone but root: whoever can write there can whitelist. */
+export function checkStoreDir(paths: Paths): void {
+  let st;
+  try { st = statSync(paths.storeDir); } catch { return; } // created by the first write, as root
+  const where = paths.inServer(paths.storeDir);
+  if (!st.isDirectory()) throw new InputError(`the store ${where} is not a directory`, `set [store] dir to a directory, or move ${where} aside`);
+  if (!OWNERS.has(st.uid)) throw new InputError(`the store ${where} is owned by uid ${st.uid}, not root`, `chown root ${where}`);
+  if (st.mode & 0o022) throw new InputError(`the store ${where} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`, `chmod go-w ${where}`);
+}
+
 export async function writeEntry(paths: Paths, entry: Entry): Promise<void> {
   await writeAtomic(paths.entryFile(entry.name), formatEntry(entry), 0o600);
 }
@@ -61,6 +95,7 @@ export async function deleteEntry(paths: Paths, name: string): Promise<boolean> 
   return removeFile(paths.entryFile(name));
 }
 
+/** Whether a name is taken; whatever is there counts, and nothing is opened (a FIFO would block). */
 export async function entryExists(paths: Paths, name: string): Promise<boolean> {
-  return (await readText(paths.entryFile(name))) !== undefined;
+  return fs.lstat(paths.entryFile(name)).then(() => true, () => false);
 }

@@ -1,23 +1,53 @@
 import fs from 'node:fs/promises';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import { Tm3Error } from '../model/errors.js';
 
+// Anything tm3 reads is a regular file: a FIFO would hang it (holding the store lock), a device
+// or a symlink to /dev/zero would spin it. O_NONBLOCK makes opening a FIFO return at once.
+const MAX_READ = 64 * 1024 * 1024;
+
+/** A regular file's text; undefined when it does not exist; an error naming the fix otherwise. */
 export async function readText(file: string): Promise<string | undefined> {
+  let fh: fs.FileHandle;
   try {
-    return await fs.readFile(file, 'utf8');
+    fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Tm3Error(`${file} is not a regular file`, 'remove it (tm3 writes a fresh one), then run the command again');
+    if (st.size > MAX_READ) throw new Tm3Error(`${file} is ${st.size} bytes, too large to be tm3's`, 'remove it (tm3 writes a fresh one), then run the command again');
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
 }
 
-/** Write through a temp file and rename, so a reader or a crash never sees half a file. */
+/**
+ * Write through a temp file and rename, so a reader or a crash never sees half a file. Written
+ * by hand: write-file-atomic writes through a symlink to its target and keeps an existing file's
+ * owner, so a link or a file planted where tm3 writes (knock.FAQ, an entry) would steer the write.
+ * rename() replaces whatever name is there, link or not, and the new file is ours, with our mode.
+ */
 export async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+  const tmp = `${file}.tm3-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     await fs.mkdir(path.dirname(file), { recursive: true });
-    const { default: writeFileAtomic } = await import('write-file-atomic');
-    await writeFileAtomic(file, text, { mode, fsync: true });
+    // 'wx' is O_CREAT|O_EXCL: never opens through a link someone placed at the temp name
+    const fh = await fs.open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(text);
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
   } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw fsError(file, err, 'write');
   }
 }

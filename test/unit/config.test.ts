@@ -15,10 +15,25 @@ function rootWith(files: Record<string, string>): Paths {
 }
 
 describe('config', () => {
+  // A typo must never leave a default silently in force: one line, with the nearest real name.
+  for (const [text, err] of [
+    ['[firewal]\nopen = tcp/80\n', /unknown section \[firewal\] \(fix: did you mean \[firewall\]\?/],
+    ['[firewall]\nopne = tcp/80\n', /unknown key 'opne' in \[firewall\] \(fix: did you mean open\?/],
+    ['[fail2ban]\nmax_retry = 3\n', /unknown key 'max_retry' in \[fail2ban\] \(fix: did you mean maxretry\?/],
+    ['[knock]\ncolour = blue\n', /unknown key 'colour' in \[knock\] \(fix: known: enabled interface grant_seconds services\)/],
+    ['[zzz]\na = 1\n', /unknown section \[zzz\] \(fix: known: \[store\]/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(text)} with a did-you-mean`, async () => {
+      const err2 = await loadConfig(rootWith({ 'etc/tm3/tm3.conf.d/10-x.conf': text })).then(() => undefined, (e: Error & { fix?: string }) => `${e.message} (fix: ${e.fix})`);
+      expect(err2).to.match(err);
+      expect(err2).to.include('10-x.conf');
+    });
+  }
+
   it('has the documented defaults with no file at all', async () => {
     const c = await loadConfig(rootWith({}));
     expect(c.storeDir).to.equal('/root');
-    expect(c.dns).to.deep.equal({ servers: [], timeoutMs: 2000, concurrency: 32, maxAgeMinutes: 1440 });
+    expect(c.dns).to.deep.equal({ servers: [], timeoutMs: 2000, concurrency: 32, maxAgeMinutes: 1440, maxAddresses: 16 });
     expect(c.firewall.trusted.map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '10.0.0.0/8', '192.168.0.0/16', '::1/128']);
     expect(c.firewall.trusted.map((n) => n.cidr)).not.to.include('172.16.0.0/12');
     expect(c.firewall.open).to.deep.equal([{ proto: 'udp', from: 10000, to: 20000 }]);

@@ -19,6 +19,18 @@ describe('last known good', () => {
   for (const [label, answer, want] of table) {
     it(label, () => expect(mergeAnswer(prev, answer, 'now')).to.deep.include(want));
   }
+  it('an answer over [dns] max_addresses is not an update: the last good addresses stay, with a reason', () => {
+    const many = Array.from({ length: 17 }, (_, i) => `203.0.113.${i + 1}/32`);
+    const r = mergeAnswer(prev, { v4: ok(many), v6: ok([]) }, 'now', 16);
+    expect(r).to.deep.include({ v4: prev.v4, v6: prev.v6, okAt: 'then' });
+    expect(r.error).to.match(/17 addresses, over \[dns\] max_addresses \(16\)/);
+    expect(mergeAnswer(prev, { v4: ok(many.slice(0, 16)), v6: ok([]) }, 'now', 16).v4).to.have.length(16);
+  });
+  it('an answer of only refused addresses keeps the last good ones and says which were refused', () => {
+    const r = mergeAnswer(prev, { v4: { ok: true, addrs: [], dropped: ['127.0.0.1 (loopback)'] }, v6: ok([]) }, 'now');
+    expect(r).to.deep.include({ v4: prev.v4, okAt: 'then', dropped: ['127.0.0.1 (loopback)'] });
+    expect(r.error).to.match(/only addresses no client can have: 127\.0\.0\.1 \(loopback\)/);
+  });
   it('a name never resolved and failing has no addresses', () => {
     expect(mergeAnswer(undefined, { v4: fail(), v6: fail() }, 'now')).to.deep.include({ v4: [], v6: [] });
   });

@@ -34,6 +34,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
           e.kind === 'address' ? '' : e.resolvedAgeSeconds == null ? 'never' : `${age(e.resolvedAgeSeconds)} ago${e.lastError ? ` (last try: ${e.lastError})` : ''}`,
         ]));
       }
+      for (const e of s.entries) if (e.dropped?.length) ctx.out.line(`${e.name}: the last answer also held ${e.dropped.join(', ')}, not whitelisted`);
       if (ctx.config.knock.enabled || s.grants.length) ctx.out.line((await import('./knock.js')).grantLines(s.grants));
       if (ctx.config.fail2ban.enabled) ctx.out.line(s.bans.length ? `banned by Fail2Ban: ${s.bans.join(' ')}` : 'banned by Fail2Ban: nobody');
       if (!s.kernelMatchesPlan) process.exitCode = 1;
