@@ -6,8 +6,10 @@ import type { Ctx } from '../cli/context.js';
 const SUSPECT = /ADMIN SECTION line (\d+) of (\S+): (.*)/;
 
 /** What to do about an open or incomplete firewall: the suspect ADMIN SECTION line when there is one. */
-export function closingFix(output: string, where: (file: string) => string): string {
+export function closingFix(output: string, where: (file: string) => string, custom?: string): string {
   const m = SUSPECT.exec(output);
+  // right after iptables-custom ran, the ADMIN SECTION did it even when no single line looks guilty
+  if (!m && custom) return `a line of the ADMIN SECTION of ${custom} did it (the lines above say what the kernel shows); remove it, then run tm3 restart`;
   if (!m) return 'tm3 restart rebuilds tm3\'s ruleset';
   return `remove or correct ADMIN SECTION line ${m[1]} of ${where(m[2])} (${m[3].trim().slice(0, 60)}), then run tm3 restart`;
 }
@@ -16,10 +18,10 @@ export function closingFix(output: string, where: (file: string) => string): str
  * The promise after anything ran iptables rules we did not write: tm3-failsafe checks both
  * families and, if the box was left open, puts tm3's ruleset back. Then this fails loudly.
  */
-export async function ensureClosed(ctx: Ctx): Promise<void> {
+export async function ensureClosed(ctx: Ctx, afterCustom = false): Promise<void> {
   const r = await runFailsafe(ctx.paths.failsafe, 'verify');
   if (r.ok) return;
-  throw new Tm3Error('the firewall was left open or incomplete; tm3 closed it again with its own ruleset', closingFix(r.output, (f) => ctx.paths.inServer(f)), 1, r.output);
+  throw new Tm3Error('the firewall was left open or incomplete; tm3 closed it again with its own ruleset', closingFix(r.output, (f) => ctx.paths.inServer(f), afterCustom ? ctx.paths.inServer(ctx.paths.custom) : undefined), 1, r.output);
 }
 
 /** Doctor's view: the same check, changing nothing. Empty when closed. */

@@ -75,9 +75,15 @@ export function withSets(kernel: Access[], sets: SetPlan[]): Access[] {
  * tm3 did not write (no "tm3" comment): iptables-custom runs the ADMIN SECTION again, so an
  * admin's own `-A INPUT -s HOST -j ACCEPT` still stands afterwards.
  */
-export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[]): Access[] {
+export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[], adminBody: string): Access[] {
+  // A rule typed by hand outside the ADMIN SECTION is gone after the restart: only one whose
+  // source the ADMIN SECTION names is taken to come back (a plain reading, not a shell run).
+  const comesBack = (l: string) => {
+    const src = /(?:^| )-s (\S+?)(?:\/(?:32|128))?(?: |$)/.exec(l)?.[1];
+    return src === undefined || adminBody.includes(src);
+  };
   return withSets(kernel, sets).map((k) => {
-    const theirs = k.lines.filter((l) => l.startsWith('-A ') && !l.includes(` ${MARK} `));
+    const theirs = k.lines.filter((l) => l.startsWith('-A ') && !l.includes(` ${MARK} `) && comesBack(l));
     return { ...k, lines: [...rulesText(ctx.config, k.family).split('\n'), ...theirs] };
   });
 }

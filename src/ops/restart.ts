@@ -5,7 +5,8 @@ import { rulesText } from '../plan/files.js';
 import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd } from '../apply/system.js';
-import { touchLogs, FileUndo } from '../store/files.js';
+import { touchLogs, FileUndo, readText } from '../store/files.js';
+import { extractAdminBody } from '../plan/admin-section.js';
 import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
@@ -28,7 +29,8 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const sets = planSets(ctx.config, state.entries, state.cache);
     // A config change under an admin's session (a narrower [firewall] trusted) is refused before
     // any file or rule changes; a forced one is kept only if confirmed (on a terminal).
-    const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets), state);
+    const adminBody = extractAdminBody(await readText(ctx.paths.custom)) ?? '';
+    const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets, adminBody), state);
     const undo = cuts.length ? new FileUndo() : undefined;
     const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
     const knock = await knockInputs(ctx, dryRun);
@@ -71,7 +73,7 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, strin
   const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
 
   // Last, whatever the ADMIN SECTION did: closed again, loudly, or this restart fails.
-  await ensureClosed(ctx);
+  await ensureClosed(ctx, true);
   await confirmForced(ctx, cuts, guard);
   return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors', knockd };
 }

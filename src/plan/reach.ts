@@ -28,6 +28,8 @@ function parseRule(line: string): Rule | undefined {
     else if (k === '--dports' || k === '--dport' || k === '--destination-ports') { r.dports = v; r.skip ||= not; i++; }
     else if (k === '--match-set') { r.set = v; r.setNot = not; r.skip ||= w[i + 2] !== 'src'; i += 2; }
     else if (k === '-j' || k === '--jump') { r.target = v ?? ''; i++; }
+    // an admin's SSH comes in on some interface, never on loopback
+    else if (k === '-i' || k === '--in-interface') { r.skip ||= v === 'lo' ? !not : false; i++; }
     else if (NEUTRAL.has(k)) i++;
     // a match this model does not know (an interface, conntrack states, -d, recent, limit...):
     // the rule is passed over rather than guessed at
@@ -56,6 +58,7 @@ const policyOf = (lines: string[]) => lines.map((l) => /^(?:-P INPUT|:INPUT) (\S
 export function verdict(access: Access, address: string, proto: 'tcp' | 'udp', port: number): Verdict {
   const rules = access.lines.map(parseRule).filter((r): r is Rule => Boolean(r));
   const member = (set: string) => (access.sets.get(set) ?? []).some((c) => inNet(address, c));
+  // undefined: the chain ran out (or RETURNed) without a verdict, and its caller goes on
   const walk = (chain: string, depth: number): Verdict | undefined => {
     if (depth > 4) return undefined;
     for (const r of rules.filter((x) => x.chain === chain)) {
@@ -65,6 +68,7 @@ export function verdict(access: Access, address: string, proto: 'tcp' | 'udp', p
       if (r.dports && !portIn(port, r.dports)) continue;
       if (r.set && member(r.set) === Boolean(r.setNot)) continue;
       const why = !r.mine ? `the rule '${r.line.slice(0, 80)}'` : r.set ? `set ${r.set}` : r.src ? `trusted ${r.src}` : r.dports ? `open ${r.proto}/${r.dports}` : 'a rule that accepts everything';
+      if (r.target === 'RETURN') return undefined;
       if (r.target === 'ACCEPT') return { accepted: true, reason: why };
       if (r.target === 'DROP' || r.target === 'REJECT') return { accepted: false, reason: r.set ? `banned (set ${r.set})` : why };
       if (/^[A-Z0-9-]+$/.test(r.target) && rules.some((x) => x.chain === r.target)) {

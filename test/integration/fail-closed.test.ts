@@ -11,7 +11,7 @@ import { expectOnly } from './access.js';
 // families end closed the way tm3 built them, loudly, with the culprit named. Each case below
 // leaves the box open (or the whitelist broken) on a design that only notices it.
 
-const CASES: { what: string; body: string; line: RegExp }[] = [
+const CASES: { what: string; body: string; line?: RegExp }[] = [
   { what: 'sets ACCEPT policy', body: 'iptables -P INPUT ACCEPT\nip6tables -P INPUT ACCEPT\n', line: /iptables -P INPUT ACCEPT/ },
   { what: 'does it through a shell variable', body: 'IPT=/sbin/iptables\nIP6T=/sbin/ip6tables\n$IPT -P INPUT ACCEPT\n$IP6T --policy INPUT ACCEPT\n', line: /\$IPT -P INPUT ACCEPT/ },
   { what: 'flushes INPUT', body: 'iptables -F INPUT\nip6tables -F INPUT\n', line: /iptables -F INPUT/ },
@@ -24,6 +24,13 @@ const CASES: { what: string; body: string; line: RegExp }[] = [
   { what: 'splits the internet in two halves', body: 'iptables -I INPUT -s 0.0.0.0/1 -j ACCEPT\niptables -I INPUT -s 128.0.0.0/1 -j ACCEPT\n', line: /0\.0\.0\.0\/1/ },
   { what: 'accepts every ESTABLISHED packet again (revocation undone)', body: 'iptables -I INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n', line: /--ctstate ESTABLISHED,RELATED -j ACCEPT/ },
   { what: 'restores extra rules with --noflush', body: "printf '*filter\\n-I INPUT -p udp -j ACCEPT\\nCOMMIT\\n' | iptables-restore --noflush\n", line: /iptables-restore --noflush/ },
+  // second red-team pass
+  { what: 'queues every packet with --queue-bypass (accepted when nothing listens)', body: 'iptables -I INPUT -j NFQUEUE --queue-bypass\nip6tables -I INPUT -j NFQUEUE --queue-bypass\n', line: /-j NFQUEUE --queue-bypass/ },
+  { what: 'accepts a set of its own that holds the whole internet', body: 'ipset create wide hash:net\nipset add wide 0.0.0.0/1\nipset add wide 128.0.0.0/1\niptables -I INPUT -m set --match-set wide src -j ACCEPT\n', line: /--match-set wide src -j ACCEPT/ },
+  { what: 'hides options in a comment', body: 'iptables -I INPUT -m comment --comment --icmp-type -j ACCEPT\n', line: /--comment --icmp-type -j ACCEPT/ },
+  { what: "swaps tm3's knock set for one that grants half the internet for weeks", body: 'ipset -exist create evil hash:ip family inet netmask 1 timeout 3600\nipset -exist add evil 128.0.0.0 timeout 2000000\nipset swap evil tm3-knock-4\n', line: /ipset swap evil tm3-knock-4/ },
+  // no single line looks wrong here: the kernel's sum does, and the fix says where to look
+  { what: 'opens every port in four bounded-looking pieces', body: 'for r in 1:16384 16385:32768 32769:49152 49153:65535; do iptables -A INPUT -p tcp --dport $r -j ACCEPT; done\n' },
 ];
 
 describe('fail closed, whatever the ADMIN SECTION did (lab)', function () {
@@ -67,14 +74,18 @@ describe('fail closed, whatever the ADMIN SECTION did (lab)', function () {
       const r = await lab.tm3(['restart']);
       expect(r.exitCode, r.stderr).to.equal(1);
       expect(r.stderr).to.match(/the firewall was left open or incomplete; tm3 closed it again/);
-      expect(r.stderr).to.match(/fix: remove or correct ADMIN SECTION line \d+ of \/usr\/local\/sbin\/iptables-custom/);
-      expect(r.stderr).to.match(c.line);
+      if (c.line) {
+        expect(r.stderr).to.match(/fix: remove or correct ADMIN SECTION line \d+ of \/usr\/local\/sbin\/iptables-custom/);
+        expect(r.stderr).to.match(c.line);
+      } else {
+        expect(r.stderr).to.match(/fix: a line of the ADMIN SECTION of \/usr\/local\/sbin\/iptables-custom did it/);
+      }
       await closedAsBuilt();
 
       await lab.wipeKernel();
       const log = (await lab.boot({ allowFail: true })).join('\n');
       expect(log).to.match(/tm3-failsafe verify: exit 1/);
-      expect(log).to.match(/tm3-failsafe: suspect: ADMIN SECTION line \d+/);
+      if (c.line) expect(log).to.match(/tm3-failsafe: suspect: ADMIN SECTION line \d+/);
       await closedAsBuilt();
       setAdminBody('');
       await ok(['restart']);

@@ -107,6 +107,18 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     await ok(['restart']);
   });
 
+  it('a rule typed by hand (not in the ADMIN SECTION) does not survive a restart, so the guard does not count on it', async () => {
+    const rule = ['INPUT', '-s', admin.v4, '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'];
+    await lab.exec(lab.server.ns, 'iptables', ['-I', ...rule]);
+    try {
+      await ok(['del-acct', 'admin']);
+      await refused(['restart'], /the rule '-A INPUT -s 192\.0\.2\.10\/32/);
+    } finally {
+      await ok(['add-ip', 'admin', admin.v4, '--services', 'ssh']);
+      await lab.exec(lab.server.ns, 'iptables', ['-D', ...rule]);
+    }
+  });
+
   it('knock revoke of the grant the admin is connected through is refused', async () => {
     await ok(['knock', 'grant', admin.v4]);
     await ok(['del-acct', 'admin']);

@@ -31,6 +31,11 @@ describe('lockout model (plan/reach)', () => {
     ['a negated source DROP spares the network it names', access(['-A INPUT ! -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j DROP'], { 'tm3-ssh-4': ['192.0.2.10/32'] }), '192.0.2.10', true, /set tm3-ssh-4/],
     ['a negated source DROP drops everyone else', access(['-A INPUT ! -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j DROP'], { 'tm3-ssh-4': ['198.51.100.5/32'] }), '198.51.100.5', false, /not trusted|rule/],
     ['a rule with a match the model does not know is passed over, not guessed', access(['-A INPUT -p tcp -m recent --update --seconds 60 -j DROP'], { 'tm3-ssh-4': ['192.0.2.10/32'] }), '192.0.2.10', true, /set tm3-ssh-4/],
+    // red team, second pass: RETURN goes back to the caller; an interface match is no reason to pass a rule over
+    ['a RETURN from an admin chain goes on in INPUT', access(['-N ADM', '-A INPUT -j ADM', '-A ADM -s 192.0.2.0/24 -j RETURN', '-A ADM -p tcp -m tcp --dport 22 -j DROP'], { 'tm3-ssh-4': ['192.0.2.10/32'] }), '192.0.2.10', true, /set tm3-ssh-4/],
+    ['without the RETURN the admin chain drops', access(['-N ADM', '-A INPUT -j ADM', '-A ADM -p tcp -m tcp --dport 22 -j DROP'], { 'tm3-ssh-4': ['192.0.2.10/32'] }), '192.0.2.10', false, /rule/],
+    ['an admin rule on an interface counts', access(['-A INPUT -s 192.0.2.10/32 -i veth-s -p tcp -m tcp --dport 22 -j ACCEPT']), '192.0.2.10', true, /the rule/],
+    ['a loopback-only rule does not', access(['-A INPUT -s 192.0.2.10/32 -i lo -j ACCEPT']), '192.0.2.10', false, /policy/],
     ['policy ACCEPT with no rules lets everyone in', access([], {}, ['-P INPUT ACCEPT']), '203.0.113.9', true, /policy ACCEPT/],
   ];
   for (const [what, a, addr, accepted, reason] of cases) {
