@@ -59,3 +59,8 @@ export async function removeMembers(set: string, addresses: string[]): Promise<v
 export async function destroySets(names: string[]): Promise<void> {
   for (const n of names) await run('ipset', ['destroy', n], { allowFail: true });
 }
+
+/** Is the address in the set? A set that does not exist holds nobody. */
+export async function memberOf(set: string, address: string): Promise<boolean> {
+  return (await run('ipset', ['-q', 'test', set, address], { allowFail: true })).exitCode === 0;
+}

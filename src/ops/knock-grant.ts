@@ -3,11 +3,11 @@ import { parseHost } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { knockEntryName } from '../model/knock.js';
 import type { Entry } from '../model/entry.js';
-import { setName, KNOCK, entryAddresses } from '../plan/sets.js';
+import { setName, KNOCK, BAN, entryAddresses } from '../plan/sets.js';
 import { readKnockState } from '../store/knock-state.js';
 import { withLock } from '../store/lock.js';
 import { entryExists } from '../store/entries.js';
-import { addTimed } from '../apply/ipset.js';
+import { addTimed, memberOf } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
@@ -17,7 +17,7 @@ import { loadState } from './state.js';
 // permanent mode is imported only when permanent mode is on.
 
 /** A knock that came through: a timed grant, and a permanent entry when activated. */
-export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean }> {
+export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string }> {
   const net = parseHost(text, 'knock address');
   const addr = ipaddr.parse(net.address);
   if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
@@ -33,6 +33,11 @@ export async function grant(ctx: Ctx, text: string): Promise<{ address: string; 
     const { entries, cache } = await loadState(ctx);
     const covered = entries.some((e) => entryAddresses(e, cache).some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
     if (covered) return { address: net.address, alreadyWhitelisted: true };
+    const refused = await noEntryFor(ctx, net.address, entries);
+    if (refused) {
+      await syslog(`knock: ${net.address} keeps a timed grant only: ${refused}`, 'warning');
+      return { address: net.address, alreadyWhitelisted: false, timedOnly: refused };
+    }
     const now = new Date();
     let name = knockEntryName(now);
     for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
@@ -43,3 +48,25 @@ export async function grant(ctx: Ctx, text: string): Promise<{ address: string; 
   });
 }
 
+
+/** Permanent knock entries made in the last hour: what the cap counts. */
+export function permanentLastHour(entries: Entry[], now = Date.now()): number {
+  return entries.filter((e) => e.source === 'knock' && now - Date.parse(e.added) < 3_600_000).length;
+}
+
+/**
+ * Why a right knock must not become a permanent entry, if it must not: a knock from the
+ * server itself, a trusted network or a banned address proves nothing, and spoofed knocks from
+ * many addresses must not fill the store (the cap per hour; past it, grants stay timed).
+ */
+async function noEntryFor(ctx: Ctx, address: string, entries: Entry[]): Promise<string | undefined> {
+  const a = ipaddr.process(address);
+  const inNet = (cidr: string) => { const [n, p] = ipaddr.parseCIDR(cidr); return n.kind() === a.kind() && a.match(n, p); };
+  if (ctx.config.firewall.trusted.some((t) => inNet(t.cidr))) return 'it is in a trusted network';
+  const { localAddresses } = await import('../apply/net.js');
+  if ([...(await localAddresses()), ctx.config.server.publicAddress].includes(a.toString())) return 'it is an address of this server';
+  if (await memberOf(setName(BAN, a.kind() === 'ipv4' ? 4 : 6), a.toString())) return 'it is banned';
+  const made = permanentLastHour(entries);
+  if (made >= ctx.config.knock.maxPermanentPerHour) return `${made} permanent knock entries in the last hour reach [knock] max_permanent_per_hour (${ctx.config.knock.maxPermanentPerHour})`;
+  return undefined;
+}

@@ -16,7 +16,7 @@ export interface Config {
   catalog: Catalog;
   firewall: { open: PortRange[]; trusted: Net[] };
   fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number };
-  knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[] };
+  knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[]; maxPermanentPerHour: number };
   server: { publicAddress: string };
   /** files the config came from, in order */
   sources: string[];
@@ -29,7 +29,7 @@ export const DEFAULTS = {
   firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
   // Wazo and XiVO log to /var/log/asterisk/full as well; Incredible PBX too.
   fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5' },
-  knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all' },
+  knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', max_permanent_per_hour: '10' },
   server: { public_address: '' },
 };
 
@@ -113,6 +113,7 @@ function build(s: Sections, sources: string[]): Config {
       enabled: bool(s.knock.enabled, '[knock] enabled'),
       interface: iface(s.knock.interface),
       grantSeconds: int(s.knock.grant_seconds, '[knock] grant_seconds', 1, 2_147_483),
+      maxPermanentPerHour: int(s.knock.max_permanent_per_hour, '[knock] max_permanent_per_hour', 0, 10_000),
       services: [], // filled below: it needs the catalog
     },
     server: { publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '' },

@@ -130,6 +130,40 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect(bad.exitCode).to.equal(2);
     expect(bad.stderr).to.match(/--ban 'sometimes' is neither never nor allow \(fix: /);
   });
+  it('bans stay in the kernel while Fail2Ban stops, and after it starts again', async () => {
+    const sock = path.join(lab.root, 'run/fail2ban/fail2ban.sock');
+    await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, 'set', 'asterisk', 'banip', '198.51.100.66']);
+    const banned = async () => (await lab.exec(lab.server.ns, 'ipset', ['list', 'tm3-ban-4'])).stdout.includes('198.51.100.66');
+    expect(await banned(), 'banned').to.equal(true);
+    await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, 'stop']);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await banned(), 'still banned with Fail2Ban stopped').to.equal(true);
+    await ok(['restart']);
+    expect(await banned(), 'still banned after Fail2Ban started again').to.equal(true);
+  });
+
+  it("[fail2ban] maxretry reaches the asterisk jail too, over jail.conf's own maxretry = 10", async () => {
+    lab.writeConfig('', { fail2ban: true });
+    const conf = path.join(lab.root, 'etc/tm3/tm3.conf');
+    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace('enabled = true\n', 'enabled = true\nmaxretry = 3\n'));
+    await ok(['restart']);
+    expect((await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'get', 'asterisk', 'maxretry'])).stdout.trim()).to.equal('3');
+    const ip = '198.51.100.77';
+    const one = (i: number) => `${stamp()} NOTICE[4211] chan_sip.c: Registration from '"4${i}" <sip:4${i}@192.0.2.1>' failed for '${ip}:5060' - Wrong password\n`;
+    let failures = 0;
+    let bannedAt = -1;
+    for (let i = 0; i < 10 && bannedAt < 0; i++) {
+      fs.appendFileSync(log, one(i));
+      failures++;
+      for (let w = 0; w < 12; w++) {
+        await new Promise((r) => setTimeout(r, 250));
+        if ((await bans()).includes(ip)) { bannedAt = failures; break; }
+      }
+    }
+    console.log(`      failures until the ban: ${bannedAt}`);
+    expect(bannedAt).to.equal(3);
+  });
+
   it('[fail2ban] enabled = false switches the layer off: the fail2ban-server tm3 started stops', async () => {
     const ping = () => lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'ping'], { reject: false });
     expect((await ping()).exitCode, 'running before').to.equal(0);

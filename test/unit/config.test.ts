@@ -20,7 +20,7 @@ describe('config', () => {
     ['[firewal]\nopen = tcp/80\n', /unknown section \[firewal\] \(fix: did you mean \[firewall\]\?/],
     ['[firewall]\nopne = tcp/80\n', /unknown key 'opne' in \[firewall\] \(fix: did you mean open\?/],
     ['[fail2ban]\nmax_retry = 3\n', /unknown key 'max_retry' in \[fail2ban\] \(fix: did you mean maxretry\?/],
-    ['[knock]\ncolour = blue\n', /unknown key 'colour' in \[knock\] \(fix: known: enabled interface grant_seconds services\)/],
+    ['[knock]\ncolour = blue\n', /unknown key 'colour' in \[knock\] \(fix: known: enabled interface grant_seconds services max_permanent_per_hour\)/],
     ['[zzz]\na = 1\n', /unknown section \[zzz\] \(fix: known: \[store\]/],
   ] as const) {
     it(`refuses ${JSON.stringify(text)} with a did-you-mean`, async () => {

@@ -23,6 +23,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const { grant } = await import('../../ops/knock-grant.js');
       const r = await grant(ctx, ip);
       ctx.out.ok(`granted ${r.address} for ${ctx.config.knock.grantSeconds}s${r.entry ? `; permanently whitelisted as ${r.entry}` : r.alreadyWhitelisted ? '; already whitelisted' : ''}`);
+      if (r.timedOnly) ctx.out.warn(`no permanent entry for ${r.address}: ${r.timedOnly}`);
     });
 
   for (const [name, on, what] of [['activate', true, 'let knocks whitelist their address permanently (entries named by timestamp)'], ['deactivate', false, 'knocks give timed access only']] as const) {
@@ -45,11 +46,14 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const ctx = await context();
       const st = await readKnockState(ctx.paths);
       const { liveGrants } = await import('../../ops/grants.js');
-      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await liveGrants() };
+      const { loadState } = await import('../../ops/state.js');
+      const { permanentLastHour } = await import('../../ops/knock-grant.js');
+      const made = permanentLastHour((await loadState(ctx)).entries);
+      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await liveGrants(), permanentLastHour: made, maxPermanentPerHour: ctx.config.knock.maxPermanentPerHour };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`knocking: ${s.enabled ? 'enabled' : 'disabled'}; knockd ${s.knockdRunning ? 'running' : 'NOT running'}`);
       ctx.out.line(`sequence: ${s.sequence.join(' ') || 'none yet (tm3 restart makes one)'}; grants last ${s.grantSeconds}s for ${s.services.join(',')}`);
-      ctx.out.line(`permanent mode: ${s.permanent ? 'on (knocks become entries)' : 'off'}`);
+      ctx.out.line(`permanent mode: ${s.permanent ? `on (knocks become entries; ${made} of at most ${s.maxPermanentPerHour} in the last hour${made >= s.maxPermanentPerHour ? ': CAPPED, new knocks get timed grants only' : ''})` : 'off'}`);
       ctx.out.line(grantLines(s.grants));
     });
 

@@ -35,6 +35,8 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         ]));
       }
       for (const e of s.entries) if (e.dropped?.length) ctx.out.line(`${e.name}: the last answer also held ${e.dropped.join(', ')}, not whitelisted`);
+      const knocked = s.entries.filter((e) => e.source === 'knock' && Date.now() - Date.parse(e.added) < 3_600_000).length;
+      if (ctx.config.knock.enabled && knocked >= ctx.config.knock.maxPermanentPerHour) ctx.out.line(`knock: ${knocked} permanent knock entries in the last hour reach [knock] max_permanent_per_hour; new knocks get timed grants only`);
       if (ctx.config.knock.enabled || s.grants.length) ctx.out.line((await import('./knock.js')).grantLines(s.grants));
       if (ctx.config.fail2ban.enabled) ctx.out.line(s.bans.length ? `banned by Fail2Ban: ${s.bans.join(' ')}` : 'banned by Fail2Ban: nobody');
       if (!s.kernelMatchesPlan) process.exitCode = 1;

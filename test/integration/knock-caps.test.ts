@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { Lab } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+
+// Permanent knock mode must not be a way to fill the store: spoofed right knocks from many
+// addresses (knockd cannot tell) make at most [knock] max_permanent_per_hour entries, and a
+// knock from the server, a trusted network or a banned address never makes one.
+
+describe('knock caps (lab)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  const ok = async (args: string[]) => {
+    const r = await lab.tm3(args);
+    expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    return r;
+  };
+  const knockEntries = async () => JSON.parse((await ok(['list', '--json'])).stdout).filter((e: { source: string }) => e.source === 'knock').map((e: { target: string }) => e.target);
+
+  before(async function () {
+    requireLab(this);
+    lab = await Lab.create(1);
+    lab.writeConfig('max_permanent_per_hour = 3\n');
+    await ok(['restart']);
+    await ok(['knock', 'activate']);
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it('a knock from a trusted network, the server itself or a banned address gets a timed grant and no entry', async () => {
+    await lab.exec(lab.server.ns, 'ipset', ['create', 'tm3-ban-4', 'hash:ip', 'timeout', '0']);
+    await lab.exec(lab.server.ns, 'ipset', ['add', 'tm3-ban-4', '203.0.113.99']);
+    for (const [ip, why] of [['10.9.9.9', /in a trusted network/], [lab.server.v4, /an address of this server/], ['203.0.113.99', /it is banned/]] as const) {
+      const r = await ok(['knock', 'grant', ip]);
+      expect(r.stderr).to.match(why);
+    }
+    expect(await knockEntries()).to.deep.equal([]);
+    expect(JSON.parse((await ok(['knock', 'status', '--json'])).stdout).grants.length).to.equal(3);
+  });
+
+  it('70 spoofed right knocks make 3 permanent entries; the rest stay timed, said in knock status and status', async () => {
+    const ips = Array.from({ length: 70 }, (_, i) => `198.51.100.${i + 1}`);
+    const said: string[] = [];
+    for (const ip of ips) said.push((await ok(['knock', 'grant', ip])).stderr);
+    expect(await knockEntries()).to.deep.equal(['198.51.100.1/32', '198.51.100.2/32', '198.51.100.3/32']);
+    expect(said.filter((s) => /reach \[knock\] max_permanent_per_hour \(3\)/.test(s))).to.have.length(67);
+    expect((await ok(['knock', 'status'])).stdout).to.match(/3 of at most 3 in the last hour: CAPPED/);
+    expect((await ok(['status'])).stdout).to.match(/3 permanent knock entries in the last hour reach \[knock\] max_permanent_per_hour/);
+    console.log(`      70 knocks: ${(await knockEntries()).length} permanent entries, ${said.filter((s) => /CAPPED|reach/.test(s)).length} timed only`);
+  });
+});
