@@ -6,6 +6,8 @@ import { setName, serviceNames, KNOCK, BAN } from './sets.js';
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 /** Every rule tm3 writes carries it, so a rule in the kernel says whether tm3 wrote it. */
 export const MARK = '-m comment --comment tm3';
+/** Who may hear this server's ICMP unreachables: loopback, trusted networks and the whitelist. */
+export const QUIET_CHAIN = 'TM3-QUIET';
 
 export interface RuleModel {
   family: Family;
@@ -16,6 +18,8 @@ export interface RuleModel {
   whitelist: string[];
   /** the ban match, ahead of the ESTABLISHED accept so a ban also ends a running UDP flow */
   ban?: string;
+  /** whitelist sets (every service, and knock grants): who may hear an ICMP unreachable */
+  quiet: string[];
 }
 
 /** multiport takes at most 15 ports, a range counting as two. */
@@ -51,6 +55,7 @@ export function planRules(config: Config, family: Family): RuleModel {
     trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),
     open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
     whitelist,
+    quiet: [...serviceNames(config).map((svc) => setName(svc, family)), ...(config.knock.enabled ? [setName(KNOCK, family)] : [])],
     ban: config.fail2ban.enabled ? `-m set --match-set ${setName(BAN, family)} src` : undefined,
   };
 }

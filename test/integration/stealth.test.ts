@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+import { Lab, type Host } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+
+// Invariant 11, tried with nmap itself: a stranger's host discovery (echo, timestamp, SYN, ACK
+// and UDP probes, v4 and v6, never ARP or neighbour discovery, which no one on the internet can
+// send) says the host is down, even though the RTP range is open to everyone; a UDP scan of that
+// range shows no closed port. A whitelisted client still hears the server's ICMP errors.
+
+describe('stealth against nmap (lab)', function () {
+  this.timeout(180_000);
+  let lab: Lab;
+  let friend: Host, stranger: Host;
+  const nmap = async (who: Host, args: string[]) => (await lab.exec(who.ns, 'nmap', ['-n', '--disable-arp-ping', '--max-retries', '1', '--host-timeout', '20s', ...args], { reject: false })).stdout;
+
+  before(async function () {
+    requireLab(this, ['nmap']);
+    lab = await Lab.create(2);
+    [friend, stranger] = lab.clients;
+    await lab.startResponder([22, 5060], [5060]);
+    lab.writeConfig();
+    const r = await lab.tm3(['restart']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect((await lab.tm3(['add-ip', 'friend', friend.v4, '--services', 'sip'])).exitCode).to.equal(0);
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it('host discovery from a stranger, over IPv4 and IPv6: the host is down', async () => {
+    const v4 = await nmap(stranger, ['-sn', '-PE', '-PP', '-PS22,80,5060', '-PA80', '-PU10001,10002,5060', lab.server.v4]);
+    const v6 = await nmap(stranger, ['-6', '-sn', '-PE', '-PS22,80,5060', '-PA80', '-PU10001,10002,5060', lab.server.v6]);
+    console.log(`      nmap -sn from a stranger: ${/\(\d+ hosts? up\)/.exec(v4)?.[0]} (v4), ${/\(\d+ hosts? up\)/.exec(v6)?.[0]} (v6)`);
+    expect(v4).to.match(/\(0 hosts up\)/);
+    expect(v6).to.match(/\(0 hosts up\)/);
+  });
+
+  it('a UDP scan of the open RTP range from a stranger finds no closed port (no ICMP unreachable)', async () => {
+    const out = await nmap(stranger, ['-Pn', '-sU', '-p', '10001-10010', lab.server.v4]);
+    const rows = out.split('\n').filter((l) => /^\d+\/udp/.test(l));
+    expect(out, out).not.to.match(/\b(closed)\b/);
+    // nmap folds ten alike ports into one "Not shown" line; either way none is closed
+    expect(rows.length + (/Not shown: 10 open\|filtered/.test(out) ? 10 : 0), out).to.be.at.least(1);
+  });
+
+  it('a whitelisted client still hears the ICMP error, so the quiet is for strangers only', async () => {
+    const out = await nmap(friend, ['-sn', '-PU10001', lab.server.v4]);
+    expect(out).to.match(/\(1 host up\)/);
+  });
+});
