@@ -1,9 +1,10 @@
 // Pure: legacy findings -> the entries, config drop-in, admin section and report of a migration.
 import ipaddr from 'ipaddr.js';
+import { wideValues } from '../store/wide.js';
 import { encode } from 'ini';
 import type { Entry, Source as EntrySource } from '../model/entry.js';
 import { validateName } from '../model/name.js';
-import { ALL, describePorts, type Catalog, type PortRange } from '../model/services.js';
+import { ALL, describePorts, parsePortList, type Catalog, type PortRange } from '../model/services.js';
 import type { Net } from '../model/address.js';
 import type { Config } from '../store/config.js';
 import { DEFAULT_ADMIN_BODY } from '../plan/admin-section.js';
@@ -90,6 +91,13 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
   const hand = [...i.findings.hand];
   const open = openPorts(i.findings.open, hand, report);
   if (open && describePorts(open) !== describePorts(normalize(i.config.firewall.open))) set('firewall', 'open', describePorts(open));
+  // What the legacy box opened wide stays open (never narrower than the legacy firewall for
+  // those it let in), but tm3 refuses wide values unless told: say so, in the drop-in and here.
+  const customCatalog = new Map(Object.entries(customServices).map(([n, ports]) => [n, parsePortList(ports, `[services] ${n}`)]));
+  for (const w of wideValues(open ?? [], [], customCatalog)) {
+    set(w.section, 'allow_wide', 'true');
+    report.push(`note: [${w.section}] ${w.what}, as on the legacy box: allow_wide = true is set in [${w.section}], and tm3 doctor names it`);
+  }
 
   let knockSequence: number[] | undefined;
   if (i.knock) {

@@ -39,6 +39,10 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   const kernelProblems = (await status(ctx, state)).problems.filter((p) => !closing.length || p.startsWith('set '));
   problems.push(...kernelProblems.map((p) => `${p} (tm3 restart fixes it)`));
 
+  // allowed on purpose (allow_wide = true), still worth a line every time the admin asks
+  const { wideValues } = await import('../store/wide.js');
+  for (const w of wideValues(ctx.config.firewall.open, ctx.config.firewall.trusted, ctx.config.catalog)) problems.push(`[${w.section}] ${w.what} (allowed by allow_wide; narrow it if you can)`);
+
   const maxAgeMs = ctx.config.dns.maxAgeMinutes * 60_000;
   for (const e of state.entries) {
     if (!e.host) continue;

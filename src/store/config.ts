@@ -6,6 +6,7 @@ import { parseNet, printable, type Net } from '../model/address.js';
 import { buildCatalog, parsePortList, parseServiceList, type Catalog, type PortRange } from '../model/services.js';
 import { readText } from './files.js';
 import { nearest } from '../model/suggest.js';
+import { wideValues } from './wide.js';
 import { validateAbsPath, type Paths } from './paths.js';
 
 export interface DnsServer { host: string; port: number }
@@ -26,7 +27,7 @@ export interface Config {
 export const DEFAULTS = {
   store: { dir: '/root' },
   dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440', max_addresses: '16' },
-  firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1' },
+  firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1', allow_wide: 'false' },
   // Wazo and XiVO log to /var/log/asterisk/full as well; Incredible PBX too.
   fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5' },
   knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', max_permanent_per_hour: '10' },
@@ -76,7 +77,7 @@ function checkKeys(file: string, section: string, values: Record<string, unknown
   if (!SECTIONS.includes(section)) {
     throw new InputError(`${file}: unknown section [${printable(section)}]`, `${hint(section, SECTIONS, (w) => `[${w}]`)} (see the README for every key)`);
   }
-  if (section === 'services') return; // its keys are service names, checked by buildCatalog
+  if (section === 'services') return; // its keys are service names (and allow_wide), checked by buildCatalog
   const keys = Object.keys(DEFAULTS[section as keyof typeof DEFAULTS]);
   for (const key of Object.keys(values)) {
     if (!keys.includes(key)) throw new InputError(`${file}: unknown key '${printable(key)}' in [${section}]`, hint(key, keys, (w) => w));
@@ -88,6 +89,15 @@ function stringify(values: Record<string, unknown>): Record<string, string> {
 }
 
 function build(s: Sections, sources: string[]): Config {
+  const { allow_wide: servicesWide = 'false', ...services } = s.services;
+  const config = buildValues(s, services, sources);
+  const allowed = { firewall: bool(s.firewall.allow_wide, '[firewall] allow_wide'), services: bool(servicesWide, '[services] allow_wide') };
+  const refused = wideValues(config.firewall.open, config.firewall.trusted, config.catalog).find((w) => !allowed[w.section]);
+  if (refused) throw new InputError(`[${refused.section}] ${refused.what}`, `narrow it, or write allow_wide = true in [${refused.section}] if you mean it`);
+  return config;
+}
+
+function buildValues(s: Sections, services: Record<string, string>, sources: string[]): Config {
   return {
     storeDir: validateAbsPath(s.store.dir, '[store] dir'),
     dns: {
@@ -97,7 +107,7 @@ function build(s: Sections, sources: string[]): Config {
       maxAgeMinutes: int(s.dns.max_age_minutes, '[dns] max_age_minutes', 1, 525_600),
       maxAddresses: int(s.dns.max_addresses, '[dns] max_addresses', 1, 1024),
     },
-    catalog: buildCatalog(s.services) as Catalog,
+    catalog: buildCatalog(services) as Catalog,
     firewall: {
       open: s.firewall.open.trim() ? parsePortList(s.firewall.open, '[firewall] open') : [],
       trusted: list(s.firewall.trusted).map((t) => parseNet(t, { force: true, what: '[firewall] trusted' })),

@@ -37,6 +37,22 @@ describe('typos change nothing (lab)', function () {
     expect(fs.existsSync(path.join(lab.root, 'root/x.iptables'))).to.equal(false);
   });
 
+  it('a wide value is refused without allow_wide, and doctor names it even when allowed', async () => {
+    const good = fs.readFileSync(conf(), 'utf8');
+    try {
+      fs.writeFileSync(conf(), `${good}[firewall]\nopen = udp/10000:20000, tcp/1:2000\n`);
+      await refusedUnchanged(['restart'], /\[firewall\] open: 2000 tcp ports open to everyone \(fix: narrow it, or write allow_wide = true in \[firewall\]/);
+      fs.writeFileSync(conf(), `${good}[firewall]\nopen = udp/10000:20000, tcp/1:2000\nallow_wide = true\n`);
+      expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
+      const doc = await lab.tm3(['doctor']);
+      expect(doc.exitCode).to.equal(1);
+      expect(doc.stdout).to.match(/problem: \[firewall\] open: 2000 tcp ports open to everyone \(allowed by allow_wide; narrow it if you can\)/);
+    } finally {
+      fs.writeFileSync(conf(), good);
+      await lab.tm3(['restart']);
+    }
+  });
+
   it('a misspelt section or key in tm3.conf stops restart with a did-you-mean, before any change', async () => {
     const good = fs.readFileSync(conf(), 'utf8');
     try {

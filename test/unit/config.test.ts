@@ -30,6 +30,26 @@ describe('config', () => {
     });
   }
 
+  // Values that open the box wide need allow_wide = true in their own section.
+  for (const [text, err] of [
+    ['[firewall]\nopen = udp/10000:20000, tcp/1:2000\n', /\[firewall\] open: 2000 tcp ports open to everyone \(fix: narrow it, or write allow_wide = true in \[firewall\]/],
+    ['[firewall]\ntrusted = 10.0.0.0/7\n', /\[firewall\] trusted: 10\.0\.0\.0\/7 is broader than \/8/],
+    ['[firewall]\ntrusted = 2001:db8::/31\n', /\[firewall\] trusted: 2001:db8::\/31 is broader than \/32/],
+    ['[services]\nrange = udp/20000:30000\n', /\[services\] range: spans 10001 udp ports \(fix: narrow it, or write allow_wide = true in \[services\]/],
+  ] as const) {
+    it(`refuses the wide ${JSON.stringify(text)} unless allow_wide = true`, async () => {
+      const msg = await loadConfig(rootWith({ 'etc/tm3/tm3.conf': text })).then(() => 'loaded', (e: Error & { fix?: string }) => `${e.message} (fix: ${e.fix})`);
+      expect(msg).to.match(err);
+      const section = /\[(\w+)\]/.exec(text)![1];
+      const allowed = await loadConfig(rootWith({ 'etc/tm3/tm3.conf': text.replace(`[${section}]\n`, `[${section}]\nallow_wide = true\n`) }));
+      expect(allowed.sources).to.have.length(1);
+    });
+  }
+  it('the RTP default is not wide, and neither is a /8', async () => {
+    const c = await loadConfig(rootWith({ 'etc/tm3/tm3.conf': '[firewall]\nopen = udp/10000:20000\ntrusted = 10.0.0.0/8\n' }));
+    expect(c.firewall.open).to.have.length(1);
+  });
+
   it('has the documented defaults with no file at all', async () => {
     const c = await loadConfig(rootWith({}));
     expect(c.storeDir).to.equal('/root');
