@@ -22,6 +22,10 @@ export async function shouldIgnore(ctx: Ctx, text: string): Promise<string | und
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   try { addr = ipaddr.parse(parseHost(text, 'address').address); } catch { return undefined; }
   if (addr.range() === 'loopback') return 'loopback';
+  if (!ctx.config.fail2ban.banTrusted) {
+    const net = ctx.config.firewall.trusted.find((n) => contains(n.cidr, addr));
+    if (net) return `trusted network ${net.cidr}`;
+  }
   if ((await localAddresses()).some((a) => ipaddr.isValid(a) && ipaddr.parse(a).toString() === addr.toString())) return 'this server';
   const { entries, cache } = await loadState(ctx);
   const entry = entries.find((e) => neverBanned(e) && entryAddresses(e, cache).some((c) => contains(c, addr)));

@@ -16,7 +16,7 @@ export interface Config {
   dns: { servers: DnsServer[]; timeoutMs: number; concurrency: number; maxAgeMinutes: number; maxAddresses: number };
   catalog: Catalog;
   firewall: { open: PortRange[]; trusted: Net[] };
-  fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number };
+  fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number; banTrusted: boolean };
   knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[]; maxPermanentPerHour: number };
   server: { publicAddress: string };
   /** files the config came from, in order */
@@ -29,7 +29,7 @@ export const DEFAULTS = {
   dns: { servers: '', timeout_ms: '2000', concurrency: '32', max_age_minutes: '1440', max_addresses: '16' },
   firewall: { open: 'udp/10000:20000', trusted: '127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ::1', allow_wide: 'false' },
   // Wazo and XiVO log to /var/log/asterisk/full as well; Incredible PBX too.
-  fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5' },
+  fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5', ban_trusted: 'false' },
   knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', max_permanent_per_hour: '10' },
   server: { public_address: '' },
 };
@@ -118,6 +118,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       bantime: int(s.fail2ban.bantime, '[fail2ban] bantime', 60, 2_147_483),
       findtime: int(s.fail2ban.findtime, '[fail2ban] findtime', 10, 2_147_483),
       maxretry: int(s.fail2ban.maxretry, '[fail2ban] maxretry', 1, 1000),
+      banTrusted: bool(s.fail2ban.ban_trusted, '[fail2ban] ban_trusted'),
     },
     knock: {
       enabled: bool(s.knock.enabled, '[knock] enabled'),

@@ -164,6 +164,31 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect(bannedAt).to.equal(3);
   });
 
+  it('a forged log line naming a trusted LAN address bans nobody; the jail itself ignores the trusted networks', async () => {
+    const sock = path.join(lab.root, 'run/fail2ban/fail2ban.sock');
+    const ignored = (await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, 'get', 'asterisk', 'ignoreip'])).stdout;
+    expect(ignored).to.include('192.168.0.0/16').and.to.include('10.0.0.0/8');
+    fs.appendFileSync(log, failures('192.168.1.50') + failures('10.1.2.3'));
+    await new Promise((r) => setTimeout(r, 4000));
+    const now = await bans();
+    expect(now).not.to.include('192.168.1.50');
+    expect(now).not.to.include('10.1.2.3');
+  });
+
+  it("tm3's own failure never becomes a ban: a broken tm3.conf makes fail2ban ignore say ignore, loudly", async () => {
+    const conf = path.join(lab.root, 'etc/tm3/tm3.conf');
+    const good = fs.readFileSync(conf, 'utf8');
+    try {
+      fs.writeFileSync(conf, `${good}[firewal]\n`);
+      const r = await lab.tm3(['fail2ban', 'ignore', '198.51.100.250']);
+      expect(r.exitCode).to.equal(0);
+      expect(r.stderr).to.match(/tm3 could not decide .*unknown section \[firewal\].*not banning on tm3's own failure/);
+    } finally {
+      fs.writeFileSync(conf, good);
+    }
+    expect((await lab.tm3(['fail2ban', 'ignore', '198.51.100.250'])).exitCode, 'a stranger may be banned again').to.equal(1);
+  });
+
   it('[fail2ban] enabled = false switches the layer off: the fail2ban-server tm3 started stops', async () => {
     const ping = () => lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'ping'], { reject: false });
     expect((await ping()).exitCode, 'running before').to.equal(0);
