@@ -192,3 +192,31 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     expect(await sessionAlive()).to.equal(false);
   });
 });
+
+describe('no lockout: tm3 migrate --apply on a box the admin reached without a whitelist entry (lab)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let session: { stop: () => Promise<unknown> } | undefined;
+
+  before(async function () {
+    requireLab(this);
+    lab = await Lab.create(1);
+    await lab.startSink([22], []);
+    lab.writeConfig();
+    // the legacy firewall whitelists an office network only; the kernel is still open (policy ACCEPT)
+    fs.mkdirSync(path.join(lab.root, 'etc/iptables'), { recursive: true });
+    fs.writeFileSync(path.join(lab.root, 'etc/iptables/rules.v4'), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -s 198.51.100.0/24 -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n');
+    session = await lab.flow(lab.clients[0], 4, 'tcp', 22);
+  });
+  after(async () => { await session?.stop(); await lab?.destroy(); });
+
+  it('the migration is written, but its apply is refused before the kernel changes', async () => {
+    const before = await kernelSnapshot(lab);
+    const r = await lab.tm3(['migrate', '--apply']);
+    expect(r.exitCode, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/this restart would lock out the admin session from 192\.0\.2\.10 \(SSH tcp\/22, reached through INPUT policy ACCEPT\)/);
+    expect(r.stderr).to.match(/--force/);
+    expect(await kernelSnapshot(lab)).to.equal(before);
+    expect(fs.readdirSync(path.join(lab.root, 'root')).filter((f) => f.endsWith('.iptables')), 'the migrated entries are on disk').to.have.length.greaterThan(0);
+  });
+});
