@@ -58,3 +58,14 @@ export async function stopFail2ban(paths: Paths): Promise<void> {
 export async function unbanEverywhere(paths: Paths, addresses: string[]): Promise<void> {
   if (addresses.length) await client(paths, ['unban', ...addresses]);
 }
+
+/** The jails tm3 renders; each gets the same never-banned list. */
+export const JAILS = ['asterisk', 'sshd', 'recidive'];
+
+/** Change a running server's never-banned list in place (no reload, no process per attacker). */
+export async function changeIgnored(paths: Paths, add: string[], del: string[]): Promise<void> {
+  for (const jail of JAILS) {
+    for (const a of add) await client(paths, ['set', jail, 'addignoreip', a]);
+    for (const d of del) await client(paths, ['set', jail, 'delignoreip', d]);
+  }
+}

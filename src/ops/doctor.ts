@@ -25,7 +25,8 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   const sets = planSets(ctx.config, state.entries, state.cache);
   const existingCustom = await readText(ctx.paths.custom);
   const knock = await knockInputs(ctx, true);
-  for (const f of planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root) })) {
+  const banExempt = ctx.config.fail2ban.enabled ? await (await import('./fail2ban.js')).banExempt(ctx, state) : [];
+  for (const f of planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root), banExempt })) {
     const have = await readText(f.path);
     const name = f.path.split('/').pop()!;
     const where = ctx.paths.inServer(f.path);

@@ -1,6 +1,6 @@
 import { planSets, entryAddresses } from '../plan/sets.js';
 import { formatEntry, neverBanned, type Entry } from '../model/entry.js';
-import { liftBans } from './fail2ban.js';
+import { liftBans, syncIgnored } from './fail2ban.js';
 import { InputError } from '../model/errors.js';
 import { writeEntry, deleteEntry, entryExists } from '../store/entries.js';
 import { FileUndo } from '../store/files.js';
@@ -63,6 +63,7 @@ export async function changeEntryLocked(ctx: Ctx, change: Change, dryRun: boolea
     const swapped = await syncSets(ctx, after);
     if (change.grants) await removeGrants(change.grants);
     if (change.add && neverBanned(change.add)) await liftBans(ctx, entryAddresses(change.add, after.cache));
+    await syncIgnored(ctx, state, after);
     if ((await inputPolicy(4)) !== 'DROP') ctx.out.warn('the firewall is not active in this network namespace (INPUT policy is not DROP); run tm3 restart');
     await confirmForced(ctx, cuts, change.guard ?? {});
     return { changes, swapped };

@@ -4,7 +4,12 @@ import { neverBanned } from '../model/entry.js';
 import { entryAddresses, setName, BAN } from '../plan/sets.js';
 import { localAddresses } from '../apply/net.js';
 import { removeMembers } from '../apply/ipset.js';
-import { unbanEverywhere, fail2banRunning } from '../apply/fail2ban.js';
+import { unbanEverywhere, fail2banRunning, changeIgnored } from '../apply/fail2ban.js';
+import { fail2banFiles } from '../plan/fail2ban-files.js';
+import { writeIfChanged } from '../store/files.js';
+import { hasSystemd } from '../apply/system.js';
+import { tm3Command } from '../tm3-command.js';
+import type { State } from './state.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
 
@@ -38,4 +43,32 @@ export async function liftBans(ctx: Ctx, cidrs: string[]): Promise<void> {
   const hosts = cidrs.map((c) => c.split('/')[0]);
   for (const fam of [4, 6] as const) await removeMembers(setName(BAN, fam), hosts.filter((h) => (fam === 6) === h.includes(':')));
   if (await fail2banRunning(ctx.paths)) await unbanEverywhere(ctx.paths, hosts);
+}
+
+/**
+ * Besides loopback and trusted networks, who is never banned: admin entries (by default) at
+ * their current addresses, and the server's own addresses. Rendered into every jail's ignoreip.
+ */
+export async function banExempt(ctx: Ctx, state: State): Promise<string[]> {
+  const own = [...(await localAddresses()), ...(ctx.config.server.publicAddress ? [ctx.config.server.publicAddress] : [])]
+    .filter((a) => ipaddr.isValid(a) && ipaddr.parse(a).range() !== 'linkLocal' && ipaddr.parse(a).range() !== 'loopback');
+  // a single address as a plain address: fail2ban's delignoreip finds it only in that form
+  const entries = state.entries.filter(neverBanned).flatMap((e) => entryAddresses(e, state.cache)).map((c) => c.replace(/\/(32|128)$/, ''));
+  return [...new Set([...own, ...entries])].sort();
+}
+
+/**
+ * After the whitelist changed: the jail file and the running jails follow, so an admin entry
+ * is never banned from the moment it exists, and a removed one can be banned again.
+ */
+export async function syncIgnored(ctx: Ctx, before: State, after: State): Promise<void> {
+  if (!ctx.config.fail2ban.enabled) return;
+  const [was, now] = [await banExempt(ctx, before), await banExempt(ctx, after)];
+  const add = now.filter((a) => !was.includes(a));
+  const del = was.filter((a) => !now.includes(a));
+  if (add.length === 0 && del.length === 0) return;
+  for (const f of fail2banFiles(ctx.config, ctx.paths, tm3Command(ctx.paths.root), hasSystemd(ctx.paths.root), now)) {
+    if (f.path.endsWith('/jail.d/tm3.local')) await writeIfChanged(f.path, f.text, f.mode);
+  }
+  if (await fail2banRunning(ctx.paths)) await changeIgnored(ctx.paths, add, del);
 }

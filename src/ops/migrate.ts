@@ -109,7 +109,7 @@ async function prepare(ctx: Ctx) {
   const knockChanged = knockState.sequence?.join() !== knockBefore.sequence?.join();
   const entries = [...existing.filter((e) => !plan.entries.some((n) => n.name === e.name)), ...plan.entries];
   for (const [f, { text }] of Object.entries(direct)) if ((await readText(f)) === text) delete direct[f];
-  return { plan, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock };
+  return { plan, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock, state: { entries, cache: seeded } };
 }
 
 /** Plan, and unless dryRun back up every file it touches and write them. */
@@ -118,7 +118,7 @@ export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult>
     const pre = await prepare(ctx);
     // No legacy source at all (a fresh box): nothing to migrate, and nothing to render either.
     if (pre.plan.report.length === 0) return { plan: pre.plan, changed: [], diffs: [] };
-    const rendered = await renderFiles(pre.next, pre.sets, true, pre.knock, { adminBody: pre.plan.adminBody });
+    const rendered = await renderFiles(pre.next, pre.sets, true, pre.knock, { adminBody: pre.plan.adminBody, state: pre.state });
     const renderedText = Object.fromEntries(rendered.files.map((f) => [f.path, f.text]));
     const changed = [...new Set([...Object.keys(pre.direct), ...rendered.written, ...(pre.knockChanged ? [ctx.paths.knockState] : [])])];
     if (dryRun) {

@@ -36,6 +36,8 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
     await writeCache(ctx.paths, report.cache);
     await writeIfChanged(ctx.paths.ipsets, ipsetsText(sets), 0o640);
     await swapSets(changed, new Set(kernel.keys()));
+    // a moved admin name: its new address is never banned, its old one may be again
+    if (report.changed.length) await (await import('./fail2ban.js')).syncIgnored(ctx, state, { ...state, cache: report.cache });
     // The timer is the box's heartbeat: a firewall found open is closed again here too.
     // A kernel without tm3's sets never ran tm3 restart (a staged root): nothing to hold closed.
     if (kernel.size > 0) await ensureClosed(ctx);

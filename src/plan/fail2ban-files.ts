@@ -5,7 +5,8 @@ import { render } from './render.js';
 import { VERSION } from '../version.js';
 
 /** The jail drop-in, the tm3-ipset action and fail2ban's own paths, all under the root. */
-export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd: boolean): PlannedFile[] {
+/** `exempt`: addresses never banned besides loopback and trusted (admin entries, the server's own). */
+export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd: boolean, exempt: string[] = []): PlannedFile[] {
   const f = paths.f2b;
   const data = {
     version: VERSION, tm3, systemd, ...config.fail2ban,
@@ -13,7 +14,7 @@ export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd
     fail2banLog: f.log, logFile: f.log, socket: f.socket, pidFile: f.pid, dbFile: f.db,
     bantime: String(config.fail2ban.bantime), findtime: String(config.fail2ban.findtime), maxretry: String(config.fail2ban.maxretry),
     // never banned, whatever a log line says: a SIP display name is the attacker's to write
-    ignore: ['127.0.0.0/8', '::1', ...(config.fail2ban.banTrusted ? [] : config.firewall.trusted.map((n) => n.cidr))].filter((c, i, a) => a.indexOf(c) === i),
+    ignore: ['127.0.0.0/8', '::1', ...(config.fail2ban.banTrusted ? [] : config.firewall.trusted.map((n) => n.cidr)), ...exempt].filter((c, i, a) => a.indexOf(c) === i),
   };
   return [
     { path: `${f.conf}/jail.d/tm3.local`, text: render('fail2ban-jail.local', data), mode: 0o644 },

@@ -68,9 +68,11 @@ export interface PlanInputs {
   knock?: KnockInputs;
   /** a systemd host (fail2ban's sshd jail reads the journal there) */
   systemd: boolean;
+  /** never banned: admin entries at their current addresses and the server's own */
+  banExempt?: string[];
 }
 
-export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { existingCustom, tm3, knock, systemd }: PlanInputs): PlannedFile[] {
+export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { existingCustom, tm3, knock, systemd, banExempt }: PlanInputs): PlannedFile[] {
   return [
     { path: paths.rulesV4, text: rulesText(config, 4), mode: 0o640 },
     { path: paths.rulesV6, text: rulesText(config, 6), mode: 0o640 },
@@ -79,6 +81,6 @@ export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { exist
     ...bootFiles(config, paths, tm3),
     ...wrapperFiles(paths, tm3),
     ...(knock ? knockFiles(config, paths, knock) : []),
-    ...(config.fail2ban.enabled ? fail2banFiles(config, paths, tm3, systemd) : []),
+    ...(config.fail2ban.enabled ? fail2banFiles(config, paths, tm3, systemd, banExempt) : []),
   ];
 }

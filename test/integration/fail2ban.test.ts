@@ -130,6 +130,20 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect(bad.exitCode).to.equal(2);
     expect(bad.stderr).to.match(/--ban 'sometimes' is neither never nor allow \(fix: /);
   });
+  it("the jails' never-banned list follows the whitelist, with no process per attacker", async () => {
+    const sock = path.join(lab.root, 'run/fail2ban/fail2ban.sock');
+    const ignored = async () => (await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, 'get', 'asterisk', 'ignoreip'])).stdout;
+    expect(fs.readFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/tm3.local'), 'utf8')).not.to.include('ignorecommand');
+    expect(await ignored(), 'the admin entry and the server').to.include(admin.v4).and.to.include(lab.server.v4);
+    await ok(['add-ip', 'laptop', '203.0.113.50', '--services', 'ssh']);
+    expect(await ignored()).to.include('203.0.113.50');
+    expect(fs.readFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/tm3.local'), 'utf8')).to.include('203.0.113.50');
+    await ok(['del-acct', 'laptop']);
+    expect(await ignored()).not.to.include('203.0.113.50');
+    const doc = await lab.tm3(['doctor']);
+    expect(doc.stdout).not.to.match(/tm3\.local differs/);
+  });
+
   it('bans stay in the kernel while Fail2Ban stops, and after it starts again', async () => {
     const sock = path.join(lab.root, 'run/fail2ban/fail2ban.sock');
     await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, 'set', 'asterisk', 'banip', '198.51.100.66']);

@@ -14,7 +14,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const [{ renderFiles }, { planSets }, { knockInputs }] = await Promise.all([import('../../ops/render-files.js'), import('../../plan/sets.js'), import('../../ops/knock.js')]);
       const r = await withLock(ctx.paths, async () => {
         const state = await loadState(ctx);
-        return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun), await knockInputs(ctx, Boolean(opts.dryRun)));
+        return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun), await knockInputs(ctx, Boolean(opts.dryRun)), { state });
       }, { dryRun: opts.dryRun });
       if (opts.json) {
         const texts = opts.dryRun ? Object.fromEntries(r.files.filter((f) => r.written.includes(f.path)).map((f) => [f.path, f.text])) : undefined;
