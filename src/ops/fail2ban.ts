@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { parseHost } from '../model/address.js';
 import { neverBanned } from '../model/entry.js';
 import { entryAddresses, setName, BAN } from '../plan/sets.js';
-import { localAddresses } from '../apply/net.js';
+import { ownAddresses } from './own-addresses.js';
 import { removeMembers } from '../apply/ipset.js';
 import { unbanEverywhere, fail2banRunning, changeIgnored } from '../apply/fail2ban.js';
 import { fail2banFiles } from '../plan/fail2ban-files.js';
@@ -19,9 +19,10 @@ const contains = (cidr: string, addr: ipaddr.IPv4 | ipaddr.IPv6) => {
 };
 
 /**
- * Fail2Ban's ignorecommand: should this address never be banned? Loopback, this server's own
- * addresses, and the addresses of entries that are never banned (admin-made ones by default,
- * FQDNs at their current answer). Anything unparsable is not ignored.
+ * `tm3 fail2ban ignore`: should this address never be banned? The same answer the jails'
+ * ignoreip gives (banExempt below): loopback, trusted networks unless ban_trusted, this server's
+ * own addresses, and entries that are never banned (admin-made ones by default, FQDNs at their
+ * current answer). Anything unparsable is not ignored.
  */
 export async function shouldIgnore(ctx: Ctx, text: string): Promise<string | undefined> {
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
@@ -31,7 +32,7 @@ export async function shouldIgnore(ctx: Ctx, text: string): Promise<string | und
     const net = ctx.config.firewall.trusted.find((n) => contains(n.cidr, addr));
     if (net) return `trusted network ${net.cidr}`;
   }
-  if ((await localAddresses()).some((a) => ipaddr.isValid(a) && ipaddr.parse(a).toString() === addr.toString())) return 'this server';
+  if ((await ownAddresses(ctx)).includes(addr.toString())) return 'this server';
   const { entries, cache } = await loadState(ctx);
   const entry = entries.find((e) => neverBanned(e) && entryAddresses(e, cache).some((c) => contains(c, addr)));
   return entry ? `entry ${entry.name}` : undefined;
@@ -50,8 +51,7 @@ export async function liftBans(ctx: Ctx, cidrs: string[]): Promise<void> {
  * their current addresses, and the server's own addresses. Rendered into every jail's ignoreip.
  */
 export async function banExempt(ctx: Ctx, state: State): Promise<string[]> {
-  const own = [...(await localAddresses()), ...(ctx.config.server.publicAddress ? [ctx.config.server.publicAddress] : [])]
-    .filter((a) => ipaddr.isValid(a) && ipaddr.parse(a).range() !== 'linkLocal' && ipaddr.parse(a).range() !== 'loopback');
+  const own = (await ownAddresses(ctx)).filter((a) => !['linkLocal', 'loopback'].includes(ipaddr.parse(a).range()));
   // a single address as a plain address: fail2ban's delignoreip finds it only in that form
   const entries = state.entries.filter(neverBanned).flatMap((e) => entryAddresses(e, state.cache)).map((c) => c.replace(/\/(32|128)$/, ''));
   return [...new Set([...own, ...entries])].sort();

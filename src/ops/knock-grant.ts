@@ -63,8 +63,8 @@ async function noEntryFor(ctx: Ctx, address: string, entries: Entry[]): Promise<
   const a = ipaddr.process(address);
   const inNet = (cidr: string) => { const [n, p] = ipaddr.parseCIDR(cidr); return n.kind() === a.kind() && a.match(n, p); };
   if (ctx.config.firewall.trusted.some((t) => inNet(t.cidr))) return 'it is in a trusted network';
-  const { localAddresses } = await import('../apply/net.js');
-  if ([...(await localAddresses()), ctx.config.server.publicAddress].includes(a.toString())) return 'it is an address of this server';
+  const { ownAddresses } = await import('./own-addresses.js');
+  if ((await ownAddresses(ctx)).includes(a.toString())) return 'it is an address of this server';
   if (await memberOf(setName(BAN, a.kind() === 'ipv4' ? 4 : 6), a.toString())) return 'it is banned';
   const made = permanentLastHour(entries);
   if (made >= ctx.config.knock.maxPermanentPerHour) return `${made} permanent knock entries in the last hour reach [knock] max_permanent_per_hour (${ctx.config.knock.maxPermanentPerHour})`;

@@ -2,7 +2,7 @@ import { planSets, changedSets } from '../plan/sets.js';
 import { ipsetsText } from '../plan/files.js';
 import { readTm3Sets, swapSets } from '../apply/ipset.js';
 import { resolveAll } from '../resolve/resolve-all.js';
-import { localAddresses } from '../apply/net.js';
+import { ownAddresses } from './own-addresses.js';
 import { writeCache } from '../store/cache.js';
 import { writeIfChanged } from '../store/files.js';
 import { withLock } from '../store/lock.js';
@@ -43,9 +43,4 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
     if (kernel.size > 0) await ensureClosed(ctx);
     return result;
   }, { dryRun });
-}
-
-/** The server's own addresses, and its public one behind NAT: no DNS answer may whitelist them. */
-export async function ownAddresses(ctx: Ctx): Promise<string[]> {
-  return [...(await localAddresses()), ...(ctx.config.server.publicAddress ? [ctx.config.server.publicAddress] : [])];
 }

@@ -26,7 +26,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const guard = guardOptions(opts);
       const host = validateHostname(hostname);
       const ctx = await context();
-      const [{ lookupHost }, { changeEntry }, { ownAddresses }] = await Promise.all([import('../../resolve/dns.js'), import('../../ops/entry-change.js'), import('../../ops/refresh.js')]);
+      const [{ lookupHost }, { changeEntry }, { ownAddresses }] = await Promise.all([import('../../resolve/dns.js'), import('../../ops/entry-change.js'), import('../../ops/own-addresses.js')]);
       const answer = await lookupHost(host, { ...ctx.config.dns, own: await ownAddresses(ctx) });
       const record = mergeAnswer(undefined, answer, new Date().toISOString(), ctx.config.dns.maxAddresses);
       for (const d of record.dropped ?? []) ctx.out.warn(`${host}: not whitelisting ${d}: no client has such an address`);
