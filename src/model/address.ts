@@ -118,3 +118,14 @@ export function printable(text: string): string {
   const clean = s.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
 }
+
+/** Is `address` inside `cidr` (a bare address counts as a host route)? Never throws: unparsable is "no". */
+export function netContains(cidr: string, address: string): boolean {
+  try {
+    const a = ipaddr.process(address);
+    const [n, len] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.process(cidr), a.kind() === 'ipv4' ? 32 : 128];
+    return a.kind() === n.kind() && a.match(n, len);
+  } catch {
+    return false;
+  }
+}

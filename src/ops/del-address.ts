@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { entryAddresses } from '../plan/sets.js';
+import { netContains } from '../model/address.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
 import { liveGrants, type Grant } from './grants.js';
@@ -14,7 +15,7 @@ export async function holding(ctx: Ctx, address: string): Promise<{ entries: str
   for (const e of entries) {
     const cidrs = entryAddresses(e, cache);
     if (cidrs.includes(exact)) held.push(e.name);
-    else if (cidrs.some((c) => { const [n, len] = ipaddr.parseCIDR(c); return n.kind() === a.kind() && a.match(n, len); })) covering.push(e.name);
+    else if (cidrs.some((c) => netContains(c, address))) covering.push(e.name);
   }
   const grants = (await liveGrants()).filter((g) => ipaddr.process(g.address).toString() === a.toString());
   return { entries: held, grants, covering };

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { parseHost } from '../model/address.js';
+import { parseHost, netContains } from '../model/address.js';
 import { neverBanned } from '../model/entry.js';
 import { entryAddresses, setName, BAN } from '../plan/sets.js';
 import { ownAddresses } from './own-addresses.js';
@@ -13,11 +13,6 @@ import type { State } from './state.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
 
-const contains = (cidr: string, addr: ipaddr.IPv4 | ipaddr.IPv6) => {
-  const [net, prefix] = ipaddr.parseCIDR(cidr);
-  return net.kind() === addr.kind() && addr.match(net, prefix);
-};
-
 /**
  * `tm3 fail2ban ignore`: should this address never be banned? The same answer the jails'
  * ignoreip gives (banExempt below): loopback, trusted networks unless ban_trusted, this server's
@@ -29,12 +24,12 @@ export async function shouldIgnore(ctx: Ctx, text: string): Promise<string | und
   try { addr = ipaddr.parse(parseHost(text, 'address').address); } catch { return undefined; }
   if (addr.range() === 'loopback') return 'loopback';
   if (!ctx.config.fail2ban.banTrusted) {
-    const net = ctx.config.firewall.trusted.find((n) => contains(n.cidr, addr));
+    const net = ctx.config.firewall.trusted.find((n) => netContains(n.cidr, addr.toString()));
     if (net) return `trusted network ${net.cidr}`;
   }
   if ((await ownAddresses(ctx)).includes(addr.toString())) return 'this server';
   const { entries, cache } = await loadState(ctx);
-  const entry = entries.find((e) => neverBanned(e) && entryAddresses(e, cache).some((c) => contains(c, addr)));
+  const entry = entries.find((e) => neverBanned(e) && entryAddresses(e, cache).some((c) => netContains(c, addr.toString())));
   return entry ? `entry ${entry.name}` : undefined;
 }
 

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { parseHost } from '../model/address.js';
+import { parseHost, netContains } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { knockEntryName } from '../model/knock.js';
 import type { Entry } from '../model/entry.js';
@@ -31,7 +31,7 @@ export async function grant(ctx: Ctx, text: string): Promise<{ address: string; 
   const { changeEntryLocked } = await import('./entry-change.js');
   return withLock(ctx.paths, async () => {
     const { entries, cache } = await loadState(ctx);
-    const covered = entries.some((e) => entryAddresses(e, cache).some((c) => { const [n, p] = ipaddr.parseCIDR(c); return n.kind() === addr.kind() && addr.match(n, p); }));
+    const covered = entries.some((e) => entryAddresses(e, cache).some((c) => netContains(c, net.address)));
     if (covered) return { address: net.address, alreadyWhitelisted: true };
     const refused = await noEntryFor(ctx, net.address, entries);
     if (refused) {
@@ -61,8 +61,7 @@ export function permanentLastHour(entries: Entry[], now = Date.now()): number {
  */
 async function noEntryFor(ctx: Ctx, address: string, entries: Entry[]): Promise<string | undefined> {
   const a = ipaddr.process(address);
-  const inNet = (cidr: string) => { const [n, p] = ipaddr.parseCIDR(cidr); return n.kind() === a.kind() && a.match(n, p); };
-  if (ctx.config.firewall.trusted.some((t) => inNet(t.cidr))) return 'it is in a trusted network';
+  if (ctx.config.firewall.trusted.some((t) => netContains(t.cidr, address))) return 'it is in a trusted network';
   const { ownAddresses } = await import('./own-addresses.js');
   if ((await ownAddresses(ctx)).includes(a.toString())) return 'it is an address of this server';
   if (await memberOf(setName(BAN, a.kind() === 'ipv4' ? 4 : 6), a.toString())) return 'it is banned';

@@ -7,7 +7,7 @@ import { entryAddresses, type SetPlan } from '../plan/sets.js';
 import { rulesText } from '../plan/files.js';
 import { MARK } from '../plan/rules.js';
 import { InputError, Tm3Error } from '../model/errors.js';
-import type { Family } from '../model/address.js';
+import { netContains, type Family } from '../model/address.js';
 import type { Ctx } from '../cli/context.js';
 import type { State } from './state.js';
 
@@ -93,11 +93,7 @@ function explain(reason: string, address: string, state?: State): string {
   const set = /^set tm3-(.+)-[46]$/.exec(reason)?.[1];
   if (set === 'knock') return 'a live knock grant';
   if (set && state) {
-    const names = state.entries.filter((e) => e.services.includes(set) && entryAddresses(e, state.cache).some((c) => {
-      const [n, len] = ipaddr.parseCIDR(c);
-      const a = ipaddr.process(address);
-      return a.kind() === n.kind() && a.match(n, len);
-    })).map((e) => e.name);
+    const names = state.entries.filter((e) => e.services.includes(set) && entryAddresses(e, state.cache).some((c) => netContains(c, address))).map((e) => e.name);
     if (names.length) return `entry ${names.join(', ')}`;
   }
   if (reason.startsWith('trusted ')) return `[firewall] ${reason}`;

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { Family } from '../model/address.js';
+import { netContains, type Family } from '../model/address.js';
 
 // Would a NEW packet from ADDRESS to PROTO/PORT be accepted? Evaluated over iptables -S lines
 // (the kernel's, or a rendered rules file's) and set members, knowing only the shapes tm3 itself
@@ -39,13 +39,7 @@ function parseRule(line: string): Rule | undefined {
   return r;
 }
 
-const inNet = (address: string, cidr: string) => {
-  try {
-    const a = ipaddr.process(address);
-    const [n, len] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.process(cidr), a.kind() === 'ipv4' ? 32 : 128];
-    return a.kind() === n.kind() && a.match(n, len);
-  } catch { return false; }
-};
+const inNet = (address: string, cidr: string) => netContains(cidr, address);
 
 const portIn = (port: number, dports: string) => dports.split(',').some((p) => {
   const [a, b] = p.split(':').map(Number);
