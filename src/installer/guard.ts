@@ -22,10 +22,15 @@ export function confirmWithin(seconds: number, question: string): Promise<boolea
     // no raw mode: a terminal that hangs up must not turn closing the prompt into an error
     const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
     let settled = false;
+    // Some kernels and sandboxes deliver neither SIGHUP nor EIO when a terminal goes away; the
+    // process that started us (the login shell, or sshd's session) dying is the same news.
+    const parent = process.ppid;
+    const orphaned = setInterval(() => { if (process.ppid !== parent) hangup(); }, 200);
     const done = (yes: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(orphaned);
       process.stdin.removeListener('error', hangup);
       for (const sig of GIVE_UP) process.removeListener(sig, hangup);
       rl.close();

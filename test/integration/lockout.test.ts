@@ -47,6 +47,8 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     expect(storeSnapshot(lab, ['root', 'etc/iptables']), 'the files are unchanged').to.equal(s);
     expect(await sessionAlive(), 'the admin session still flows').to.equal(true);
   };
+  /** What is left of a tm3 run, for the failure message. */
+  const leftovers = async () => (await execa('ps', ['-eo', 'pid,ppid,sid,stat,tty,args'], { reject: false })).stdout.split('\n').filter((l) => l.includes(CLI)).join(' | ') || 'no tm3 process';
   const onTty = (args: string[]) => execa('script', ['-qec', ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, ...args].join(' '), '/dev/null'], { input: '', reject: false, env: { TM3_NO_SYSLOG: '1' } });
 
   before(async function () {
@@ -157,11 +159,39 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     const t = Date.now();
     p.kill('SIGKILL'); // the terminal goes away: the kernel hangs up its pty
     await p;
-    for (let i = 0; i < 50 && (await kernelSnapshot(lab)) !== k; i++) await sleep(100);
+    for (let i = 0; i < 100 && (await kernelSnapshot(lab)) !== k; i++) await sleep(100);
     console.log(`      rolled back ${Date.now() - t} ms after the hang-up`);
-    expect(await kernelSnapshot(lab)).to.equal(k);
+    expect(await kernelSnapshot(lab), `still running: ${await leftovers()}`).to.equal(k);
     expect(storeSnapshot(lab, ['root', 'etc/iptables'])).to.equal(s);
     expect(await sessionAlive(8000)).to.equal(true);
+  });
+
+  it('a forced change whose parent dies in the confirmation window, with no hang-up reaching it, rolls back', async () => {
+    const [k, s] = [await kernelSnapshot(lab), storeSnapshot(lab, ['root', 'etc/iptables'])];
+    // The terminal stays up and its session leader lives on: only the shell between them dies, so
+    // no SIGHUP or EIO reaches tm3 (as in sandboxes whose ptys never hang up). Neither shell
+    // execs its last command, so the inner one is tm3's parent and not the session leader.
+    const tm3 = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, 'del-acct', 'admin', '--force', '--confirm-seconds', '30'].join(' ');
+    fs.writeFileSync(path.join(lab.root, 'parent.sh'), `echo shell=$$\n${tm3}\ntrue\n`);
+    const p = execa('script', ['-qec', `sh ${path.join(lab.root, 'parent.sh')}; sleep 30`, '/dev/null'], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    let seen = '';
+    p.stdout?.on('data', (d: Buffer) => { seen += d.toString(); });
+    try {
+      for (let i = 0; i < 100 && !seen.includes('Type "yes"'); i++) await sleep(100);
+      expect(seen).to.include('Type "yes" within 30 s');
+      const shell = Number(/shell=(\d+)/.exec(seen)?.[1]);
+      expect(shell).to.be.greaterThan(1);
+      const t = Date.now();
+      process.kill(shell, 'SIGKILL');
+      for (let i = 0; i < 100 && (await kernelSnapshot(lab)) !== k; i++) await sleep(100);
+      console.log(`      rolled back ${Date.now() - t} ms after its parent died`);
+      expect(await kernelSnapshot(lab), `still running: ${await leftovers()}`).to.equal(k);
+      expect(storeSnapshot(lab, ['root', 'etc/iptables'])).to.equal(s);
+      expect(await sessionAlive(8000)).to.equal(true);
+    } finally {
+      p.kill('SIGKILL');
+      await p;
+    }
   });
 
   it('on a terminal, a forced restart that is not confirmed rolls back kernel and files too', async () => {
