@@ -79,6 +79,39 @@ export class Lab {
     }
   }
 
+  /**
+   * A LAN on its own link to the server (veth-lan): the server is 198.51.100.1 and 2001:db8:5::1
+   * there, the returned host .2 and ::2. The clients' bridge plays the internet side.
+   */
+  async addLan(): Promise<Host> {
+    const lan = { ns: `${this.id}-lan`, v4: '198.51.100.2', v6: '2001:db8:5::2' };
+    await this.addNs(lan.ns);
+    await sh('ip', ['-n', this.server.ns, 'link', 'add', 'veth-lan', 'type', 'veth', 'peer', 'name', 'veth-l', 'netns', lan.ns]);
+    for (const [ns, dev, v4, v6] of [[this.server.ns, 'veth-lan', '198.51.100.1', '2001:db8:5::1'], [lan.ns, 'veth-l', lan.v4, lan.v6]]) {
+      await sh('ip', ['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', dev]);
+      await sh('ip', ['-n', ns, 'addr', 'add', `${v6}/64`, 'dev', dev, 'nodad']);
+      await sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+    // the LAN host reaches the server's internet-side addresses through the server
+    await sh('ip', ['-n', lan.ns, 'route', 'add', `${this.server.v4}/32`, 'via', '198.51.100.1']);
+    await sh('ip', ['-n', lan.ns, '-6', 'route', 'add', `${this.server.v6}/128`, 'via', '2001:db8:5::1']);
+    return lan;
+  }
+
+  /** Send COUNT UDP datagrams from SRC (added to the host's interface first: a forged source) to the server. */
+  async sendFrom(host: Host, src: string, port: number, count = 3): Promise<void> {
+    const dev = host.ns.endsWith('-lan') ? 'veth-l' : 'veth-c';
+    await sh('ip', ['-n', host.ns, 'addr', 'replace', `${src}/${src.includes(':') ? 128 : 32}`, 'dev', dev, ...(src.includes(':') ? ['nodad'] : [])]);
+    const dst = src.includes(':') ? this.server.v6 : this.server.v4;
+    // a forged source cannot resolve the server's MAC (the answer goes to the real owner), so
+    // the sender is told it, as an attacker on the link would just do
+    const serverDev = dev === 'veth-l' ? 'veth-lan' : 'veth-s';
+    const [link] = JSON.parse((await sh('ip', ['-n', this.server.ns, '-j', 'link', 'show', serverDev])).stdout) as { address: string }[];
+    await sh('ip', ['-n', host.ns, 'neigh', 'replace', dst, 'lladdr', link.address, 'dev', dev, 'nud', 'permanent']);
+    const js = `const s=require('dgram').createSocket('${src.includes(':') ? 'udp6' : 'udp4'}');s.bind({address:'${src}'},()=>{let n=0;const t=setInterval(()=>{s.send('tm3-spoof',${port},'${dst}');if(++n>=${count}){clearInterval(t);setTimeout(()=>s.close(),100)}},50)})`;
+    await this.exec(host.ns, process.execPath, ['-e', js]);
+  }
+
   private async addNs(ns: string) {
     await sh('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);

@@ -44,6 +44,15 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   const { wideValues } = await import('../store/wide.js');
   for (const w of wideValues(ctx.config.firewall.open, ctx.config.firewall.trusted, ctx.config.catalog)) problems.push(`[${w.section}] ${w.what} (allowed by allow_wide; narrow it if you can)`);
 
+  // rpfilter only protects a trusted network that comes in on its own interface
+  const { routesTo } = await import('../apply/routes.js');
+  const { forgeable } = await import('../plan/spoofing.js');
+  const { spoofable } = await import('../plan/rules.js');
+  for (const cidr of [...spoofable(ctx.config, 4), ...spoofable(ctx.config, 6)]) {
+    const why = forgeable(cidr, await routesTo(cidr.split('/')[0]));
+    if (why) problems.push(why);
+  }
+
   const maxAgeMs = ctx.config.dns.maxAgeMinutes * 60_000;
   for (const e of state.entries) {
     if (!e.host) continue;

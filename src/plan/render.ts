@@ -23,7 +23,7 @@ const CHECKS: Record<string, RegExp> = {
 
 // A whole iptables-restore file, as rendered from templates/rules.v*: checked line by line
 // before it goes into a shell here-document.
-const RULESET_LINE = /^(?:|#[^\n]*|\*filter|COMMIT|:[A-Z0-9-]+ (?:DROP|ACCEPT|-) \[0:0\]|-A [A-Z0-9-]+(?: [-A-Za-z0-9,:./_]+)+)$/;
+const RULESET_LINE = /^(?:|#[^\n]*|\*(?:filter|raw)|COMMIT|:[A-Z0-9-]+ (?:DROP|ACCEPT|-) \[0:0\]|-A [A-Z0-9-]+(?: (?:[-A-Za-z0-9,:./_]+|!))+)$/;
 
 const hb = Handlebars.create();
 for (const [name, re] of Object.entries(CHECKS)) {

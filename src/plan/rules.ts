@@ -1,6 +1,7 @@
 import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
+import ipaddr from 'ipaddr.js';
 import { setName, serviceNames, KNOCK, BAN } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
@@ -20,6 +21,8 @@ export interface RuleModel {
   ban?: string;
   /** whitelist sets (every service, and knock grants): who may hear an ICMP unreachable */
   quiet: string[];
+  /** trusted networks a packet may only claim when it arrives where the route back leaves (rpfilter) */
+  spoofable: string[];
 }
 
 /** multiport takes at most 15 ports, a range counting as two. */
@@ -39,6 +42,11 @@ export function portMatches(ranges: PortRange[]): { proto: Proto; dports: string
   return out;
 }
 
+/** Trusted networks other than loopback (whose sources off lo the kernel drops as martians already). */
+export function spoofable(config: Config, family: Family): string[] {
+  return config.firewall.trusted.filter((n) => n.family === family && ipaddr.parseCIDR(n.cidr)[0].range() !== 'loopback').map((n) => n.cidr);
+}
+
 /** The INPUT layout for one family; depends only on config, so rules.v4/v6 never change with the whitelist. */
 export function planRules(config: Config, family: Family): RuleModel {
   const whitelist: string[] = [];
@@ -53,6 +61,7 @@ export function planRules(config: Config, family: Family): RuleModel {
   return {
     family,
     trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),
+    spoofable: spoofable(config, family),
     open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
     whitelist,
     quiet: [...serviceNames(config).map((svc) => setName(svc, family)), ...(config.knock.enabled ? [setName(KNOCK, family)] : [])],

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
 import { Lab, type Host } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
@@ -19,6 +21,8 @@ describe('stealth against nmap (lab)', function () {
     [friend, stranger] = lab.clients;
     await lab.startResponder([22, 5060], [5060]);
     lab.writeConfig();
+    // tcp/8080 is open to everyone with nothing listening: the kernel would answer with a reset
+    fs.appendFileSync(path.join(lab.root, 'etc/tm3/tm3.conf'), '[firewall]\nopen = udp/10000:20000, tcp/8080\n');
     const r = await lab.tm3(['restart']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect((await lab.tm3(['add-ip', 'friend', friend.v4, '--services', 'sip'])).exitCode).to.equal(0);
@@ -26,8 +30,8 @@ describe('stealth against nmap (lab)', function () {
   after(async () => { await lab?.destroy(); });
 
   it('host discovery from a stranger, over IPv4 and IPv6: the host is down', async () => {
-    const v4 = await nmap(stranger, ['-sn', '-PE', '-PP', '-PS22,80,5060', '-PA80', '-PU10001,10002,5060', lab.server.v4]);
-    const v6 = await nmap(stranger, ['-6', '-sn', '-PE', '-PS22,80,5060', '-PA80', '-PU10001,10002,5060', lab.server.v6]);
+    const v4 = await nmap(stranger, ['-sn', '-PE', '-PP', '-PS22,80,5060,8080', '-PA80,8080', '-PU10001,10002,5060', lab.server.v4]);
+    const v6 = await nmap(stranger, ['-6', '-sn', '-PE', '-PS22,80,5060,8080', '-PA80,8080', '-PU10001,10002,5060', lab.server.v6]);
     console.log(`      nmap -sn from a stranger: ${/\(\d+ hosts? up\)/.exec(v4)?.[0]} (v4), ${/\(\d+ hosts? up\)/.exec(v6)?.[0]} (v6)`);
     expect(v4).to.match(/\(0 hosts up\)/);
     expect(v6).to.match(/\(0 hosts up\)/);
@@ -44,5 +48,13 @@ describe('stealth against nmap (lab)', function () {
   it('a whitelisted client still hears the ICMP error, so the quiet is for strangers only', async () => {
     const out = await nmap(friend, ['-sn', '-PU10001', lab.server.v4]);
     expect(out).to.match(/\(1 host up\)/);
+  });
+
+  it('a port open to everyone with nothing listening sends a stranger no TCP reset (filtered, not closed), v4 and v6', async () => {
+    const state = (out: string) => /^8080\/tcp\s+(\S+)/m.exec(out)?.[1];
+    expect(state(await nmap(stranger, ['-Pn', '-sS', '-p', '8080', lab.server.v4]))).to.equal('filtered');
+    expect(state(await nmap(stranger, ['-6', '-Pn', '-sS', '-p', '8080', lab.server.v6]))).to.equal('filtered');
+    // the friend hears the reset: the port really is closed, so the stranger's "filtered" is the quiet
+    expect(state(await nmap(friend, ['-Pn', '-sS', '-p', '8080', lab.server.v4]))).to.equal('closed');
   });
 });
