@@ -2,31 +2,61 @@
 // "/sbin/iptables -A INPUT -s X ... -j ACCEPT" and the admin's other hand rules.
 import path from 'node:path';
 import { words } from './tokens.js';
-import { interpret } from './rule.js';
+import { interpret, unboundedAccept } from './rule.js';
 import type { Family, Findings, Level } from './findings.js';
+import { BLOCK_START, BLOCK_END } from './rules-file.js';
+import { NAME_RE } from '../model/name.js';
 
 const DISABLED = /^#\*{3}\s*(.*)$/;
 const BINARIES: Record<string, Family> = { iptables: 4, ip6tables: 6 };
+// NAME=value with nothing the shell would expand: the one kind of variable read here
+const ASSIGN = /^([A-Za-z_][A-Za-z0-9_]*)=("[^"$`\\]*"|'[^']*'|[^\s"'$`\\;&|<>()]*)$/;
+// Whatever its spelling or variables, a line with these options would open or undo the firewall.
+const UNDOING = /(^|\s)(-P|--policy|-F|--flush|-X|--delete-chain|-D|--delete|-Z|--zero|-R|--replace)(\s|$)/;
 
 /** Read one legacy shell script into `into`; keepOtherLines: its hand rules and other lines are carried over. */
 export function readCustomScript(text: string, file: string, into: Findings, opts: { keepOtherLines: boolean }): void {
   let depth = 0; // inside for/while/if/case or a { } body: lines stay with their block
+  const vars = new Map<string, string>();
+  let block: string | undefined;
   text.split(/\r?\n/).forEach((raw, i) => {
     const where = `${file}:${i + 1}`;
     const disabled = DISABLED.exec(raw.trim());
     const line = disabled ? disabled[1] : raw.trim();
+    let m: RegExpExecArray | null;
+    // the entry blocks of later originals (add-ip 2.2U, iptables-knock) name their lines here too
+    if ((m = BLOCK_START.exec(line))) { block = NAME_RE.test(m[1]) ? m[1] : undefined; return; }
+    if (BLOCK_END.test(line)) { block = undefined; return; }
     if (line === '' || (line.startsWith('#') && !disabled)) return;
     const opens = /^(for|while|until|if|case)\b/.test(line) || /\{\s*$/.test(line);
     const closes = /^(done|fi|esac|\})\b/.test(line) || /;\s*(done|fi|esac)\s*$/.test(line);
     const inBlock = depth > 0 || opens;
     depth = Math.max(0, depth + (opens ? 1 : 0) - (closes ? 1 : 0));
+    const assign = ASSIGN.exec(line);
+    if (assign && !disabled) {
+      // a value set inside a loop or branch is not one value: forget it
+      if (inBlock) vars.delete(assign[1]); else vars.set(assign[1], assign[2].replace(/^(["'])(.*)\1$/, '$2'));
+    } else {
+      const other = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
+      if (other) vars.delete(other[1]);
+    }
+    // "IPT=/sbin/iptables; $IPT -A ...": simple variables are read for what they hold
+    const resolved = line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a: string, b: string) => vars.get(a ?? b) ?? all);
     // "2>/dev/null" and "|| true" after a command change nothing about the rule
-    const command = line.replace(/(\s+(\|\|\s*true|[0-9]?>>?\s*\S+|[0-9]?>&[0-9]))+\s*$/, '');
+    const command = resolved.replace(/(\s+(\|\|\s*true|[0-9]?>>?\s*\S+|[0-9]?>&[0-9]))+\s*$/, '');
     const w = words(command);
     const family = w?.length ? BINARIES[path.basename(w[0])] : undefined;
+    if (opts.keepOtherLines && UNDOING.test(command) && (family !== undefined || /^\$|iptables/.test(command))) {
+      into.notes.push({ where, text: `not carried over (it would flush, delete or change policy): ${line}`, level: 'unknown' });
+      return;
+    }
     // A variable, a substitution or a compound command is the shell's business: the line goes
     // over as it is, in its place, so loops and assignments keep working.
     const dynamic = inBlock || /[$`\\;&|<>]/.test(command);
+    if (assign && !inBlock && !disabled && opts.keepOtherLines) {
+      into.hand.push({ kind: 'raw', text: raw, where });
+      return;
+    }
     if (!w || family === undefined || dynamic) {
       if (disabled || !opts.keepOtherLines) {
         if (family !== undefined) into.notes.push({ where, text: `not carried over (shell variables or a shell block in an iptables line): ${line}`, level: 'unknown' });
@@ -37,12 +67,16 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
       else into.notes.push({ where, text: `carried over as it is (not an iptables command): ${line}`, level: 'kept' });
       return;
     }
-    if (disabled) into.notes.push({ where, text: 'this line was disabled (#***) by the old iptables-restart; it is an entry again', level: 'note' });
-    readCommand(w.slice(1), family, where, line, into, opts.keepOtherLines);
+    if (disabled) {
+      // the legacy box refused it (its name did not resolve): so does tm3, and says so
+      into.notes.push({ where, text: `disabled (#***) on the legacy box, so not whitelisted; if it is still wanted, tm3 add-ip or add-fqdn it: ${line}`, level: 'unknown' });
+      return;
+    }
+    readCommand(w.slice(1), family, where, line, into, opts.keepOtherLines, block);
   });
 }
 
-function readCommand(args: string[], family: Family, where: string, line: string, into: Findings, hand: boolean): void {
+function readCommand(args: string[], family: Family, where: string, line: string, into: Findings, hand: boolean, block?: string): void {
   const note = (text: string, level: Level = 'note') => { into.notes.push({ where, text, level }); };
   let table = 'filter';
   const rest = [...args];
@@ -64,13 +98,14 @@ function readCommand(args: string[], family: Family, where: string, line: string
   if (table === 'filter' && chain === 'INPUT') {
     const meaning = interpret(more);
     if (meaning.kind === 'whitelist') {
-      into.sightings.push({ source: meaning.source, scope: meaning.scope, kind: 'custom', where });
+      into.sightings.push({ source: meaning.source, scope: meaning.scope, where, ...(block ? { kind: 'block', name: block } : { kind: 'custom' }) });
       return;
     }
     if (meaning.kind === 'base' || meaning.kind === 'fail2ban') return note(`dropped, tm3 does this itself: ${line}`);
     if (meaning.kind === 'wide-open') return note(`not carried over: it opens ${meaning.what} to everyone, and tm3 denies by default: ${line}`, 'unknown');
   }
   if (!hand) return note(`not carried over (ipchecker only refreshes names): ${line}`, 'unknown');
+  if (unboundedAccept(more)) return note(`not carried over: it accepts from anyone on any port, and tm3 denies by default: ${line}`, 'unknown');
   into.hand.push({ kind: 'rule', family, table, chain, args: more, insert, where });
   note(`kept as a hand rule: ${line}`, 'kept');
 }

@@ -17,6 +17,8 @@ export interface Sighting {
   label?: string;
   /** the legacy file's last resolved address of a name */
   lastIp?: Net;
+  /** a "#***" line: the old iptables-restart disabled it because its name did not resolve */
+  disabled?: boolean;
   where: string;
 }
 

@@ -4,6 +4,8 @@ import { NAME_RE } from '../model/name.js';
 import { parseSource } from './rule.js';
 import type { Findings } from './findings.js';
 
+const PLACEHOLDER = '1.1.1.1';
+
 /** True for tm3's own INI entry files, which are not legacy. */
 export const isTm3Entry = (text: string) => /^\s*\[entry\]|^\s*(address|host)\s*=/m.test(text);
 
@@ -20,6 +22,12 @@ export function readLegacyEntry(name: string, text: string, file: string, into: 
     return;
   }
   const [target, last, ...extra] = lines[0].split(/\s+/);
+  // Later originals (add-ip 2.2U, iptables-knock) write this placeholder and keep the real
+  // address only in the entry block of iptables-custom: a blank file, never 1.1.1.1 itself.
+  if (target === PLACEHOLDER && (last === undefined || last === PLACEHOLDER) && !extra.length && lines.length === 1) {
+    into.sightings.push({ name, kind: 'file', scope: [], where });
+    return;
+  }
   const source = parseSource(target);
   if (lines.length > 1 || extra.length || !source || source === 'anywhere') {
     into.notes.push({ where, text: `not understood: '${lines.join(' / ').slice(0, 80)}' (expected '<address-or-fqdn> [<last-ip>]')`, level: 'unknown' });

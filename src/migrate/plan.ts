@@ -36,6 +36,8 @@ export interface MigrationPlan {
   dropin: Record<string, Record<string, string>>;
   adminBody?: string;
   knockSequence?: number[];
+  /** the legacy knock made permanent entries (iptables-knock): tm3's permanent mode stays on */
+  knockPermanent: boolean;
   /** legacy jails tm3's own replace, to switch off in a jail.d drop-in */
   disableJails: string[];
   report: string[];
@@ -47,7 +49,7 @@ const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')
 const addrSlug = (n: Net) => `${n.address}${n.prefix === (n.family === 4 ? 32 : 128) ? '' : `-${n.prefix}`}`.replace(/:/g, '-');
 const baseName = (s: Source, prefix: string) => ('address' in s ? `${prefix}-${addrSlug(s.address)}` : s.host).slice(0, 64);
 
-interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[] }
+interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[]; note?: string }
 
 export function planMigration(i: MigrationInputs): MigrationPlan {
   const report: string[] = [];
@@ -83,6 +85,7 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     entries.push(entry);
     if (entry.host && d.lastIp) seeds[entry.host] = [d.lastIp];
     report.push(`entry ${name}: ${key(d.source)} for ${fit.services.join(',')}${fit.custom ? ` (${customServices[fit.custom.name]})` : ''}, source ${source} (from ${where})`);
+    if (d.note) report.push(d.note);
   }
 
   const dropin = structuredClone(i.dropin);
@@ -100,12 +103,18 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
   }
 
   let knockSequence: number[] | undefined;
-  if (i.knock) {
+  let knockPermanent = false;
+  if (i.knock?.stock) {
+    // the package's example is nobody's firewall: not a finding on its own (see the end)
+  } else if (i.knock) {
     report.push(...i.knock.notes.map((n) => `knockd: ${n}`));
     if (i.knock.sequence) {
       knockSequence = i.knock.sequence;
       report.push(`knock sequence kept: ${knockSequence.join(' ')}`);
-      report.push('note: knocks give timed access; if the old box had run `iptables-knock activate`, run `tm3 knock activate` to make them permanent again');
+      if (i.knock.permanent) {
+        knockPermanent = true;
+        report.push("permanent knock mode kept: knockd's command made whitelist entries (iptables-knock), so tm3 knock activate is on; tm3 knock deactivate makes knocks timed only");
+      } else report.push('note: knocks give timed access, as on the legacy box');
       if (i.knock.grantSeconds && i.knock.grantSeconds <= 2_147_483 && i.knock.grantSeconds !== i.config.knock.grantSeconds) set('knock', 'grant_seconds', String(i.knock.grantSeconds));
     } else if (i.config.knock.enabled) set('knock', 'enabled', 'false');
   }
@@ -139,7 +148,8 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
 
   const adminBody = adminSection(hand, i.findings.chains, i.adminBody, report);
   for (const n of i.findings.notes) report.push(`${n.level === 'unknown' ? 'NOT UNDERSTOOD' : n.level}: ${n.where}: ${n.text}`);
-  return { entries, seeds, dropin, adminBody, knockSequence, disableJails, report };
+  if (i.knock?.stock && report.length) report.push("knockd: /etc/knockd.conf is the knockd package's own example (its sequences are published for everyone): not migrated; tm3 uses its own sequence (tm3 knock status)");
+  return { entries, seeds, dropin, adminBody, knockSequence, knockPermanent, disableJails, report };
 }
 
 /** Sightings of one name make one entry (several sources: NAME, NAME-2 ...); the rest group by source. */
@@ -147,9 +157,23 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
   const named = new Map<string, Sighting[]>();
   for (const s of sightings) if (s.name) named.set(s.name, [...(named.get(s.name) ?? []), s]);
   const drafts: Draft[] = [];
-  for (const [name, list] of named) {
+  for (let [name, list] of named) {
     const file = list.find((s) => s.kind === 'file');
     const fileHost = file?.source && 'host' in file.source ? file.source : undefined;
+    // Lines the old iptables-restart disabled (#***): the name did not resolve, so the box
+    // refused it. A name comes back as a name, with their ports and no address until it
+    // resolves; an address never comes back.
+    const live = list.filter((s) => !s.disabled);
+    const off = list.filter((s) => s.disabled);
+    if (off.length && !live.some((s) => s.kind === 'block')) {
+      if (!fileHost) { report.push(`NOT UNDERSTOOD: ${off[0].where}: ${name}'s lines were disabled (#***) on the legacy box and no name stands behind them: not whitelisted`); continue; }
+      let scope: Scope = off[0].scope;
+      for (const s of off.slice(1)) scope = union(scope, s.scope);
+      const note = `note: ${off.map((s) => s.where).join(', ')}: ${name} (${fileHost.host}) was disabled (#***) on the legacy box: it stays a name with no address until it resolves; its last-ip is not whitelisted`;
+      drafts.push({ name, source: fileHost, scope, kind: 'block', where: [...off.map((s) => s.where), ...(file ? [file.where] : [])], note });
+      continue;
+    }
+    list = live;
     // A block holding an address where the file names a host: iptables-save froze the name's
     // answer into rules.v4. The entry keeps the name, and the block's ports.
     const blocks = list.filter((s) => s.kind === 'block' && s.source).map((s) => {

@@ -31,9 +31,12 @@ export function parsePorts(proto: Proto, text: string): PortRange[] | undefined 
 
 /** An address, a network or a hostname, as legacy rules wrote sources; undefined if neither. */
 export function parseSource(text: string): Source | 'anywhere' | undefined {
-  if (/^(0\.0\.0\.0|::)\/0$/.test(text)) return 'anywhere';
+  // Everyone, in every spelling: 0/0, 0.0.0.0/0.0.0.0, ::/0, 0::0/0, and any address with a zero mask
+  const [addr, mask] = text.split('/');
+  if (mask !== undefined && (/^0+$/.test(mask) || /^0+(\.0+){3}$/.test(mask)) && /^[0-9a-fA-F.:]+$/.test(addr)) return 'anywhere';
   try {
-    return { address: parseNet(text, { force: true, what: 'legacy source' }) };
+    const net = parseNet(text, { force: true, what: 'legacy source' });
+    return net.prefix === 0 ? 'anywhere' : { address: net };
   } catch { /* not an address: perhaps a name */ }
   try {
     // hand-edited files sometimes give a name a prefix length: "-s pbx.example.net/32"
@@ -60,7 +63,8 @@ export function interpret(args: string[]): Meaning {
     if (v === undefined && a !== '!') return { kind: 'unknown', why: `'${a}' has no value` };
     switch (a) {
       case '-s': case '--source': case '--src': source = v; break;
-      case '-p': case '--protocol': proto = v.toLowerCase(); break;
+      // protocol 0 is iptables' own spelling of "all"
+      case '-p': case '--protocol': proto = v.toLowerCase() === '0' ? 'all' : v.toLowerCase(); break;
       case '-m': case '--match': if (!KNOWN_MODULES.has(v)) return { kind: 'unknown', why: `match -m ${v}` }; break;
       case '--dport': case '--destination-port': case '--dports': case '--destination-ports': ports = v; break;
       case '--state': case '--ctstate': state = v; break;
@@ -98,4 +102,19 @@ export function interpret(args: string[]): Meaning {
     return whole ? { kind: 'wide-open', what: `every ${whole.proto} port` } : { kind: 'open', scope };
   }
   return { kind: 'whitelist', source: src, scope, comment };
+}
+
+/**
+ * An ACCEPT that nothing bounds (no source, no port, not ICMP), whatever else it matches: never
+ * carried over as a hand rule, since tm3's failsafe would call the box open with it.
+ */
+export function unboundedAccept(args: string[]): boolean {
+  const at = (names: string[]) => args.findIndex((a, i) => names.includes(a) && args[i - 1] !== '!');
+  const j = at(['-j', '--jump']);
+  if (j < 0 || args[j + 1] !== 'ACCEPT') return false;
+  const s = at(['-s', '--source', '--src', '--src-range', '--mac-source']);
+  if (s >= 0 && parseSource(args[s + 1] ?? '') !== 'anywhere') return false;
+  if (at(['--dport', '--dports', '--destination-port', '--destination-ports']) >= 0) return false;
+  const p = at(['-p', '--protocol']);
+  return !(p >= 0 && /^(icmp|ipv6-icmp|icmpv6|1|58)$/i.test(args[p + 1] ?? ''));
 }

@@ -1,13 +1,13 @@
 // Legacy iptables-save files (rules.v4, rules.v6, CentOS /etc/sysconfig/iptables), often hand-edited.
 import { words } from './tokens.js';
-import { interpret } from './rule.js';
+import { interpret, unboundedAccept } from './rule.js';
 import { normalize } from './ports.js';
 import { NAME_RE } from '../model/name.js';
 import type { PortRange } from '../model/services.js';
 import type { Family, Findings, Level, Sighting } from './findings.js';
 
-const BLOCK_START = /^#\s*\/\/\s*New entry for (.+?)\.iptables\s*$/i;
-const BLOCK_END = /^#\s*\/\/\s*End entry for (.+?)\.iptables\s*$/i;
+export const BLOCK_START = /^#\s*\/\/\s*New entry for (.+?)\.iptables\s*$/i;
+export const BLOCK_END = /^#\s*\/\/\s*End entry for (.+?)\.iptables\s*$/i;
 const PROVIDER_END = /^#\s*End of Trusted Provider Section/i;
 // "#***-A INPUT ..." is how the old iptables-restart disabled a name it could not resolve.
 const DISABLED = /^#\*{3}\s*(-A .*)$/;
@@ -27,6 +27,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
   const open: PortRange[] = [];
   let inserted = into.hand.filter((h) => h.kind === 'rule' && h.family === family && h.chain === 'INPUT' && h.insert).length;
   let sawFilter = false;
+  let finalDeny: number | undefined;
 
   lines.forEach((raw, i) => {
     const line = raw.trim();
@@ -49,7 +50,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     }
     // "iptables-save -c" puts each rule's counters in front of it
     const body = (disabled ? disabled[1] : line).replace(/^\[[0-9]+:[0-9]+\]\s+/, '');
-    if (body.startsWith('*')) { table = body.slice(1); sawFilter ||= table === 'filter'; return; }
+    if (body.startsWith('*')) { table = body.slice(1); finalDeny = undefined; sawFilter ||= table === 'filter'; return; }
     if (body === 'COMMIT') return;
     if (body.startsWith(':')) {
       const [chain, policy] = body.slice(1).split(/\s+/);
@@ -67,14 +68,21 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
       into.hand.push({ kind: 'rule', family, table: table || 'filter', chain, args, where });
       return note(`kept as a hand rule in iptables-custom: ${body}`, 'kept');
     }
+    // Rules behind an unconditional DROP or REJECT never matched on the legacy box.
+    if (finalDeny) return note(`never matched on the legacy box (it comes after the final deny at line ${finalDeny}): not carried over: ${body}`);
     const meaning = interpret(args);
+    if (meaning.kind === 'base' && meaning.why === 'the final deny') finalDeny = i + 1;
     switch (meaning.kind) {
       case 'whitelist': {
         const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose' };
+        if (disabled) {
+          // The legacy box refused it; only its name (never the stale address) may come back.
+          if (!block) return note(`disabled (#***) on the legacy box, so not whitelisted; if it is still wanted, tm3 add-ip or add-fqdn it: ${body}`, 'unknown');
+          s.disabled = true;
+        }
         if (block) { s.kind = 'block'; s.name = block; }
         else if (inProviders) { s.kind = 'provider'; s.label = meaning.comment ?? label; }
         into.sightings.push(s);
-        if (disabled) note('this line was disabled (#***) by the old iptables-restart; it is an entry again');
         return;
       }
       case 'open':
@@ -87,6 +95,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
       case 'wide-open':
         return note(`not carried over: it opens ${meaning.what} to everyone, and tm3 denies by default: ${body}`, 'unknown');
       default: {
+        if (unboundedAccept(args)) return note(`not carried over: it accepts from anyone on any port (${meaning.why}), and tm3 denies by default: ${body}`, 'unknown');
         // A DROP, REJECT or jump stood among the legacy ACCEPTs: it goes ahead of tm3's whitelist,
         // in order, so it still refuses what it refused (an ACCEPT appended after it is harmless).
         const ahead = !/(^| )-j ACCEPT( |$)/.test(args.join(' '));

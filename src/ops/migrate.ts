@@ -6,7 +6,9 @@ import { emptyFindings, type Findings } from '../migrate/findings.js';
 import { readRulesFile, isTm3File } from '../migrate/rules-file.js';
 import { readCustomScript } from '../migrate/custom-script.js';
 import { readLegacyEntry, isTm3Entry } from '../migrate/legacy-files.js';
-import { readLegacyKnockd } from '../migrate/knockd.js';
+import { createHash } from 'node:crypto';
+import { readLegacyKnockd, stockKnockd } from '../migrate/knockd.js';
+import { conffileMd5 } from '../apply/dpkg.js';
 import { readJailLocal } from '../migrate/jail.js';
 import { planMigration, dropinText, type MigrationPlan } from '../migrate/plan.js';
 import { formatEntry } from '../model/entry.js';
@@ -81,7 +83,9 @@ async function prepare(ctx: Ctx) {
     existing: existing.filter((e) => !e.legacy),
     dropin: dropinNow ? (decode(dropinNow) as MigrationPlan['dropin']) : {},
     adminBody: legacy.adminBody,
-    knock: knockdText !== undefined && !isTm3File(knockdText) ? readLegacyKnockd(knockdText) : undefined,
+    knock: knockdText === undefined || isTm3File(knockdText) ? undefined
+      : stockKnockd(knockdText, createHash('md5').update(knockdText).digest('hex'), await conffileMd5('knockd', '/etc/knockd.conf'))
+        ? { stock: true, notes: [] } : readLegacyKnockd(knockdText),
     jails: jailText !== undefined ? readJailLocal(jailText) : undefined,
     now: new Date().toISOString(),
   });
@@ -104,9 +108,9 @@ async function prepare(ctx: Ctx) {
   }
   if (Object.keys(seeded).length !== Object.keys(cache).length) direct[p.cache] = { text: cacheText(seeded), mode: 0o600 };
   const knockBefore = await readKnockState(p);
-  const knockState = { ...knockBefore, sequence: plan.knockSequence ?? knockBefore.sequence };
+  const knockState = { ...knockBefore, sequence: plan.knockSequence ?? knockBefore.sequence, permanent: knockBefore.permanent || plan.knockPermanent };
   const knock = await knockInputs(next, true, knockState); // fills in a missing sequence, writes nothing
-  const knockChanged = knockState.sequence?.join() !== knockBefore.sequence?.join();
+  const knockChanged = knockState.sequence?.join() !== knockBefore.sequence?.join() || knockState.permanent !== knockBefore.permanent;
   const entries = [...existing.filter((e) => !plan.entries.some((n) => n.name === e.name)), ...plan.entries];
   for (const [f, { text }] of Object.entries(direct)) if ((await readText(f)) === text) delete direct[f];
   return { plan, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock, state: { entries, cache: seeded } };

@@ -168,6 +168,39 @@ describe('tm3-install (lab)', function () {
   });
 });
 
+describe("tm3-install over Debian's stock knockd.conf (lab)", function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let admin: Lab['server'], stranger: Lab['server'];
+  before(async function () {
+    requireLab(this, ['knockd']);
+    lab = await Lab.create(2);
+    [admin, stranger] = lab.clients;
+    await lab.startResponder();
+    // what apt-get install knockd leaves: the package's example, with its published sequences
+    fs.mkdirSync(path.join(lab.root, 'etc'), { recursive: true });
+    fs.copyFileSync(fileURLToPath(new URL('../fixtures/knockd-stock.conf', import.meta.url)), path.join(lab.root, 'etc/knockd.conf'));
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it('is not a legacy firewall: no migration, and the textbook knock 7000 8000 9000 opens nothing; tm3 own sequence does', async () => {
+    const r = await execa('ip', ['netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', lab.root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s', '--apply'], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
+    expect(r.stdout + r.stderr).not.to.match(/legacy firewall/);
+    const st = JSON.parse((await lab.tm3(['knock', 'status', '--json'])).stdout) as { sequence: number[]; knockdRunning: boolean };
+    expect(st.knockdRunning).to.equal(true);
+    expect(st.sequence.join()).not.to.match(/^(7000,8000,9000|9000,8000,7000)$/);
+    const opened = async () => {
+      for (const t0 = Date.now(); Date.now() - t0 < 1500;) if (await lab.reaches(stranger, 'tcp', 22)) return true;
+      return false;
+    };
+    await lab.knock(stranger, [7000, 8000, 9000]);
+    expect(await opened(), 'the textbook knock').to.equal(false);
+    await lab.knock(stranger, st.sequence);
+    expect(await opened(), "tm3's own knock (so the refusal above can fail)").to.equal(true);
+  });
+});
+
 describe('tm3-install --sandbox and the packed tarball', function () {
   this.timeout(240_000);
   before(function () { requireLab(this, ['npm', 'knockd']); });

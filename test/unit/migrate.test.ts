@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { interpret } from '../../src/migrate/rule.js';
 import { servicesFor } from '../../src/migrate/ports.js';
@@ -83,6 +85,20 @@ describe('migrate: legacy knockd.conf and jail.local', () => {
     expect(readLegacyKnockd('[openclose]\n sequence = 7000:udp,8000,9000\n').sequence).to.equal(undefined);
     expect(readLegacyKnockd('[openclose]\n sequence = 22,8000,9000\n').sequence).to.equal(undefined);
   });
+  it("Debian's stock knockd.conf is the package's example, never a legacy code: by dpkg's checksum, or by its textbook sequences", async () => {
+    const { createHash } = await import('node:crypto');
+    const { stockKnockd } = await import('../../src/migrate/knockd.js');
+    const stock = fs.readFileSync(fileURLToPath(new URL('../fixtures/knockd-stock.conf', import.meta.url)), 'utf8');
+    const md5 = createHash('md5').update(stock).digest('hex');
+    expect(stockKnockd(stock, md5, md5)).to.equal(true);
+    expect(stockKnockd(stock, md5, undefined), 'no dpkg (another distribution, a staged root)').to.equal(true);
+    expect(stockKnockd(stock.replace('UseSyslog', 'UseSyslog\n# edited'), 'x', md5), 'an edited copy').to.equal(true);
+    expect(stockKnockd('[opencloseALL]\n sequence = 7113,8224,9335\n', 'y', md5)).to.equal(false);
+  });
+  it('permanent knock mode is kept when the knock made whitelist entries (iptables-knock %IP%)', () => {
+    expect(readLegacyKnockd('[opencloseALL]\n sequence = 7113,8224,9335\n start_command = /usr/local/sbin/iptables-knock %IP%\n').permanent).to.equal(true);
+    expect(readLegacyKnockd('[opencloseALL]\n sequence = 7113,8224,9335\n start_command = /sbin/iptables -I INPUT 1 -s %IP% -j ACCEPT\n').permanent).to.equal(false);
+  });
   it('reads timings, the Asterisk log, ignoreip and the jails tm3 replaces', () => {
     const j = readJailLocal('[DEFAULT]\nignoreip = 127.0.0.1\n  203.0.113.50\nbantime = 1h\n[asterisk]\nenabled = true\nlogpath = /var/log/asterisk/messages\n[apache]\nenabled = true\n[sshd]\nenabled = false\n');
     expect(j.ignoreip).to.deep.equal(['127.0.0.1', '203.0.113.50']);
@@ -130,13 +146,51 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && /opens every (port|tcp port) to everyone/.test(l))).to.have.length(3);
   });
 
-  it('shell variables and loops go over as they are, in order, and are reported', async () => {
-    const custom = 'OFFICE=198.51.100.5\n/sbin/iptables -A INPUT -s $OFFICE -p udp --dport 5060 -j ACCEPT\nfor ip in 203.0.113.1 203.0.113.2; do\n  iptables -A INPUT -s "$ip" -j ACCEPT\n  iptables -A INPUT -s 203.0.113.3 -j ACCEPT\ndone\n/sbin/iptables -A INPUT -s 203.0.113.9 -j ACCEPT 2>/dev/null\n';
+  it('simple shell variables are read (IPT=/sbin/iptables; $IPT -A ...); loops go over as they are, in order, and are reported', async () => {
+    const custom = 'OFFICE=198.51.100.5\nIPT="/sbin/iptables"\n$IPT -A INPUT -s $OFFICE -p udp --dport 5060 -j ACCEPT\n${IPT} -A INPUT -s 203.0.113.60 -p tcp --dport 22 -j ACCEPT\nfor ip in 203.0.113.1 203.0.113.2; do\n  iptables -A INPUT -s "$ip" -j ACCEPT\n  iptables -A INPUT -s 203.0.113.3 -j ACCEPT\ndone\n/sbin/iptables -A INPUT -s 203.0.113.9 -j ACCEPT 2>/dev/null\n';
     const p = await plan({ custom });
     const body = p.adminBody!.slice(p.adminBody!.indexOf('# Carried over'));
-    expect(body).to.equal('# Carried over by tm3 migrate from the legacy firewall:\nOFFICE=198.51.100.5\n/sbin/iptables -A INPUT -s $OFFICE -p udp --dport 5060 -j ACCEPT\nfor ip in 203.0.113.1 203.0.113.2; do\n  iptables -A INPUT -s "$ip" -j ACCEPT\n  iptables -A INPUT -s 203.0.113.3 -j ACCEPT\ndone\n');
-    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.9/32']);
-    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('no entry made'))).to.have.length(3);
+    expect(body).to.equal('# Carried over by tm3 migrate from the legacy firewall:\nOFFICE=198.51.100.5\nIPT="/sbin/iptables"\nfor ip in 203.0.113.1 203.0.113.2; do\n  iptables -A INPUT -s "$ip" -j ACCEPT\n  iptables -A INPUT -s 203.0.113.3 -j ACCEPT\ndone\n');
+    expect(p.entries.map((e) => [e.address?.cidr, e.services.join()])).to.deep.equal([['198.51.100.5/32', 'udp-5060'], ['203.0.113.60/32', 'tcp-22'], ['203.0.113.9/32', 'all']]);
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('no entry made'))).to.have.length(2);
+  });
+
+  it('policy, flush and delete are never carried, whatever their spelling or variables', async () => {
+    const custom = 'IPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n${IPT} --flush INPUT\n$UNKNOWN -D INPUT -j TM3-WHITELIST\nip6tables -w -P INPUT ACCEPT\n';
+    const p = await plan({ custom });
+    expect(p.adminBody ?? '').not.to.match(/-P |--flush|-D /);
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('flush, delete or change policy'))).to.have.length(4);
+  });
+
+  it('accept-everything in every spelling is refused and reported, in rules files and scripts', async () => {
+    const spellings = ['-s 0/0 -j ACCEPT', '-s 0.0.0.0/0.0.0.0 -j ACCEPT', '-s 198.51.100.4/0 -j ACCEPT', '-p all -j ACCEPT', '-p 0 -j ACCEPT', '-i eth0 -j ACCEPT', '-m set --match-set friends src -j ACCEPT'];
+    const p = await plan({ rules4: filter(spellings.map((r) => `-A INPUT ${r}`).join('\n')), rules6: filter('-A INPUT -s 0::0/0 -j ACCEPT\n-A INPUT -s ::/0 -p tcp -j ACCEPT'), custom: spellings.map((r) => `iptables -A INPUT ${r}`).join('\n') });
+    expect(p.entries).to.deep.equal([]);
+    expect(p.adminBody ?? '').not.to.match(/-j ACCEPT/);
+    expect(p.dropin).to.deep.equal({ firewall: { open: '' } }); // nothing open: the legacy rules opened no port
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && /to everyone|from anyone on any port/.test(l))).to.have.length(2 * spellings.length + 2);
+  });
+
+  it('rules after the final REJECT or DROP never matched: not carried over, not opened', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.5/32 -p udp --dport 5060 -j ACCEPT\n-A INPUT -j REJECT --reject-with icmp-host-prohibited\n-A INPUT -p tcp --dport 8443 -j ACCEPT\n-A INPUT -s 203.0.113.6/32 -j ACCEPT') });
+    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.5/32']);
+    expect(p.dropin.firewall).to.deep.equal({ open: '' });
+    expect(p.adminBody ?? '').not.to.include('8443');
+    expect(p.report.filter((l) => l.includes('never matched on the legacy box (it comes after the final deny at line 4)'))).to.have.length(2);
+  });
+
+  it('the 1.1.1.1 placeholder of later originals is never whitelisted: the entry block in iptables-custom gives the address and ports', async () => {
+    const custom = '# // New entry for bob.iptables\n/sbin/iptables -A INPUT -s 203.0.113.70 -p udp -m multiport --dports 5060:5061 -j ACCEPT\n/sbin/iptables -A INPUT -s 203.0.113.70 -p udp --dport 10000:20000 -j ACCEPT\n# // End entry for bob.iptables\n# // New entry for carol.iptables\n/sbin/iptables -A INPUT -s carol.dyn.example.net -p tcp --dport 22 -j ACCEPT\n# // End entry for carol.iptables\n';
+    const p = await plan({ custom, legacy: [['bob', '1.1.1.1 1.1.1.1\n'], ['carol', 'carol.dyn.example.net 198.51.100.31\n']] });
+    expect(p.entries.map((e) => [e.name, e.address?.cidr ?? e.host, e.services.length === 1 ? p.dropin.services?.[e.services[0]] ?? e.services[0] : e.services.join()])).to.deep.equal([['bob', '203.0.113.70/32', 'udp/5060:5061, udp/10000:20000'], ['carol', 'carol.dyn.example.net', 'tcp/22']]);
+    expect(JSON.stringify(p)).not.to.include('1.1.1.1');
+  });
+
+  it('a name the old iptables-restart disabled (#***) comes back as a name with its ports, never at its stale last-ip', async () => {
+    const p = await plan({ rules4: filter('# // New entry for cabin.iptables\n#***-A INPUT -s 198.51.100.44/32 -p tcp -m tcp --dport 22 -j ACCEPT\n# // End entry for cabin.iptables\n#***-A INPUT -s 198.51.100.45/32 -j ACCEPT'), legacy: [['cabin', 'cabin.dyn.example.net 198.51.100.44\n']] });
+    expect(p.entries.map((e) => [e.name, e.address?.cidr ?? e.host, e.services.join()])).to.deep.equal([['cabin', 'cabin.dyn.example.net', 'tcp-22']]);
+    expect(p.seeds).to.deep.equal({});
+    expect(p.report.some((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('198.51.100.45'))).to.equal(true);
   });
 
   it('a name frozen into its entry block by iptables-save stays a name', async () => {
