@@ -17,7 +17,7 @@ import { extractAdminBody } from '../plan/admin-section.js';
 import { planSets } from '../plan/sets.js';
 import { loadConfig } from '../store/config.js';
 import { readCache, cacheText, type Cache } from '../store/cache.js';
-import { readEntries } from '../store/entries.js';
+import { readEntries, readEntryFile, checkStoreDir } from '../store/entries.js';
 import { readText, writeAtomic, removeFile, copyAtomic, fsError } from '../store/files.js';
 import type { Paths } from '../store/paths.js';
 import { readKnockState, writeKnockState } from '../store/knock-state.js';
@@ -40,6 +40,7 @@ export interface MigrateResult { plan: MigrationPlan; changed: string[]; backupD
 async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: string; crontab: string[] }> {
   const p = ctx.paths;
   const findings = emptyFindings();
+  checkStoreDir(p);
   const rules: [string, 4 | 6][] = [['/etc/iptables/rules.v4', 4], ['/etc/iptables/rules.v6', 6], ['/etc/sysconfig/iptables', 4], ['/etc/sysconfig/ip6tables', 6]];
   for (const [file, family] of rules) {
     const text = await readText(p.at(file));
@@ -52,13 +53,13 @@ async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: s
   if (ipchecker !== undefined && !isTm3File(ipchecker)) readCustomScript(ipchecker, p.inServer(path.join(p.storeDir, 'ipchecker')), findings, { keepOtherLines: false });
   for (const f of await fs.readdir(p.storeDir).catch(() => [] as string[])) {
     if (!f.endsWith('.iptables')) continue;
-    let text: string;
-    try {
-      text = (await readText(path.join(p.storeDir, f))) ?? '';
-    } catch (err) {
-      findings.notes.push({ where: p.inServer(path.join(p.storeDir, f)), text: `not read (${(err as NodeJS.ErrnoException).code ?? err}): not migrated`, level: 'unknown' });
+    // as the entry store reads them: no link, FIFO or device followed, root's, small
+    const read = readEntryFile(path.join(p.storeDir, f));
+    if (read instanceof Error) {
+      findings.notes.push({ where: p.inServer(path.join(p.storeDir, f)), text: `not read (${read.message}): not migrated`, level: 'unknown' });
       continue;
     }
+    const text = read ?? '';
     if (!isTm3Entry(text)) readLegacyEntry(f.slice(0, -'.iptables'.length), text, p.inServer(path.join(p.storeDir, f)), findings);
   }
   const crontab: string[] = [];

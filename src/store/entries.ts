@@ -55,7 +55,7 @@ const OWNERS = new Set([0, process.getuid?.() ?? 0]);
  * One entry file, only if it is what tm3 would have written: a regular file (never a link,
  * FIFO, device or directory: opened without following, without blocking), owned by root, small.
  */
-function readEntryFile(file: string): string | undefined | Error {
+export function readEntryFile(file: string): string | undefined | Error {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -68,6 +68,8 @@ function readEntryFile(file: string): string | undefined | Error {
     const st = fstatSync(fd);
     if (!st.isFile()) return new Error(`it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a device or socket'}, not a file`);
     if (!OWNERS.has(st.uid)) return new Error(`it is owned by uid ${st.uid}, not root (chown root it if it is yours)`);
+    // whoever can write it can whitelist themselves
+    if (st.mode & 0o022) return new Error(`it is writable by group or others (mode ${(st.mode & 0o777).toString(8)}; chmod go-w it if it is yours)`);
     if (st.size > MAX_ENTRY) return new Error(`it is ${st.size} bytes; an entry is under 64 KiB`);
     return readFileSync(fd, 'utf8');
   } catch (e) {

@@ -94,15 +94,19 @@ export async function removeFile(file: string): Promise<boolean> {
 
 /** Remember files before a multi-file change, so a later failure can put them back. */
 export class FileUndo {
-  private saved = new Map<string, string | undefined>();
+  // the mode too: knockd.conf (0600, it is the key) must not come back world-readable, nor
+  // tm3-failsafe without its execute bit
+  private saved = new Map<string, { text: string; mode: number } | undefined>();
   async remember(file: string) {
-    if (!this.saved.has(file)) this.saved.set(file, await readText(file));
+    if (this.saved.has(file)) return;
+    const text = await readText(file);
+    this.saved.set(file, text === undefined ? undefined : { text, mode: (await fs.stat(file)).mode & 0o7777 });
   }
   async rollback() {
-    for (const [file, text] of this.saved) {
+    for (const [file, was] of this.saved) {
       try {
-        if (text === undefined) await removeFile(file);
-        else await writeAtomic(file, text);
+        if (was === undefined) await removeFile(file);
+        else await writeAtomic(file, was.text, was.mode);
       } catch { /* best effort: the error that caused the rollback is the one to report */ }
     }
   }

@@ -55,6 +55,10 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     [attacker, admin, flow] = lab.clients;
     await lab.startResponder();
     lab.writeConfig('', { fail2ban: true });
+    // a legacy jail.local with its own per-jail ignoreip, which beats any [DEFAULT]: tm3's jails
+    // must still never ban what the whitelist trusts
+    fs.mkdirSync(path.join(lab.root, 'etc/fail2ban'), { recursive: true });
+    fs.writeFileSync(path.join(lab.root, 'etc/fail2ban/jail.local'), '[asterisk]\nignoreip = 127.0.0.1/8\n[sshd]\nignoreip = 127.0.0.1/8\n');
     const r = await ok(['restart']);
     expect(r.stdout).to.match(/fail2ban started/);
     log = path.join(lab.root, 'var/log/asterisk/full');

@@ -36,6 +36,8 @@ describe('hostile store and planted files (lab)', function () {
     fs.writeFileSync(R('root/big.iptables'), `[entry]\naddress=${stranger.v4}\nservices=all\n${'#'.repeat(70 * 1024)}\n`);
     fs.writeFileSync(R('root/other.iptables'), `[entry]\naddress=${stranger.v4}\nservices=all\n`);
     fs.chownSync(R('root/other.iptables'), 1000, 1000);
+    fs.writeFileSync(R('root/shared.iptables'), `[entry]\naddress=${stranger.v4}\nservices=all\n`);
+    fs.chmodSync(R('root/shared.iptables'), 0o666); // root's, but anyone may edit it
     fs.writeFileSync(R('root/linked-target'), `[entry]\naddress=${stranger.v4}\nservices=all\n`);
     fs.symlinkSync(R('root/linked-target'), R('root/linked.iptables'));
   });
@@ -46,7 +48,7 @@ describe('hostile store and planted files (lab)', function () {
       const r = await tm3(args);
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
       expect(r.ms, `${args.join(' ')} took ${r.ms} ms`).to.be.below(15_000);
-      for (const [name, why] of [['fifo', /a FIFO/], ['zero', /symbolic link/], ['dev', /device/], ['dir', /a directory/], ['big', /under 64 KiB/], ['other', /owned by uid 1000/], ['linked', /symbolic link/]] as const) {
+      for (const [name, why] of [['fifo', /a FIFO/], ['zero', /symbolic link/], ['dev', /device/], ['dir', /a directory/], ['big', /under 64 KiB/], ['other', /owned by uid 1000/], ['shared', /writable by group or others/], ['linked', /symbolic link/]] as const) {
         expect(r.stderr, `${args.join(' ')}: ${name}`).to.match(new RegExp(`skipped ${name}\\.iptables: .*${why.source}`));
       }
       if (args[0] === 'list') expect(JSON.parse(r.stdout).map((e: { name: string }) => e.name)).to.deep.equal(['friend']);

@@ -74,6 +74,10 @@ describe('spoofing: trusted networks cannot be forged from the internet side (la
       const said = r.stdout + r.stderr;
       expect(said).to.match(/\[firewall\] trusted 203\.0\.113\.0\/24 is reached only through the default route \(veth-s\), so a packet from the internet can claim it/);
       expect(said).not.to.match(/trusted 198\.51\.100\.0\/24/);
+      // wider than the LAN: the half beyond it comes in from the internet side
+      lab.writeConfig();
+      fs.appendFileSync(path.join(lab.root, 'etc/tm3/tm3.conf'), '[firewall]\ntrusted = 127.0.0.0/8, ::1, 198.51.100.0/23\n');
+      expect((await lab.tm3(['doctor'])).stdout + (await lab.tm3(['doctor'])).stderr).to.match(/trusted 198\.51\.100\.0\/23 is reached partly through the default route \(veth-s\)/);
     } finally {
       await lab.exec(lab.server.ns, 'ip', ['route', 'del', 'default'], { reject: false });
     }

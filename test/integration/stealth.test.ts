@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Lab, type Host } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
@@ -16,7 +17,7 @@ describe('stealth against nmap (lab)', function () {
   const nmap = async (who: Host, args: string[]) => (await lab.exec(who.ns, 'nmap', ['-n', '--disable-arp-ping', '--max-retries', '1', '--host-timeout', '20s', ...args], { reject: false })).stdout;
 
   before(async function () {
-    requireLab(this, ['nmap']);
+    requireLab(this, ['nmap', 'python3']);
     lab = await Lab.create(2);
     [friend, stranger] = lab.clients;
     await lab.startResponder([22, 5060], [5060]);
@@ -48,6 +49,19 @@ describe('stealth against nmap (lab)', function () {
   it('a whitelisted client still hears the ICMP error, so the quiet is for strangers only', async () => {
     const out = await nmap(friend, ['-sn', '-PU10001', lab.server.v4]);
     expect(out).to.match(/\(1 host up\)/);
+  });
+
+  it('no ICMP error of any kind reaches a stranger: parameter problems and reassembly timeouts, v4 and v6', async () => {
+    // reassembly gives up after 30/60 s by default; this namespace's own sysctls make it 1 s
+    await lab.exec(lab.server.ns, 'sysctl', ['-qw', 'net.ipv4.ipfrag_time=1', 'net.ipv6.ip6frag_time=1']);
+    const PROBE = fileURLToPath(new URL('./helpers/icmp-probe.py', import.meta.url));
+    const probe = async (who: Host, mode: string, v6: boolean) => (await lab.exec(who.ns, 'python3', [PROBE, mode, v6 ? who.v6 : who.v4, v6 ? lab.server.v6 : lab.server.v4, '3'])).stdout.trim();
+    const modes: [string, boolean][] = [['v4opt', false], ['v4frag', false], ['v6hbh', true], ['v6frag', true]];
+    const heard = await Promise.all(modes.map(([m, v6]) => probe(stranger, m, v6)));
+    expect(heard).to.deep.equal(modes.map(([m]) => `${m} -> nothing`));
+    // the friend hears them: each probe really draws an error, so "nothing" above is the quiet
+    const friendHeard = await Promise.all(modes.map(([m, v6]) => probe(friend, m, v6)));
+    for (const h of friendHeard) expect(h).to.match(/-> \['icmp(v6)? type=/);
   });
 
   it('a port open to everyone with nothing listening sends a stranger no TCP reset (filtered, not closed), v4 and v6', async () => {

@@ -35,6 +35,9 @@ describe('config', () => {
     ['[firewall]\nopen = udp/10000:20000, tcp/1:2000\n', /\[firewall\] open: 2000 tcp ports open to everyone \(fix: narrow it, or write allow_wide = true in \[firewall\]/],
     ['[firewall]\ntrusted = 10.0.0.0/7\n', /\[firewall\] trusted: 10\.0\.0\.0\/7 is broader than \/8/],
     ['[firewall]\ntrusted = 2001:db8::/31\n', /\[firewall\] trusted: 2001:db8::\/31 is broader than \/32/],
+    ['[firewall]\ntrusted = 127.0.0.0/8, 1.0.0.0/8\n', /\[firewall\] trusted: public networks 1\.0\.0\.0\/8 add up to more than a \/16 of the internet \(a typo of a private range\?\)/],
+    ['[firewall]\ntrusted = 203.0.113.0/24, 198.18.0.0/15\n', /trusted: public networks 203\.0\.113\.0\/24, 198\.18\.0\.0\/15 add up to more than a \/16/],
+    ['[firewall]\ntrusted = ::1, 2001:db8::/40\n', /trusted: public networks 2001:db8::\/40 add up to more than a \/48/],
     ['[services]\nrange = udp/20000:30000\n', /\[services\] range: spans 10001 udp ports \(fix: narrow it, or write allow_wide = true in \[services\]/],
   ] as const) {
     it(`refuses the wide ${JSON.stringify(text)} unless allow_wide = true`, async () => {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -94,5 +97,29 @@ describe('hostile input: every value is refused with a fix, or valid (fast-check
         (entry) => expect(JSON.parse(JSON.stringify(parseEntry(entry.name, formatEntry(entry), catalog)))).to.deep.equal(JSON.parse(JSON.stringify(entry))),
       );
     }), { numRuns: RUNS });
+  });
+});
+
+describe('a rollback puts files back as they were', () => {
+  it('with their mode: the knock key stays 0600 and a script stays executable', async () => {
+    const { FileUndo } = await import('../../src/store/files.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-undo-'));
+    try {
+      const [key, script, made] = ['knockd.conf', 'tm3-failsafe', 'new.iptables'].map((f) => path.join(dir, f));
+      fs.writeFileSync(key, 'sequence = 7113,8224,9335\n', { mode: 0o600 });
+      fs.writeFileSync(script, '#!/bin/sh\n', { mode: 0o755 });
+      const undo = new FileUndo();
+      for (const f of [key, script, made]) await undo.remember(f);
+      fs.writeFileSync(key, 'changed\n');
+      fs.chmodSync(key, 0o644);
+      fs.writeFileSync(script, 'changed\n');
+      fs.writeFileSync(made, 'x\n');
+      await undo.rollback();
+      expect([fs.readFileSync(key, 'utf8'), (fs.statSync(key).mode & 0o777).toString(8)]).to.deep.equal(['sequence = 7113,8224,9335\n', '600']);
+      expect([fs.readFileSync(script, 'utf8'), (fs.statSync(script).mode & 0o777).toString(8)]).to.deep.equal(['#!/bin/sh\n', '755']);
+      expect(fs.existsSync(made)).to.equal(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { makeContext } from '../../src/cli/context.js';
 import { migrate, rollback } from '../../src/ops/migrate.js';
@@ -93,6 +94,27 @@ describe('tm3 migrate over the legacy fixtures', () => {
       expect((await readKnockState(c.paths)).sequence).to.deep.equal([7113, 8224, 9335]);
       expect(fs.readFileSync(path.join(root, 'etc/knockd.conf'), 'utf8')).to.match(/^\s*sequence\s*=\s*7113:tcp,8224:tcp,9335:tcp$/m);
       expect(fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8')).to.include('7113  8224  9335');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tm3 migrate reads the legacy store as the entry store does', () => {
+  it('a link, a file others can write, or a FIFO in /root is reported and never whitelisted', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-migrate-hostile-'));
+    try {
+      fs.mkdirSync(path.join(root, 'root'), { mode: 0o700 });
+      fs.writeFileSync(path.join(root, 'planted'), '203.0.113.66\n');
+      fs.symlinkSync(path.join(root, 'planted'), path.join(root, 'root/evil.iptables'));
+      fs.writeFileSync(path.join(root, 'root/open.iptables'), '203.0.113.67\n', { mode: 0o666 });
+      fs.chmodSync(path.join(root, 'root/open.iptables'), 0o666);
+      execFileSync('mkfifo', [path.join(root, 'root/pipe.iptables')]);
+      fs.writeFileSync(path.join(root, 'root/good.iptables'), '203.0.113.68\n', { mode: 0o600 });
+      const r = await migrate(await makeContext({ root, quiet: true }), true);
+      expect(r.plan.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.68/32']);
+      const refused = r.plan.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('not migrated'));
+      expect(refused.map((l) => /\/root\/(\w+)\.iptables/.exec(l)?.[1]).sort()).to.deep.equal(['evil', 'open', 'pipe']);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
