@@ -15,6 +15,9 @@ import { renderFiles, type RenderResult } from './render-files.js';
 import { guardLockout, confirmForced, plannedAccess, type GuardOptions } from './lockout.js';
 import { knockInputs, applyKnock } from './knock.js';
 import { ensureClosed } from './closed.js';
+import { resolveAll } from '../resolve/resolve-all.js';
+import { ownAddresses } from './own-addresses.js';
+import { writeCache } from '../store/cache.js';
 
 export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string }
 
@@ -25,7 +28,10 @@ export interface RestartResult { written: string[]; backups: string[]; swapped: 
  */
 export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {}): Promise<RestartResult> {
   return withLock(ctx.paths, async () => {
-    const state = await loadState(ctx);
+    const loaded = await loadState(ctx);
+    // As the original iptables-restart did: names are looked up again (last good kept on
+    // failure, within [dns] timeout_ms), so a migrated or stale name is current after restart.
+    const state = { ...loaded, cache: await freshNames(ctx, loaded, dryRun) };
     const sets = planSets(ctx.config, state.entries, state.cache);
     // A config change under an admin's session (a narrower [firewall] trusted) is refused before
     // any file or rule changes; a forced one is kept only if confirmed (on a terminal).
@@ -96,4 +102,17 @@ async function fail2banStep(ctx: Ctx): Promise<string> {
   const state = await restartFail2ban(ctx.paths);
   if (!['restarted', 'reloaded', 'started'].includes(state)) ctx.out.warn(`fail2ban: ${state}`);
   return state;
+}
+
+async function freshNames(ctx: Ctx, state: Awaited<ReturnType<typeof loadState>>, dryRun: boolean) {
+  const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
+  if (hosts.length === 0) return state.cache;
+  const progress = ctx.out.progress('resolving');
+  const report = await resolveAll(hosts, state.cache, { ...ctx.config.dns, own: await ownAddresses(ctx), onProgress: progress.tick });
+  for (const h of report.failed) {
+    const kept = [...(report.cache[h]?.v4 ?? []), ...(report.cache[h]?.v6 ?? [])];
+    ctx.out.warn(`${h} did not resolve: ${kept.length ? `its last good addresses stay whitelisted (${kept.join(', ')})` : 'not whitelisted until it does'}`);
+  }
+  if (!dryRun && report.cache !== state.cache) await writeCache(ctx.paths, report.cache);
+  return report.cache;
 }

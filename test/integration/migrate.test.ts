@@ -107,3 +107,34 @@ describe('tm3 migrate on a legacy box, with real packets (lab)', function () {
     expect(fs.existsSync(path.join(lab.root, 'root/migrated-192.0.2.20.iptables'))).to.equal(false);
   });
 });
+
+describe('tm3 migrate then tm3 restart brings names up to date at once (lab)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let oldHome: Lab['server'], newHome: Lab['server'];
+  const OFFICE = `office.${DNS_DOMAIN}`;
+
+  before(async function () {
+    requireLab(this);
+    lab = await Lab.create(2);
+    [oldHome, newHome] = lab.clients;
+    await lab.startResponder();
+    // iptables-save froze the name's old answer into its entry block; the name has moved since
+    fs.mkdirSync(path.join(lab.root, 'etc/iptables'), { recursive: true });
+    fs.mkdirSync(path.join(lab.root, 'root'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(lab.root, 'etc/iptables/rules.v4'), `*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n# // New entry for office.iptables\n-A INPUT -s ${oldHome.v4}/32 -p tcp -m tcp --dport 22 -j ACCEPT\n# // End entry for office.iptables\nCOMMIT\n`);
+    fs.writeFileSync(path.join(lab.root, 'root/office.iptables'), `${OFFICE} ${oldHome.v4}\n`, { mode: 0o600 });
+    await lab.startDns({ [OFFICE]: [newHome.v4] });
+    lab.writeConfig();
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it("tm3 migrate, then tm3 restart (as the original's iptables-restart): the stale last-ip is not whitelisted; the name's current answer is, for its block's ports", async () => {
+    for (const args of [['migrate'], ['restart']]) {
+      const r = await lab.tm3(args);
+      expect(r.exitCode, r.stderr).to.equal(0);
+    }
+    await expectOnly(lab, newHome, 4, ['tcp/22']);
+    await expectOnly(lab, oldHome, 4, []);
+  });
+});
