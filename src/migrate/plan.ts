@@ -189,7 +189,7 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
       const scope: Scope = blocks.length ? s.scope : ALL;
       if (d) { d.scope = union(d.scope, scope); d.where.push(s.where); } else sources.set(k, { name, source: s.source!, scope, kind: s.kind, where: [s.where] });
     }
-    if (sources.size === 0) { report.push(`NOT UNDERSTOOD: ${list[0].where}: ${name}.iptables is blank and no entry block in the rules names its address; not migrated`); continue; }
+    if (sources.size === 0) { report.push(`NOT UNDERSTOOD: ${list[0].where}: ${name}.iptables holds no address (blank, or the 1.1.1.1 placeholder of an add-ip that did not finish) and no entry block names one; not migrated`); continue; }
     [...sources.values()].forEach((d, n) => {
       if (n > 0) d.name = `${name}-${n + 1}`;
       if (file && !d.where.includes(file.where)) d.where.push(file.where);

@@ -105,8 +105,9 @@ export function interpret(args: string[]): Meaning {
 }
 
 /**
- * An ACCEPT that nothing bounds (no source, no port, not ICMP), whatever else it matches: never
- * carried over as a hand rule, since tm3's failsafe would call the box open with it.
+ * An ACCEPT that nothing bounds (no source, no port, not ICMP), or that only a forgeable source
+ * port bounds, whatever else it matches: never carried over as a hand rule, since tm3's
+ * failsafe would call the box open with it.
  */
 export function unboundedAccept(args: string[]): boolean {
   const at = (names: string[]) => args.findIndex((a, i) => names.includes(a) && args[i - 1] !== '!');
@@ -114,6 +115,9 @@ export function unboundedAccept(args: string[]): boolean {
   if (j < 0 || args[j + 1] !== 'ACCEPT') return false;
   const s = at(['-s', '--source', '--src', '--src-range', '--mac-source']);
   if (s >= 0 && parseSource(args[s + 1] ?? '') !== 'anywhere') return false;
+  // "--sport 53 --dport 9999:65535": anyone can send from port 53, so the ports it opens are
+  // open to everyone (the original's DNS-reply rule; tm3's reply rule answers DNS by conntrack)
+  if (at(['--sport', '--sports', '--source-port', '--source-ports']) >= 0) return true;
   if (at(['--dport', '--dports', '--destination-port', '--destination-ports']) >= 0) return false;
   const p = at(['-p', '--protocol']);
   return !(p >= 0 && /^(icmp|ipv6-icmp|icmpv6|1|58)$/i.test(args[p + 1] ?? ''));

@@ -56,14 +56,14 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
       const [chain, policy] = body.slice(1).split(/\s+/);
       if (/^(fail2ban|f2b)-/.test(chain)) return note(`chain ${chain} is Fail2Ban's own, frozen by iptables-save; tm3's ban sets replace it`);
       if (!BUILTIN.has(chain)) into.chains.push({ family, table, chain });
-      else if (table === 'filter' && chain === 'INPUT' && policy === 'ACCEPT') note('INPUT policy ACCEPT becomes DROP: tm3 denies by default');
+      else if (table === 'filter' && (chain === 'INPUT' || chain === 'FORWARD') && policy === 'ACCEPT') note(`${chain} policy ACCEPT becomes DROP: tm3 denies by default`);
       return;
     }
     const w = words(body);
     if (!w || w[0] !== '-A' || w.length < 2) return note(`not an iptables-save rule: ${line}`, 'unknown');
     const [, chain, ...args] = w;
     if (/^(fail2ban|f2b)-/.test(chain)) return note(`rule of Fail2Ban's chain ${chain} dropped; tm3's ban sets replace it`);
-    if (table === 'filter' && chain === 'FORWARD' && interpret(args).kind === 'base') return; // tm3's FORWARD policy is DROP
+    if (table === 'filter' && chain === 'FORWARD' && interpret(args).kind === 'base') return note(`dropped: tm3's FORWARD policy is DROP: ${body}`);
     if (table !== 'filter' || chain !== 'INPUT') {
       into.hand.push({ kind: 'rule', family, table: table || 'filter', chain, args, where });
       return note(`kept as a hand rule in iptables-custom: ${body}`, 'kept');
@@ -89,7 +89,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
         open.push(...meaning.scope);
         return note(`open to everyone over IPv${family}: ${args.join(' ')}`);
       case 'base':
-        return;
+        return note(`done by tm3 itself (${meaning.why}): ${body}`);
       case 'fail2ban':
         return note("jump to Fail2Ban's chain dropped; tm3's ban sets replace it");
       case 'wide-open':

@@ -12,7 +12,7 @@ import { conffileMd5 } from '../apply/dpkg.js';
 import { readJailLocal } from '../migrate/jail.js';
 import { planMigration, dropinText, type MigrationPlan } from '../migrate/plan.js';
 import { formatEntry } from '../model/entry.js';
-import { Tm3Error } from '../model/errors.js';
+import { Tm3Error, InputError } from '../model/errors.js';
 import { extractAdminBody } from '../plan/admin-section.js';
 import { planSets } from '../plan/sets.js';
 import { loadConfig } from '../store/config.js';
@@ -27,17 +27,20 @@ import { syslog } from '../apply/system.js';
 import { backupStamp, renderFiles } from './render-files.js';
 import { knockInputs } from './knock.js';
 import { fileDiff } from './diff.js';
+import { disableLines, LEGACY_TOOLS } from '../migrate/old-tools.js';
 
 export const DROPIN = '/etc/tm3/tm3.conf.d/50-migrated.conf';
 export const JAIL_DROPIN = '/etc/fail2ban/jail.d/tm3-migrated.local';
 const MANIFEST = 'migrate.json';
 const CRONTABS = ['/etc/crontab', '/var/spool/cron/crontabs/root'];
+const RC_LOCAL = ['/etc/rc.local', '/etc/rc.d/rc.local'];
+export const RHEL_REFUSAL = "this box loads its firewall at boot from /etc/sysconfig/iptables (RHEL's iptables service, no /etc/debian_version), which would load the legacy rules beside tm3's; tm3 runs on Debian with netfilter-persistent";
 
 interface Manifest { stamp: string; replaced: string[]; created: string[] }
-export interface MigrateResult { plan: MigrationPlan; changed: string[]; backupDir?: string; diffs: string[] }
+export interface MigrateResult { plan: MigrationPlan; changed: string[]; backupDir?: string; diffs: string[]; rhelBoot?: boolean }
 
 /** Read every legacy source under the root into findings (tm3's own files are skipped). */
-async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: string; crontab: string[] }> {
+async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: string }> {
   const p = ctx.paths;
   const findings = emptyFindings();
   checkStoreDir(p);
@@ -62,11 +65,7 @@ async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: s
     const text = read ?? '';
     if (!isTm3Entry(text)) readLegacyEntry(f.slice(0, -'.iptables'.length), text, p.inServer(path.join(p.storeDir, f)), findings);
   }
-  const crontab: string[] = [];
-  for (const file of CRONTABS) {
-    for (const line of ((await readText(p.at(file))) ?? '').split('\n')) if (/ipchecker/.test(line) && !line.trim().startsWith('#')) crontab.push(`${file}: ${line.trim()}`);
-  }
-  return { findings, adminBody, crontab };
+  return { findings, adminBody };
 }
 
 /** Everything a migration would write: path -> text (direct files), plus the rendered ones. */
@@ -90,9 +89,13 @@ async function prepare(ctx: Ctx) {
     jails: jailText !== undefined ? readJailLocal(jailText) : undefined,
     now: new Date().toISOString(),
   });
-  for (const c of legacy.crontab) plan.report.push(`note: ${c}: /root/ipchecker is now tm3's wrapper for tm3 refresh, and tm3-refresh.timer runs it every 10 minutes; the line can go`);
-
   const direct: Record<string, { text: string; mode: number }> = {};
+  await disableOldTools(ctx, plan.report, direct);
+  // RHEL's iptables service would load the legacy file at boot beside tm3's rules, and tm3
+  // writes only what Debian's netfilter-persistent loads: files yes, --apply no.
+  const rhelBoot = (await readText(p.at('/etc/sysconfig/iptables')).catch(() => undefined)) !== undefined && (await readText(p.at('/etc/debian_version')).catch(() => undefined)) === undefined;
+  if (rhelBoot) plan.report.push(`refused: ${RHEL_REFUSAL}; the migrated files are written for review, and tm3 migrate --apply refuses`);
+
   for (const e of plan.entries) direct[p.entryFile(e.name)] = { text: formatEntry(e), mode: 0o600 };
   const dropin = Object.keys(plan.dropin).length ? dropinText(plan.dropin) : undefined;
   if (dropin !== undefined && dropin !== dropinNow) direct[dropinPath] = { text: dropin, mode: 0o644 };
@@ -114,15 +117,54 @@ async function prepare(ctx: Ctx) {
   const knockChanged = knockState.sequence?.join() !== knockBefore.sequence?.join() || knockState.permanent !== knockBefore.permanent;
   const entries = [...existing.filter((e) => !plan.entries.some((n) => n.name === e.name)), ...plan.entries];
   for (const [f, { text }] of Object.entries(direct)) if ((await readText(f)) === text) delete direct[f];
-  return { plan, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock, state: { entries, cache: seeded } };
+  return { plan, rhelBoot, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock, state: { entries, cache: seeded } };
+}
+
+/**
+ * The old tools must stop rewriting the firewall: their cron and rc.local lines are commented
+ * out, and their copies outside /root (where tm3's wrappers go) become tm3 wrappers too.
+ */
+async function disableOldTools(ctx: Ctx, report: string[], direct: Record<string, { text: string; mode: number }>): Promise<void> {
+  const p = ctx.paths;
+  const cronD = (await fs.readdir(p.at('/etc/cron.d')).catch(() => [] as string[])).filter((f) => /^[A-Za-z0-9_-]+$/.test(f)).map((f) => `/etc/cron.d/${f}`);
+  const targets: [string, string][] = [
+    ...[...CRONTABS, ...cronD].map((f): [string, string] => [f, 'tm3-refresh.timer refreshes the names every 10 minutes']),
+    ...RC_LOCAL.map((f): [string, string] => [f, 'tm3-firewall.service loads the firewall at boot']),
+  ];
+  for (const [file, why] of targets) {
+    const at = p.at(file);
+    const text = await readText(at).catch(() => undefined);
+    const done = text === undefined ? undefined : disableLines(text, file, why);
+    if (!done) continue;
+    direct[at] = { text: done.text, mode: (await fs.stat(at)).mode & 0o7777 };
+    report.push(...done.report);
+  }
+  const { wrapperFile } = await import('../plan/files.js');
+  const { tm3Command } = await import('../tm3-command.js');
+  for (const name of LEGACY_TOOLS) {
+    // the render below puts tm3's wrapper in their place
+    const text = await readText(path.join(p.storeDir, name)).catch(() => undefined);
+    if (text !== undefined && !isTm3File(text)) report.push(`disabled: ${p.inServer(p.storeDir)}/${name}, the original's own command, is now a wrapper around tm3 (tm3 migrate --rollback puts it back)`);
+  }
+  for (const dir of ['/usr/local/sbin', '/usr/local/bin']) {
+    for (const name of LEGACY_TOOLS) {
+      const at = p.at(`${dir}/${name}`);
+      const text = await readText(at).catch(() => undefined);
+      if (text === undefined || isTm3File(text)) continue;
+      const w = wrapperFile(p, tm3Command(p.root), name, at);
+      direct[at] = { text: w.text, mode: 0o755 };
+      report.push(`disabled: ${dir}/${name}, the original's own command, is now a wrapper around tm3 like ${p.inServer(p.storeDir)}/${name} (tm3 migrate --rollback puts it back)`);
+    }
+  }
 }
 
 /** Plan, and unless dryRun back up every file it touches and write them. */
-export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult> {
+export async function migrate(ctx: Ctx, dryRun: boolean, opts: { apply?: boolean } = {}): Promise<MigrateResult> {
   return withLock(ctx.paths, async () => {
     const pre = await prepare(ctx);
+    if (opts.apply && pre.rhelBoot) throw new InputError(RHEL_REFUSAL, 'run tm3 migrate without --apply to write the files for review, and migrate on the Debian box that replaces this one; nothing was changed');
     // No legacy source at all (a fresh box): nothing to migrate, and nothing to render either.
-    if (pre.plan.report.length === 0) return { plan: pre.plan, changed: [], diffs: [] };
+    if (pre.plan.report.length === 0) return { plan: pre.plan, changed: [], diffs: [], rhelBoot: pre.rhelBoot };
     const rendered = await renderFiles(pre.next, pre.sets, true, pre.knock, { adminBody: pre.plan.adminBody, state: pre.state });
     const renderedText = Object.fromEntries(rendered.files.map((f) => [f.path, f.text]));
     const changed = [...new Set([...Object.keys(pre.direct), ...rendered.written, ...(pre.knockChanged ? [ctx.paths.knockState] : [])])];
@@ -133,7 +175,7 @@ export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult>
         if (planned !== undefined) diffs.push(await fileDiff(ctx.paths.inServer(f), await readText(f), planned));
         else diffs.push(`would change ${ctx.paths.inServer(f)}`);
       }
-      return { plan: pre.plan, changed, diffs };
+      return { plan: pre.plan, changed, diffs, rhelBoot: pre.rhelBoot };
     }
     if (changed.length === 0) return { plan: pre.plan, changed, diffs: [] };
 
@@ -158,7 +200,7 @@ export async function migrate(ctx: Ctx, dryRun: boolean): Promise<MigrateResult>
       await fs.chmod(f.path, f.mode);
     }
     await syslog(`tm3 migrate: ${pre.plan.entries.length} entries from the legacy firewall; backups in ${ctx.paths.inServer(backupDir)}`);
-    return { plan: pre.plan, changed, backupDir, diffs: [] };
+    return { plan: pre.plan, changed, backupDir, diffs: [], rhelBoot: pre.rhelBoot };
   }, { dryRun });
 }
 

@@ -53,10 +53,12 @@ export const ORIGINAL_COMMANDS: Record<string, string> = {
 };
 
 export function wrapperFiles(paths: Paths, tm3: string): PlannedFile[] {
-  return Object.entries(ORIGINAL_COMMANDS).map(([name, args]) => {
-    const file = `${paths.storeDir}/${name}`;
-    return { path: file, text: render('wrapper', { version: VERSION, self: paths.inServer(file), tm3, args }), mode: 0o750 };
-  });
+  return Object.keys(ORIGINAL_COMMANDS).map((name) => wrapperFile(paths, tm3, name, `${paths.storeDir}/${name}`));
+}
+
+/** One original command NAME at FILE (under the root), as a wrapper around tm3. */
+export function wrapperFile(paths: Paths, tm3: string, name: string, file: string): PlannedFile {
+  return { path: file, text: render('wrapper', { version: VERSION, self: paths.inServer(file), tm3, args: ORIGINAL_COMMANDS[name] }), mode: 0o750 };
 }
 
 /** Everything `tm3 render` writes. Pure: the caller reads the existing script for its admin section. */

@@ -163,7 +163,7 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
   });
 
   it('accept-everything in every spelling is refused and reported, in rules files and scripts', async () => {
-    const spellings = ['-s 0/0 -j ACCEPT', '-s 0.0.0.0/0.0.0.0 -j ACCEPT', '-s 198.51.100.4/0 -j ACCEPT', '-p all -j ACCEPT', '-p 0 -j ACCEPT', '-i eth0 -j ACCEPT', '-m set --match-set friends src -j ACCEPT'];
+    const spellings = ['-s 0/0 -j ACCEPT', '-s 0.0.0.0/0.0.0.0 -j ACCEPT', '-s 198.51.100.4/0 -j ACCEPT', '-p all -j ACCEPT', '-p 0 -j ACCEPT', '-i eth0 -j ACCEPT', '-m set --match-set friends src -j ACCEPT', '-p tcp -m tcp --tcp-flags ACK ACK -j ACCEPT', '-p udp -m udp --sport 53 --dport 9999:65535 -j ACCEPT'];
     const p = await plan({ rules4: filter(spellings.map((r) => `-A INPUT ${r}`).join('\n')), rules6: filter('-A INPUT -s 0::0/0 -j ACCEPT\n-A INPUT -s ::/0 -p tcp -j ACCEPT'), custom: spellings.map((r) => `iptables -A INPUT ${r}`).join('\n') });
     expect(p.entries).to.deep.equal([]);
     expect(p.adminBody ?? '').not.to.match(/-j ACCEPT/);

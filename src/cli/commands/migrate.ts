@@ -26,7 +26,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         if (!dryRun) ctx.out.info('the kernel still runs the migrated rules: load the old ones with netfilter-persistent restart (or the old iptables-restart)');
         return;
       }
-      const r = await migrate(ctx, dryRun);
+      const r = await migrate(ctx, dryRun, { apply: opts.apply && !dryRun });
       if (opts.json) return ctx.out.json({ entries: r.plan.entries.map((e) => ({ name: e.name, address: e.address?.cidr, host: e.host, services: e.services, source: e.source })), report: r.plan.report, changed: r.changed.map((f) => ctx.paths.inServer(f)), backupDir: r.backupDir && ctx.paths.inServer(r.backupDir) });
       if (!dryRun && r.changed.length === 0) return ctx.out.line(`nothing to migrate: ${r.plan.report.length ? 'every legacy source is already in tm3' : 'no legacy firewall found'}`);
       for (const line of r.plan.report) (line.startsWith('NOT UNDERSTOOD') ? ctx.out.warn(line) : ctx.out.info(line));
