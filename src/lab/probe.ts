@@ -4,11 +4,11 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 
 export type Outcome = 'open' | 'refused' | 'timeout' | 'error';
-export interface ProbeSpec { proto: 'tcp' | 'udp'; host: string; port: number }
+export interface ProbeSpec { proto: 'tcp' | 'udp'; host: string; port: number; /** the client's source address, when it has several */ local?: string }
 
 function tcp(p: ProbeSpec, timeout: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: p.host, port: p.port });
+    const sock = net.connect({ host: p.host, port: p.port, ...(p.local ? { localAddress: p.local } : {}) });
     const done = (o: Outcome) => { clearTimeout(t); sock.destroy(); resolve(o); };
     const t = setTimeout(() => done('timeout'), timeout);
     sock.once('connect', () => done('open'));
@@ -23,7 +23,8 @@ function udp(p: ProbeSpec, timeout: number): Promise<Outcome> {
     const t = setTimeout(() => done('timeout'), timeout);
     sock.once('message', () => done('open'));
     sock.once('error', () => done('error'));
-    sock.send('tm3-probe', p.port, p.host);
+    const send = () => sock.send('tm3-probe', p.port, p.host);
+    if (p.local) sock.bind({ address: p.local }, send); else send();
   });
 }
 

@@ -95,6 +95,9 @@ function readCommand(args: string[], family: Family, where: string, line: string
     return note(`not carried over (it would flush, delete or change policy): ${line}`, 'unknown');
   }
   const insert = op === '-I' || op === '--insert' ? (/^[0-9]+$/.test(more[0] ?? '') ? more.shift()! : '1') : undefined;
+  // Appended behind the rules file's own final DROP or REJECT: it never matched on the legacy box.
+  const deny = into.finalDeny[family];
+  if (!insert && table === 'filter' && chain === 'INPUT' && deny) return note(`never matched on the legacy box (appended after the final deny at ${deny}): not carried over: ${line}`);
   if (table === 'filter' && chain === 'INPUT') {
     const meaning = interpret(more);
     if (meaning.kind === 'whitelist') {

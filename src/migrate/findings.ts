@@ -36,10 +36,12 @@ export interface Findings {
   sightings: Sighting[];
   /** ports a legacy rules file opened to everyone, per family (absent: no such file was read) */
   open: { 4?: PortRange[]; 6?: PortRange[] };
+  /** where a rules file's INPUT ends with an unconditional DROP or REJECT, per family: rules appended later never match */
+  finalDeny: { 4?: string; 6?: string };
   hand: HandLine[];
   /** user chains the kept rules need, per family and table */
   chains: { family: Family; table: string; chain: string }[];
   notes: Note[];
 }
 
-export const emptyFindings = (): Findings => ({ sightings: [], open: {}, hand: [], chains: [], notes: [] });
+export const emptyFindings = (): Findings => ({ sightings: [], open: {}, finalDeny: {}, hand: [], chains: [], notes: [] });

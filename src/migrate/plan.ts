@@ -49,7 +49,7 @@ const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')
 const addrSlug = (n: Net) => `${n.address}${n.prefix === (n.family === 4 ? 32 : 128) ? '' : `-${n.prefix}`}`.replace(/:/g, '-');
 const baseName = (s: Source, prefix: string) => ('address' in s ? `${prefix}-${addrSlug(s.address)}` : s.host).slice(0, 64);
 
-interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[]; note?: string }
+interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[]; note?: string; /** only a NAME.iptables file names it: no legacy rule admitted it, unless a loose rule below does */ fileOnly?: boolean; ruled?: boolean }
 
 export function planMigration(i: MigrationInputs): MigrationPlan {
   const report: string[] = [];
@@ -187,7 +187,7 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
       const k = key(s.source!);
       const d = sources.get(k);
       const scope: Scope = blocks.length ? s.scope : ALL;
-      if (d) { d.scope = union(d.scope, scope); d.where.push(s.where); } else sources.set(k, { name, source: s.source!, scope, kind: s.kind, where: [s.where] });
+      if (d) { d.scope = union(d.scope, scope); d.where.push(s.where); } else sources.set(k, { name, source: s.source!, scope, kind: s.kind, where: [s.where], fileOnly: !blocks.length });
     }
     if (sources.size === 0) { report.push(`NOT UNDERSTOOD: ${list[0].where}: ${name}.iptables holds no address (blank, or the 1.1.1.1 placeholder of an add-ip that did not finish) and no entry block names one; not migrated`); continue; }
     [...sources.values()].forEach((d, n) => {
@@ -202,12 +202,20 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
     const k = key(s.source!);
     const d = drafts.find((x) => key(x.source) === k) ?? bySource.get(k);
     if (d) {
-      d.scope = union(d.scope, s.scope);
+      // a file-only name's rule, outside any block: its ports are the rule's, not 'all'
+      d.scope = d.fileOnly && !d.ruled ? s.scope : union(d.scope, s.scope);
+      d.ruled = true;
       d.where.push(s.where);
       if (s.kind === 'provider' && !d.name) { d.kind = 'provider'; d.label ??= s.label; }
     } else bySource.set(k, { source: s.source!, scope: s.scope, kind: s.kind, label: s.label, where: [s.where] });
   }
-  return [...drafts, ...bySource.values()];
+  // A NAME.iptables that no loaded rule backs was refused by the legacy box: never wider.
+  const kept = drafts.filter((d) => {
+    if (!d.fileOnly || d.ruled) return true;
+    report.push(`NOT UNDERSTOOD: ${d.where.join(', ')}: ${d.name}.iptables names ${key(d.source)}, but no legacy rule admits it (the legacy box refused it): not whitelisted; tm3 ${'host' in d.source ? 'add-fqdn' : 'add-ip'} ${d.name} ${key(d.source).replace(/\/(32|128)$/, '')} if it is wanted`);
+    return false;
+  });
+  return [...kept, ...bySource.values()];
 }
 
 function fallbackName(d: Draft, all: Draft[]): string {

@@ -71,7 +71,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     // Rules behind an unconditional DROP or REJECT never matched on the legacy box.
     if (finalDeny) return note(`never matched on the legacy box (it comes after the final deny at line ${finalDeny}): not carried over: ${body}`);
     const meaning = interpret(args);
-    if (meaning.kind === 'base' && meaning.why === 'the final deny') finalDeny = i + 1;
+    if (meaning.kind === 'base' && meaning.why === 'the final deny' && table === 'filter') { finalDeny = i + 1; into.finalDeny[family] = where; }
     switch (meaning.kind) {
       case 'whitelist': {
         const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose' };

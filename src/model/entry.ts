@@ -60,6 +60,8 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
 function parseLegacy(name: string, line: string): Entry {
   const [target, last, ...rest] = line.split(/\s+/);
   if (rest.length) throw new InputError(`entry ${name} has more than two words`, `rewrite ${name}.iptables as '<address-or-fqdn> [<last-ip>]'`);
+  // add-ip and add-fqdn write this before they know the address; an unfinished run leaves it
+  if (target === '1.1.1.1' || target === 'no.fqdn') throw new InputError(`entry ${name} is the placeholder '${target}' of an add-ip or add-fqdn that did not finish`, `tm3 migrate reads its address from the entry block, or tm3 del-acct ${name}`);
   const isAddress = /^[0-9.]+(\/\d+)?$/.test(target) || target.includes(':');
   const entry: Entry = { name, services: [ALL], source: 'admin', added: '', legacy: true };
   if (isAddress) entry.address = parseNet(target, { force: true, what: `entry ${name} address` });

@@ -91,6 +91,20 @@ async function prepare(ctx: Ctx) {
   });
   const direct: Record<string, { text: string; mode: number }> = {};
   await disableOldTools(ctx, plan.report, direct);
+  // A legacy NAME.iptables that did not become entry NAME would still be read by tm3's store as
+  // an entry of its own ('all'): it goes aside, where nothing reads it.
+  const remove: string[] = [];
+  const migrated = new Set(plan.entries.map((e) => e.name));
+  for (const f of await fs.readdir(p.storeDir).catch(() => [] as string[])) {
+    const name = f.slice(0, -'.iptables'.length);
+    if (!f.endsWith('.iptables') || migrated.has(name)) continue;
+    const file = path.join(p.storeDir, f);
+    const read = readEntryFile(file);
+    if (typeof read !== 'string' || isTm3Entry(read)) continue;
+    direct[`${file}.not-migrated`] = { text: read, mode: 0o600 };
+    remove.push(file);
+    plan.report.push(`set aside: ${p.inServer(file)} is now ${p.inServer(file)}.not-migrated, so tm3 does not read it as an entry (see above; tm3 migrate --rollback puts it back)`);
+  }
   // RHEL's iptables service would load the legacy file at boot beside tm3's rules, and tm3
   // writes only what Debian's netfilter-persistent loads: files yes, --apply no.
   const rhelBoot = (await readText(p.at('/etc/sysconfig/iptables')).catch(() => undefined)) !== undefined && (await readText(p.at('/etc/debian_version')).catch(() => undefined)) === undefined;
@@ -115,9 +129,10 @@ async function prepare(ctx: Ctx) {
   const knockState = { ...knockBefore, sequence: plan.knockSequence ?? knockBefore.sequence, permanent: knockBefore.permanent || plan.knockPermanent };
   const knock = await knockInputs(next, true, knockState); // fills in a missing sequence, writes nothing
   const knockChanged = knockState.sequence?.join() !== knockBefore.sequence?.join() || knockState.permanent !== knockBefore.permanent;
-  const entries = [...existing.filter((e) => !plan.entries.some((n) => n.name === e.name)), ...plan.entries];
+  // legacy one-line files are either migrated under their name or set aside above
+  const entries = [...existing.filter((e) => !e.legacy && !plan.entries.some((n) => n.name === e.name)), ...plan.entries];
   for (const [f, { text }] of Object.entries(direct)) if ((await readText(f)) === text) delete direct[f];
-  return { plan, rhelBoot, direct, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock, state: { entries, cache: seeded } };
+  return { plan, rhelBoot, direct, remove, next, knockState, knockChanged, sets: planSets(config, entries, seeded), knock, state: { entries, cache: seeded } };
 }
 
 /**
@@ -167,12 +182,13 @@ export async function migrate(ctx: Ctx, dryRun: boolean, opts: { apply?: boolean
     if (pre.plan.report.length === 0) return { plan: pre.plan, changed: [], diffs: [], rhelBoot: pre.rhelBoot };
     const rendered = await renderFiles(pre.next, pre.sets, true, pre.knock, { adminBody: pre.plan.adminBody, state: pre.state });
     const renderedText = Object.fromEntries(rendered.files.map((f) => [f.path, f.text]));
-    const changed = [...new Set([...Object.keys(pre.direct), ...rendered.written, ...(pre.knockChanged ? [ctx.paths.knockState] : [])])];
+    const changed = [...new Set([...Object.keys(pre.direct), ...pre.remove, ...rendered.written, ...(pre.knockChanged ? [ctx.paths.knockState] : [])])];
     if (dryRun) {
       const diffs: string[] = [];
       for (const f of changed) {
         const planned = pre.direct[f]?.text ?? renderedText[f];
-        if (planned !== undefined) diffs.push(await fileDiff(ctx.paths.inServer(f), await readText(f), planned));
+        if (pre.remove.includes(f)) diffs.push(`would move ${ctx.paths.inServer(f)} aside to ${ctx.paths.inServer(f)}.not-migrated`);
+        else if (planned !== undefined) diffs.push(await fileDiff(ctx.paths.inServer(f), await readText(f), planned));
         else diffs.push(`would change ${ctx.paths.inServer(f)}`);
       }
       return { plan: pre.plan, changed, diffs, rhelBoot: pre.rhelBoot };
@@ -193,6 +209,7 @@ export async function migrate(ctx: Ctx, dryRun: boolean, opts: { apply?: boolean
     await writeAtomic(path.join(backupDir, 'report.txt'), `${pre.plan.report.join('\n')}\n`, 0o600);
 
     for (const [f, { text, mode }] of Object.entries(pre.direct)) await writeAtomic(f, text, mode);
+    for (const f of pre.remove) await removeFile(f);
     if (pre.knockChanged) await writeKnockState(ctx.paths, pre.knockState);
     // exactly the rendered texts that were diffed and backed up above, without rendering twice
     for (const f of rendered.files.filter((x) => rendered.written.includes(x.path))) {

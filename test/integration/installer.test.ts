@@ -134,10 +134,10 @@ describe('tm3-install (lab)', function () {
       // staged, without --apply: files only, no kernel change
       const r = await installer(['--root', legacy, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
       expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
-      expect(r.stdout).to.include('a legacy firewall is here: tm3 migrate would carry over 10 whitelist entries');
+      expect(r.stdout).to.include('a legacy firewall is here: tm3 migrate would carry over 9 whitelist entries');
       const list = await execa(process.execPath, [path.join(DIST, 'cli/main.js'), '--root', legacy, 'list', '--json'], { env: { TM3_NO_SYSLOG: '1' } });
       const names = (JSON.parse(list.stdout) as { name: string }[]).map((e) => e.name);
-      expect(names).to.include.members(['home', 'office', 'cabin', 'voip.ms', 'vitelity-198.51.100.21', '20170220-101500', `admin-${admin.v4}`]);
+      expect(names).to.include.members(['home', 'office', 'cabin', 'voip.ms', 'vitelity-198.51.100.21', `admin-${admin.v4}`]);
       expect(fs.readFileSync(L('etc/knockd.conf'), 'utf8')).to.match(/sequence\s*=\s*7113:tcp,8224:tcp,9335:tcp/);
       const snap = () => JSON.stringify(fs.readdirSync(legacy, { recursive: true, encoding: 'utf8' }).sort().map((f) => [f, fs.statSync(L(f)).isFile() ? fs.readFileSync(L(f), 'base64') : '']));
       const before = snap();

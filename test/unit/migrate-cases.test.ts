@@ -111,8 +111,11 @@ describe('tm3 migrate reads the legacy store as the entry store does', () => {
       fs.chmodSync(path.join(root, 'root/open.iptables'), 0o666);
       execFileSync('mkfifo', [path.join(root, 'root/pipe.iptables')]);
       fs.writeFileSync(path.join(root, 'root/good.iptables'), '203.0.113.68\n', { mode: 0o600 });
+      // the legacy rules admit every one of them: only the files are hostile
+      fs.mkdirSync(path.join(root, 'etc/iptables'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'etc/iptables/rules.v4'), `*filter\n:INPUT DROP [0:0]\n${[66, 67, 68, 69].map((n) => `-A INPUT -s 203.0.113.${n}/32 -p udp --dport 5060 -j ACCEPT\n`).join('')}COMMIT\n`);
       const r = await migrate(await makeContext({ root, quiet: true }), true);
-      expect(r.plan.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.68/32']);
+      expect(r.plan.entries.map((e) => e.name).filter((n) => !n.startsWith('migrated-'))).to.deep.equal(['good']);
       const refused = r.plan.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('not migrated'));
       expect(refused.map((l) => /\/root\/(\w+)\.iptables/.exec(l)?.[1]).sort()).to.deep.equal(['evil', 'open', 'pipe']);
     } finally {

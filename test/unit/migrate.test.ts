@@ -179,6 +179,19 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(p.report.filter((l) => l.includes('never matched on the legacy box (it comes after the final deny at line 4)'))).to.have.length(2);
   });
 
+  it('a rule iptables-custom appends behind the rules file\'s final deny never matched: not an entry, not a hand rule', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.5/32 -j ACCEPT\n-A INPUT -j DROP'), custom: '/sbin/iptables -A INPUT -s 203.0.113.6 -j ACCEPT\n/sbin/iptables -A INPUT -p tcp --dport 80 -j ACCEPT\n/sbin/iptables -I INPUT -s 203.0.113.7 -j ACCEPT\n' });
+    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.5/32', '203.0.113.7/32']);
+    expect(p.adminBody ?? '').not.to.include('--dport 80');
+    expect(p.report.filter((l) => l.includes('appended after the final deny at /etc/iptables/rules.v4:4'))).to.have.length(2);
+  });
+
+  it('a NAME.iptables that no legacy rule backs was refused by the legacy box: reported, not whitelisted', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.8/32 -p udp --dport 5060 -j ACCEPT'), legacy: [['ghost', '203.0.113.9\n'], ['real', '203.0.113.8\n']] });
+    expect(p.entries.map((e) => [e.name, e.address?.cidr, e.services.join()])).to.deep.equal([['real', '203.0.113.8/32', 'udp-5060']]);
+    expect(p.report.some((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('ghost.iptables names 203.0.113.9/32, but no legacy rule admits it'))).to.equal(true);
+  });
+
   it('the 1.1.1.1 placeholder of later originals is never whitelisted: the entry block in iptables-custom gives the address and ports', async () => {
     const custom = '# // New entry for bob.iptables\n/sbin/iptables -A INPUT -s 203.0.113.70 -p udp -m multiport --dports 5060:5061 -j ACCEPT\n/sbin/iptables -A INPUT -s 203.0.113.70 -p udp --dport 10000:20000 -j ACCEPT\n# // End entry for bob.iptables\n# // New entry for carol.iptables\n/sbin/iptables -A INPUT -s carol.dyn.example.net -p tcp --dport 22 -j ACCEPT\n# // End entry for carol.iptables\n';
     const p = await plan({ custom, legacy: [['bob', '1.1.1.1 1.1.1.1\n'], ['carol', 'carol.dyn.example.net 198.51.100.31\n']] });
