@@ -51,3 +51,12 @@ export function readLegacyKnockd(text: string): LegacyKnock {
     return { notes: [...notes, `knock sequence '${first.keys.sequence}' is not three distinct TCP ports from 1024 to 65535; knockd is left as it is and tm3's knocking is off`] };
   }
 }
+
+/**
+ * The address the old knock.FAQ told users to knock on: the installer's public address, often
+ * not any interface's (a box behind NAT). Undefined when the card names none.
+ */
+export function readKnockFaq(text: string): string | undefined {
+  const m = /Knock ports for access to (\S+) set to/.exec(text) ?? /nmap\s.*-p\s+\d+\s+(\S+)/.exec(text);
+  return m?.[1];
+}

@@ -5,7 +5,7 @@ import { encode } from 'ini';
 import type { Entry, Source as EntrySource } from '../model/entry.js';
 import { validateName } from '../model/name.js';
 import { ALL, describePorts, parsePortList, type Catalog, type PortRange } from '../model/services.js';
-import type { Net } from '../model/address.js';
+import { parseNet, type Net } from '../model/address.js';
 import type { Config } from '../store/config.js';
 import { DEFAULT_ADMIN_BODY } from '../plan/admin-section.js';
 import { normalize, servicesFor, subtract, union, type Scope } from './ports.js';
@@ -25,6 +25,8 @@ export interface MigrationInputs {
   /** the admin section already in a tm3 iptables-custom, if there is one */
   adminBody?: string;
   knock?: LegacyKnock;
+  /** the address the legacy knock.FAQ gave users, as written there */
+  faqServer?: string;
   jails?: LegacyJails;
   now: string;
 }
@@ -117,6 +119,17 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
       } else report.push('note: knocks give timed access, as on the legacy box');
       if (i.knock.grantSeconds && i.knock.grantSeconds <= 2_147_483 && i.knock.grantSeconds !== i.config.knock.grantSeconds) set('knock', 'grant_seconds', String(i.knock.grantSeconds));
     } else if (i.config.knock.enabled) set('knock', 'enabled', 'false');
+  }
+
+  if (i.faqServer && knockSequence) {
+    // the users' cards name this address: tm3's knock.FAQ must name the same one
+    let addr: string | undefined;
+    try { addr = parseNet(i.faqServer, { what: 'knock.FAQ address' }).address; } catch { /* a name, or "server" */ }
+    if (!addr) report.push(`note: /root/knock.FAQ tells users to knock on '${i.faqServer.slice(0, 60)}', not an address: set [server] public_address by hand if the box is behind NAT`);
+    else if (!i.config.server.publicAddress) {
+      set('server', 'public_address', addr);
+      report.push(`knock.FAQ: users were told to knock on ${addr}: [server] public_address = ${addr}, so tm3's knock.FAQ names it too`);
+    }
   }
 
   const disableJails: string[] = [];

@@ -7,7 +7,7 @@ import { readRulesFile, isTm3File } from '../migrate/rules-file.js';
 import { readCustomScript } from '../migrate/custom-script.js';
 import { readLegacyEntry, isTm3Entry } from '../migrate/legacy-files.js';
 import { createHash } from 'node:crypto';
-import { readLegacyKnockd, stockKnockd } from '../migrate/knockd.js';
+import { readLegacyKnockd, stockKnockd, readKnockFaq } from '../migrate/knockd.js';
 import { conffileMd5 } from '../apply/dpkg.js';
 import { readJailLocal } from '../migrate/jail.js';
 import { planMigration, dropinText, type MigrationPlan } from '../migrate/plan.js';
@@ -74,6 +74,7 @@ async function prepare(ctx: Ctx) {
   const legacy = await readLegacy(ctx);
   const knockdText = await readText(p.knockdConf);
   const jailText = await readText(p.at('/etc/fail2ban/jail.local'));
+  const faqText = await readText(path.join(p.storeDir, 'knock.FAQ')).catch(() => undefined);
   const dropinPath = p.at(DROPIN);
   const dropinNow = await readText(dropinPath);
   const { entries: existing } = await readEntries(p, ctx.config.catalog);
@@ -87,6 +88,7 @@ async function prepare(ctx: Ctx) {
       : stockKnockd(knockdText, createHash('md5').update(knockdText).digest('hex'), await conffileMd5('knockd', '/etc/knockd.conf'))
         ? { stock: true, notes: [] } : readLegacyKnockd(knockdText),
     jails: jailText !== undefined ? readJailLocal(jailText) : undefined,
+    faqServer: faqText !== undefined && !isTm3File(faqText) ? readKnockFaq(faqText) : undefined,
     now: new Date().toISOString(),
   });
   const direct: Record<string, { text: string; mode: number }> = {};

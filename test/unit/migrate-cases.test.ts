@@ -123,3 +123,19 @@ describe('tm3 migrate reads the legacy store as the entry store does', () => {
     }
   });
 });
+
+describe('tm3 migrate keeps the address the users were told to knock on', () => {
+  it("the old knock.FAQ's public address becomes [server] public_address, and the new knock.FAQ names it", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-migrate-faq-'));
+    try {
+      fs.cpSync(path.join(LEGACY, 'ubuntu14-ipbx13', 'root'), root, { recursive: true });
+      await migrate(await makeContext({ root, quiet: true }), false);
+      expect(fs.readFileSync(path.join(root, 'etc/tm3/tm3.conf.d/50-migrated.conf'), 'utf8')).to.match(/\[server\]\npublic_address=198\.51\.100\.200/);
+      const faq = fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8');
+      expect(faq).to.match(/^PortKnocker for 198\.51\.100\.200 /);
+      expect(faq).to.include('7113').and.include('8224').and.include('9335');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
