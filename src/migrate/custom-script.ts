@@ -55,6 +55,7 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
     const dynamic = inBlock || /[$`\\;&|<>]/.test(command);
     if (assign && !inBlock && !disabled && opts.keepOtherLines) {
       into.hand.push({ kind: 'raw', text: raw, where });
+      into.notes.push({ where, text: `carried over as it is (a shell variable, read for the lines below): ${line}`, level: 'kept' });
       return;
     }
     if (!w || family === undefined || dynamic) {
