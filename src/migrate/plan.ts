@@ -159,6 +159,8 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     }
   }
 
+  // rules tm3 adds that a legacy rules.v6 may not have had: said, so nothing changes unseen
+  if (i.findings.open[6] !== undefined) report.push('note: tm3 adds to IPv6 what it needs to work: neighbour discovery and router advertisements (hop limit 255), the ICMPv6 errors path MTU needs, and DHCPv6 replies (udp/546 from fe80::/10)');
   const adminBody = adminSection(hand, i.findings.chains, i.adminBody, report);
   for (const n of i.findings.notes) report.push(`${n.level === 'unknown' ? 'NOT UNDERSTOOD' : n.level}: ${n.where}: ${n.text}`);
   if (i.knock?.stock && report.length) report.push("knockd: /etc/knockd.conf is the knockd package's own example (its sequences are published for everyone): not migrated; tm3 uses its own sequence (tm3 knock status)");
