@@ -110,6 +110,9 @@ function readCommand(args: string[], family: Family, where: string, line: string
   }
   if (!hand) return note(`not carried over (ipchecker only refreshes names): ${line}`, 'unknown');
   if (unboundedAccept(more)) return note(`not carried over: it accepts from anyone on any port, and tm3 denies by default: ${line}`, 'unknown');
-  into.hand.push({ kind: 'rule', family, table, chain, args: more, insert, where });
+  // "-I INPUT" put it ahead of the legacy rules: in tm3 that is TM3-ADMIN, after tm3's base rules
+  const admin: 'first' | 'append' | undefined = table === 'filter' && chain === 'INPUT' && insert ? (insert === '1' ? 'first' : 'append') : undefined;
+  if (admin && insert !== '1') note(`"-I INPUT ${insert}" becomes the end of TM3-ADMIN (ahead of tm3's accepts): ${line}`);
+  into.hand.push({ kind: 'rule', family, table, chain, args: more, where, ...(admin ? { admin } : {}) });
   note(`kept as a hand rule: ${line}`, 'kept');
 }

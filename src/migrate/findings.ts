@@ -22,8 +22,12 @@ export interface Sighting {
   where: string;
 }
 
-/** A rule tm3 does not model: carried over to the ADMIN SECTION as an idempotent command. */
-export interface KeptRule { family: Family; table: string; chain: string; args: string[]; insert?: string; where: string }
+/**
+ * A rule tm3 does not model: carried over to the ADMIN SECTION as an idempotent command. `admin`:
+ * into TM3-ADMIN, which INPUT runs after loopback, bans and replies and before tm3's accepts
+ * ('first': at its top, as "-I INPUT" put it at the top of INPUT; 'append': in legacy order).
+ */
+export interface KeptRule { family: Family; table: string; chain: string; args: string[]; admin?: 'first' | 'append'; where: string }
 
 /** The ADMIN SECTION's new lines, in the order the legacy files had them. */
 export type HandLine = ({ kind: 'rule' } & KeptRule) | { kind: 'raw'; text: string; where: string };

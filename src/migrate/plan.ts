@@ -8,6 +8,7 @@ import { ALL, describePorts, parsePortList, type Catalog, type PortRange } from 
 import { parseNet, type Net } from '../model/address.js';
 import type { Config } from '../store/config.js';
 import { DEFAULT_ADMIN_BODY } from '../plan/admin-section.js';
+import { ADMIN_CHAIN } from '../plan/rules.js';
 import { normalize, servicesFor, subtract, union, type Scope } from './ports.js';
 import type { Source } from './rule.js';
 import type { Findings, HandLine, KeptRule, Sighting } from './findings.js';
@@ -304,8 +305,9 @@ function command(family: 4 | 6, table: string, args: string[]): string | undefin
 }
 
 function keptLine(r: KeptRule): string | undefined {
-  const check = command(r.family, r.table, ['-C', r.chain, ...r.args]);
-  const add = command(r.family, r.table, r.insert ? ['-I', r.chain, r.insert, ...r.args] : ['-A', r.chain, ...r.args]);
+  const chain = r.admin ? ADMIN_CHAIN : r.chain;
+  const check = command(r.family, r.table, ['-C', chain, ...r.args]);
+  const add = command(r.family, r.table, r.admin === 'first' ? ['-I', chain, '1', ...r.args] : ['-A', chain, ...r.args]);
   return check && add ? `${check} 2>/dev/null || ${add}` : undefined;
 }
 

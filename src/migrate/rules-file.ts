@@ -1,6 +1,10 @@
 // Legacy iptables-save files (rules.v4, rules.v6, CentOS /etc/sysconfig/iptables), often hand-edited.
 import { words } from './tokens.js';
-import { interpret, unboundedAccept } from './rule.js';
+import ipaddr from 'ipaddr.js';
+import { interpret, unboundedAccept, parseSource, type Source } from './rule.js';
+import { portMatches } from '../plan/rules.js';
+import { ALL } from '../model/services.js';
+import type { Scope } from './ports.js';
 import { normalize } from './ports.js';
 import { NAME_RE } from '../model/name.js';
 import type { PortRange } from '../model/services.js';
@@ -25,7 +29,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
   let block: string | undefined;
   let label: string | undefined;
   const open: PortRange[] = [];
-  let inserted = into.hand.filter((h) => h.kind === 'rule' && h.family === family && h.chain === 'INPUT' && h.insert).length;
+  const before: Accepted[] = [];
   let sawFilter = false;
   let finalDeny: number | undefined;
 
@@ -74,6 +78,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     if (meaning.kind === 'base' && meaning.why === 'the final deny' && table === 'filter') { finalDeny = i + 1; into.finalDeny[family] = where; }
     switch (meaning.kind) {
       case 'whitelist': {
+        if (!disabled) before.push({ source: meaning.source, scope: meaning.scope, where });
         const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose' };
         if (disabled) {
           // The legacy box refused it; only its name (never the stale address) may come back.
@@ -86,6 +91,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
         return;
       }
       case 'open':
+        before.push({ scope: meaning.scope, where });
         open.push(...meaning.scope);
         return note(`open to everyone over IPv${family}: ${args.join(' ')}`);
       case 'base':
@@ -96,13 +102,47 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
         return note(`not carried over: it opens ${meaning.what} to everyone, and tm3 denies by default: ${body}`, 'unknown');
       default: {
         if (unboundedAccept(args)) return note(`not carried over: it accepts from anyone on any port (${meaning.why}), and tm3 denies by default: ${body}`, 'unknown');
-        // A DROP, REJECT or jump stood among the legacy ACCEPTs: it goes ahead of tm3's whitelist,
-        // in order, so it still refuses what it refused (an ACCEPT appended after it is harmless).
+        // A DROP, REJECT or jump stood among the legacy ACCEPTs: it goes to TM3-ADMIN, ahead of
+        // tm3's accepts, in order, so it still refuses what it refused; the ACCEPTs that came
+        // before it get a RETURN ahead of it, so they still win (an ACCEPT after it is harmless).
         const ahead = !/(^| )-j ACCEPT( |$)/.test(args.join(' '));
-        into.hand.push({ kind: 'rule', family, table, chain, args, where, ...(ahead ? { insert: String(++inserted) } : {}) });
-        return note(`kept as a hand rule in iptables-custom${ahead ? ', ahead of the whitelist' : ''} (${meaning.why}): ${body}`, 'kept');
+        if (ahead) for (const r of exemptions(args, before, where, note)) into.hand.push({ kind: 'rule', family, table, chain, args: r, where, admin: 'append' });
+        into.hand.push({ kind: 'rule', family, table, chain, args, where, ...(ahead ? { admin: 'append' as const } : {}) });
+        return note(`kept as a hand rule in iptables-custom${ahead ? ', ahead of the whitelist (TM3-ADMIN)' : ''} (${meaning.why}): ${body}`, 'kept');
       }
     }
   });
   if (sawFilter) into.open[family] = normalize([...(into.open[family] ?? []), ...open]);
+}
+
+/** An ACCEPT met earlier in the file: anyone (an open port), an address, or a name. */
+interface Accepted { source?: Source; scope: Scope; where: string }
+
+/**
+ * RETURN rules that let what the legacy file accepted before a deny skip that deny in TM3-ADMIN
+ * (only where their sources can overlap). A name cannot be matched there: reported instead.
+ */
+function exemptions(deny: string[], before: Accepted[], where: string, note: (t: string, l?: Level) => void): string[][] {
+  const i = deny.findIndex((a, k) => (a === '-s' || a === '--source') && deny[k - 1] !== '!');
+  const src = i >= 0 ? parseSource(deny[i + 1] ?? '') : 'anywhere';
+  const out: string[][] = [];
+  for (const a of before) {
+    if (a.source && 'host' in a.source) {
+      note(`${a.source.host} (accepted at ${a.where}) came before the deny at ${where}; a name cannot be let past it in TM3-ADMIN, so if it falls under that deny it loses those ports`, 'unknown');
+      continue;
+    }
+    const addr = a.source && 'address' in a.source ? a.source.address : undefined;
+    if (addr && src && src !== 'anywhere' && 'address' in src && !overlap(addr.cidr, src.address.cidr)) continue;
+    const from = addr ? ['-s', addr.cidr] : [];
+    if (a.scope === ALL) out.push([...from, '-j', 'RETURN']);
+    else for (const m of portMatches(a.scope)) out.push([...from, '-p', m.proto, '-m', 'multiport', '--dports', m.dports, '-j', 'RETURN']);
+  }
+  return out;
+}
+
+function overlap(a: string, b: string): boolean {
+  const [na, pa] = ipaddr.parseCIDR(a);
+  const [nb, pb] = ipaddr.parseCIDR(b);
+  if (na.kind() !== nb.kind()) return false;
+  return na.match(nb, pb) || nb.match(na, pa);
 }

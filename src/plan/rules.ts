@@ -9,6 +9,8 @@ export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 export const MARK = '-m comment --comment tm3';
 /** Who may hear this server's ICMP unreachables: loopback, trusted networks and the whitelist. */
 export const QUIET_CHAIN = 'TM3-QUIET';
+/** Where the ADMIN SECTION puts denies that must come before the whitelist (tm3 migrate does). */
+export const ADMIN_CHAIN = 'TM3-ADMIN';
 
 export interface RuleModel {
   family: Family;

@@ -134,10 +134,16 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(p.adminBody).not.to.match(/ip6tables .*443/);
   });
 
-  it('a DROP among the legacy ACCEPTs goes ahead of the whitelist, in order', async () => {
-    const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.50/32 -p udp --dport 5060 -j DROP\n-A INPUT -s 203.0.113.0/24 -p udp --dport 5060 -j ACCEPT\n-A INPUT -p tcp --dport 25 -j REJECT') });
-    expect(p.adminBody).to.include('|| iptables -w -I INPUT 1 -s 203.0.113.50/32 -p udp --dport 5060 -j DROP');
-    expect(p.adminBody).to.include('|| iptables -w -I INPUT 2 -p tcp --dport 25 -j REJECT');
+  it('a DROP among the legacy ACCEPTs goes to TM3-ADMIN (after loopback and replies, ahead of the whitelist), in order; the ACCEPTs before it are let past it', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.50/32 -p udp --dport 5060 -j DROP\n-A INPUT -s 203.0.113.0/24 -p udp --dport 5060 -j ACCEPT\n-A INPUT -s 198.51.100.7/32 -j ACCEPT\n-A INPUT -s 203.0.113.0/25 -p tcp --dport 25 -j REJECT') });
+    const body = p.adminBody!.slice(p.adminBody!.indexOf('# Carried over')).split('\n').filter((l) => l.includes('||')).map((l) => l.split(' || ')[1]);
+    expect(body).to.deep.equal([
+      'iptables -w -A TM3-ADMIN -s 203.0.113.50/32 -p udp --dport 5060 -j DROP',
+      // the /24 accepted udp/5060 before the REJECT of an overlapping /25: it keeps that port; 198.51.100.7 does not overlap
+      'iptables -w -A TM3-ADMIN -s 203.0.113.0/24 -p udp -m multiport --dports 5060 -j RETURN',
+      'iptables -w -A TM3-ADMIN -s 203.0.113.0/25 -p tcp --dport 25 -j REJECT',
+    ]);
+    expect(p.adminBody).not.to.match(/-I INPUT/);
   });
 
   it('an accept-everything rule is reported, never carried over', async () => {
