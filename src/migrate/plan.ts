@@ -60,12 +60,18 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
   const customServices: Record<string, string> = {};
   const drafts = groupSightings(i.findings.sightings, report);
 
+  // tm3's default trusted networks (10.0.0.0/8, 192.168.0.0/16) are not the legacy box's: keep
+  // only those the legacy rules accepted whole (the original's Kitchen Sink), and loopback.
+  const legacyWhole = drafts.filter((d) => d.scope === ALL && 'address' in d.source).map((d) => (d.source as { address: Net }).address.cidr);
+  const trusted = i.config.firewall.trusted.filter((t) => ipaddr.parseCIDR(t.cidr)[0].range() === 'loopback' || coveredBy(t, legacyWhole));
+  const narrowed = i.config.firewall.trusted.filter((t) => !trusted.includes(t));
+  const trustedCidrs = trusted.map((t) => t.cidr);
   const taken = new Set(i.existing.map((e) => e.name));
   const entries: Entry[] = [];
   const seeds: Record<string, Net[]> = {};
   for (const d of drafts) {
     const where = d.where.join(', ');
-    if ('address' in d.source && coveredBy(d.source.address, i.config.firewall.trusted.map((t) => t.cidr))) {
+    if ('address' in d.source && coveredBy(d.source.address, i.dropin.firewall?.trusted ? i.config.firewall.trusted.map((t) => t.cidr) : trustedCidrs)) {
       report.push(`covered by [firewall] trusted, no entry needed: ${key(d.source)} (${where})`);
       continue;
     }
@@ -93,6 +99,13 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
 
   const dropin = structuredClone(i.dropin);
   const set = (section: string, k: string, v: string) => { (dropin[section] ??= {})[k] = v; };
+  const legacy = i.findings.sightings.length + i.findings.hand.length + i.findings.notes.length + Object.keys(i.findings.open).length > 0 || Boolean(i.jails) || Boolean(i.knock && !i.knock.stock);
+  // a previous migration's drop-in already says what the legacy box trusted
+  if (legacy && !i.dropin.firewall?.trusted) {
+    // written even when unchanged: a second run (the legacy files gone) must not decide again
+    set('firewall', 'trusted', trustedCidrs.join(', '));
+    if (narrowed.length) report.push(`[firewall] trusted narrowed to what the legacy box trusted (${trustedCidrs.join(', ')}): it never accepted ${narrowed.map((t) => t.cidr).join(', ')} as a whole`);
+  }
   for (const [n, ports] of Object.entries(customServices)) set('services', n, ports);
   const hand = [...i.findings.hand];
   const open = openPorts(i.findings.open, hand, report);
@@ -155,7 +168,7 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     for (const ip of i.jails.ignoreip) {
       if (/^(127\.|::1$|localhost$)/.test(ip)) continue;
       let covered = false;
-      try { covered = coveredBy(ipaddr.parseCIDR(ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`), [...whitelisted, ...i.config.firewall.trusted.map((t) => t.cidr)]); } catch { /* a name */ }
+      try { covered = coveredBy(ipaddr.parseCIDR(ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`), [...whitelisted, ...trustedCidrs]); } catch { /* a name */ }
       if (!covered) report.push(`Fail2Ban ignoreip ${ip} is not whitelisted in tm3, so it can be banned now (fix: tm3 add-ip NAME ${ip} if it must never be)`);
     }
   }

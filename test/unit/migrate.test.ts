@@ -129,7 +129,7 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
 
   it('a port rules.v4 opens but rules.v6 does not stays closed over IPv6', async () => {
     const p = await plan({ rules4: filter('-A INPUT -p tcp --dport 443 -j ACCEPT\n-A INPUT -p udp --dport 10000:20000 -j ACCEPT'), rules6: filter('-A INPUT -p udp --dport 10000:20000 -j ACCEPT') });
-    expect(p.dropin).to.deep.equal({});
+    expect(p.dropin).to.deep.equal({ firewall: { trusted: '127.0.0.0/8, ::1/128' } });
     expect(p.adminBody).to.include('iptables -w -C INPUT -p tcp -m tcp --dport 443 -j ACCEPT 2>/dev/null || iptables -w -A INPUT -p tcp -m tcp --dport 443 -j ACCEPT');
     expect(p.adminBody).not.to.match(/ip6tables .*443/);
   });
@@ -173,14 +173,14 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     const p = await plan({ rules4: filter(spellings.map((r) => `-A INPUT ${r}`).join('\n')), rules6: filter('-A INPUT -s 0::0/0 -j ACCEPT\n-A INPUT -s ::/0 -p tcp -j ACCEPT'), custom: spellings.map((r) => `iptables -A INPUT ${r}`).join('\n') });
     expect(p.entries).to.deep.equal([]);
     expect(p.adminBody ?? '').not.to.match(/-j ACCEPT/);
-    expect(p.dropin).to.deep.equal({ firewall: { open: '' } }); // nothing open: the legacy rules opened no port
+    expect(p.dropin).to.deep.equal({ firewall: { open: '', trusted: '127.0.0.0/8, ::1/128' } }); // nothing open, nothing trusted but loopback
     expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && /to everyone|from anyone on any port/.test(l))).to.have.length(2 * spellings.length + 2);
   });
 
   it('rules after the final REJECT or DROP never matched: not carried over, not opened', async () => {
     const p = await plan({ rules4: filter('-A INPUT -s 203.0.113.5/32 -p udp --dport 5060 -j ACCEPT\n-A INPUT -j REJECT --reject-with icmp-host-prohibited\n-A INPUT -p tcp --dport 8443 -j ACCEPT\n-A INPUT -s 203.0.113.6/32 -j ACCEPT') });
     expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.5/32']);
-    expect(p.dropin.firewall).to.deep.equal({ open: '' });
+    expect(p.dropin.firewall).to.deep.equal({ open: '', trusted: '127.0.0.0/8, ::1/128' });
     expect(p.adminBody ?? '').not.to.include('8443');
     expect(p.report.filter((l) => l.includes('never matched on the legacy box (it comes after the final deny at line 4)'))).to.have.length(2);
   });
@@ -190,6 +190,13 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['203.0.113.5/32', '203.0.113.7/32']);
     expect(p.adminBody ?? '').not.to.include('--dport 80');
     expect(p.report.filter((l) => l.includes('appended after the final deny at /etc/iptables/rules.v4:4'))).to.have.length(2);
+  });
+
+  it("tm3's default trusted networks are not the legacy box's: only those it accepted whole stay trusted", async () => {
+    const kitchen = await plan({ rules4: filter('-A INPUT -s 10.0.0.0/8 -j ACCEPT\n-A INPUT -s 192.168.1.0/24 -j ACCEPT') });
+    expect(kitchen.dropin.firewall?.trusted).to.equal('127.0.0.0/8, 10.0.0.0/8, ::1/128');
+    expect(kitchen.entries.map((e) => e.address?.cidr)).to.deep.equal(['192.168.1.0/24']);
+    expect(kitchen.report).to.include('[firewall] trusted narrowed to what the legacy box trusted (127.0.0.0/8, 10.0.0.0/8, ::1/128): it never accepted 192.168.0.0/16 as a whole');
   });
 
   it('a NAME.iptables that no legacy rule backs was refused by the legacy box: reported, not whitelisted', async () => {
