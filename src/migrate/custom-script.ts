@@ -6,6 +6,7 @@ import { interpret, unboundedAccept } from './rule.js';
 import type { Family, Findings, Level } from './findings.js';
 import { BLOCK_START, BLOCK_END } from './rules-file.js';
 import { NAME_RE } from '../model/name.js';
+import { shellLines } from './shell-lines.js';
 
 const DISABLED = /^#\*{3}\s*(.*)$/;
 const BINARIES: Record<string, Family> = { iptables: 4, ip6tables: 6 };
@@ -19,15 +20,30 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
   let depth = 0; // inside for/while/if/case or a { } body: lines stay with their block
   const vars = new Map<string, string>();
   let block: string | undefined;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const where = `${file}:${i + 1}`;
-    const disabled = DISABLED.exec(raw.trim());
-    const line = disabled ? disabled[1] : raw.trim();
+  for (const sl of shellLines(text)) {
+    const where = `${file}:${sl.line}`;
+    const raw = sl.raw;
+    const disabled = DISABLED.exec(sl.text);
+    const line = disabled ? disabled[1] : sl.text;
     let m: RegExpExecArray | null;
     // the entry blocks of later originals (add-ip 2.2U, iptables-knock) name their lines here too
-    if ((m = BLOCK_START.exec(line))) { block = NAME_RE.test(m[1]) ? m[1] : undefined; return; }
-    if (BLOCK_END.test(line)) { block = undefined; return; }
-    if (line === '' || (line.startsWith('#') && !disabled)) return;
+    if ((m = BLOCK_START.exec(line))) { block = NAME_RE.test(m[1]) ? m[1] : undefined; continue; }
+    if (BLOCK_END.test(line)) { block = undefined; continue; }
+    if (line === '' || (line.startsWith('#') && !disabled)) continue;
+    const skip = (why: string) => { into.notes.push({ where, text: `not carried over (${why}): ${line.replace(/\s+/g, ' ').slice(0, 200)}`, level: 'unknown' }); };
+    if (sl.dead) { skip(sl.dead); continue; }
+    if (sl.cr) { skip('a carriage return: iptables got it as part of the last word and refused the line'); continue; }
+    if (/^(exit|return)\b/.test(line)) {
+      skip("an exit in the ADMIN SECTION would end tm3's own script early");
+      // inside a loop or branch a no-op keeps the block's syntax
+      if (depth > 0 && opts.keepOtherLines) into.hand.push({ kind: 'raw', text: raw.replace(/\b(exit|return)\b.*/, ': # $& (not carried by tm3 migrate)'), where });
+      continue;
+    }
+    if (sl.heredoc) {
+      if (opts.keepOtherLines) { into.hand.push({ kind: 'raw', text: raw, where }); into.notes.push({ where, text: `carried over as it is, with its here-document (no entry made from it): ${line.slice(0, 120)}`, level: 'kept' }); }
+      continue;
+    }
+    forgetChanged(line, vars);
     const opens = /^(for|while|until|if|case)\b/.test(line) || /\{\s*$/.test(line);
     const closes = /^(done|fi|esac|\})\b/.test(line) || /;\s*(done|fi|esac)\s*$/.test(line);
     const inBlock = depth > 0 || opens;
@@ -48,7 +64,7 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
     const family = w?.length ? BINARIES[path.basename(w[0])] : undefined;
     if (opts.keepOtherLines && UNDOING.test(command) && (family !== undefined || /^\$|iptables/.test(command))) {
       into.notes.push({ where, text: `not carried over (it would flush, delete or change policy): ${line}`, level: 'unknown' });
-      return;
+      continue;
     }
     // A variable, a substitution or a compound command is the shell's business: the line goes
     // over as it is, in its place, so loops and assignments keep working.
@@ -56,25 +72,39 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
     if (assign && !inBlock && !disabled && opts.keepOtherLines) {
       into.hand.push({ kind: 'raw', text: raw, where });
       into.notes.push({ where, text: `carried over as it is (a shell variable, read for the lines below): ${line}`, level: 'kept' });
-      return;
+      continue;
     }
     if (!w || family === undefined || dynamic) {
       if (disabled || !opts.keepOtherLines) {
         if (family !== undefined) into.notes.push({ where, text: `not carried over (shell variables or a shell block in an iptables line): ${line}`, level: 'unknown' });
-        return;
+        continue;
       }
       into.hand.push({ kind: 'raw', text: raw, where });
       if (family !== undefined) into.notes.push({ where, text: `carried over as it is, no entry made (shell variables or a shell block; check it): ${line}`, level: 'unknown' });
       else into.notes.push({ where, text: `carried over as it is (not an iptables command): ${line}`, level: 'kept' });
-      return;
+      continue;
     }
     if (disabled) {
       // the legacy box refused it (its name did not resolve): so does tm3, and says so
       into.notes.push({ where, text: `disabled (#***) on the legacy box, so not whitelisted; if it is still wanted, tm3 add-ip or add-fqdn it: ${line}`, level: 'unknown' });
-      return;
+      continue;
     }
     readCommand(w.slice(1), family, where, line, into, opts.keepOtherLines, block);
-  });
+  }
+}
+
+/**
+ * A variable this line may change in ways ASSIGN does not read (export, read, for, unset, a
+ * sourced file): forgotten, so a later $NAME is not taken for a value it no longer has.
+ */
+function forgetChanged(line: string, vars: Map<string, string>): void {
+  if (/^(\.|source|eval)\s/.test(line)) { vars.clear(); return; }
+  const m = /^(?:export|readonly|local|declare|typeset|unset|read(?:\s+-\S+)*)\s+(.*)$/.exec(line) ?? /^for\s+([A-Za-z_][A-Za-z0-9_]*)\s/.exec(line);
+  if (!m) return;
+  for (const w of m[1].split(/\s+/)) {
+    const name = /^([A-Za-z_][A-Za-z0-9_]*)/.exec(w)?.[1];
+    if (name) vars.delete(name);
+  }
 }
 
 function readCommand(args: string[], family: Family, where: string, line: string, into: Findings, hand: boolean, block?: string): void {

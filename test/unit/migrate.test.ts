@@ -161,6 +161,28 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('no entry made'))).to.have.length(2);
   });
 
+  it('the script is read as sh runs it: CR lines, lines after exit, here-documents, continuations and quoted blocks make no entry; a policy split over continuations is never carried', async () => {
+    const custom = [
+      '/sbin/iptables -A INPUT -s 192.0.2.31 -j ACCEPT\r',
+      "cat <<EOF > /tmp/note\n/sbin/iptables -A INPUT -s 192.0.2.42 -j ACCEPT\nEOF",
+      ": '\n/sbin/iptables -A INPUT -s 192.0.2.43 -j ACCEPT\n'",
+      'logger done \\\n/sbin/iptables -A INPUT -s 192.0.2.44 -j ACCEPT',
+      '/sbin/iptables -w \\\n-P INPUT ACCEPT',
+      'SRC=192.0.2.40\nexport SRC=198.51.100.40\n/sbin/iptables -A INPUT -s $SRC -p tcp --dport 22 -j ACCEPT',
+      'P=192.0.2.41\nfor P in 198.51.100.41; do :; done\n/sbin/iptables -A INPUT -s $P -p tcp --dport 22 -j ACCEPT',
+      '/sbin/iptables -A INPUT -s 192.0.2.46 -p tcp --dport 22 -j ACCEPT',
+      'exit 0',
+      '/sbin/iptables -A INPUT -s 192.0.2.45 -j ACCEPT',
+    ].join('\n');
+    const p = await plan({ custom });
+    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['192.0.2.46/32']);
+    const body = p.adminBody ?? '';
+    // (the here-document, the quoted block and logger's continued arguments go over as text)
+    expect(body).not.to.match(/-P INPUT|exit 0|-s 192\.0\.2\.4[015]|192\.0\.2\.31/);
+    expect(body).to.include('cat <<EOF > /tmp/note\n/sbin/iptables -A INPUT -s 192.0.2.42 -j ACCEPT\nEOF');
+    for (const why of ['a carriage return', 'it comes after the exit at line', 'flush, delete or change policy', 'no entry made']) expect(p.report.some((l) => l.includes(why)), why).to.equal(true);
+  });
+
   it('policy, flush and delete are never carried, whatever their spelling or variables', async () => {
     const custom = 'IPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n${IPT} --flush INPUT\n$UNKNOWN -D INPUT -j TM3-WHITELIST\nip6tables -w -P INPUT ACCEPT\n';
     const p = await plan({ custom });
