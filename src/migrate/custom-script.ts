@@ -132,7 +132,7 @@ function readCommand(args: string[], family: Family, where: string, line: string
   if (table === 'filter' && chain === 'INPUT') {
     const meaning = interpret(more);
     if (meaning.kind === 'whitelist') {
-      into.sightings.push({ source: meaning.source, scope: meaning.scope, where, ...(block ? { kind: 'block', name: block } : { kind: 'custom' }) });
+      into.sightings.push({ source: meaning.source, scope: meaning.scope, where, family, ...(block ? { kind: 'block', name: block } : { kind: 'custom' }) });
       return;
     }
     if (meaning.kind === 'base' || meaning.kind === 'fail2ban') return note(`dropped, tm3 does this itself: ${line}`);

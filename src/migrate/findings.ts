@@ -19,6 +19,8 @@ export interface Sighting {
   lastIp?: Net;
   /** a "#***" line: the old iptables-restart disabled it because its name did not resolve */
   disabled?: boolean;
+  /** the family whose rules it was in (iptables or ip6tables); a file sighting has none */
+  family?: Family;
   where: string;
 }
 

@@ -52,7 +52,7 @@ const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')
 const addrSlug = (n: Net) => `${n.address}${n.prefix === (n.family === 4 ? 32 : 128) ? '' : `-${n.prefix}`}`.replace(/:/g, '-');
 const baseName = (s: Source, prefix: string) => ('address' in s ? `${prefix}-${addrSlug(s.address)}` : s.host).slice(0, 64);
 
-interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[]; note?: string; /** only a NAME.iptables file names it: no legacy rule admitted it, unless a loose rule below does */ fileOnly?: boolean; ruled?: boolean }
+interface Draft { name?: string; source: Source; scope: Scope; kind: Sighting['kind']; label?: string; lastIp?: Net; where: string[]; note?: string; /** the families whose rules named it */ families?: Set<4 | 6>; /** only a NAME.iptables file names it: no legacy rule admitted it, unless a loose rule below does */ fileOnly?: boolean; ruled?: boolean }
 
 export function planMigration(i: MigrationInputs): MigrationPlan {
   const report: string[] = [];
@@ -90,10 +90,12 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     for (let n = 2; taken.has(name); n++) name = validateName(`${base.slice(0, 60)}-${n}`);
     taken.add(name);
     const source: EntrySource = d.kind === 'provider' ? 'provider' : /^[0-9]{8}-[0-9]{6}(-[0-9]+)?$/.test(name) ? 'knock' : 'migrated';
-    const entry: Entry = { name, services: fit.services, source, added: i.now, ...('address' in d.source ? { address: d.source.address } : { host: d.source.host }) };
+    // a name only one family's rules named: its answers for the other family stay out
+    const family = 'host' in d.source && d.families?.size === 1 ? [...d.families][0] : undefined;
+    const entry: Entry = { name, services: fit.services, source, added: i.now, ...('address' in d.source ? { address: d.source.address } : { host: d.source.host }), ...(family ? { family } : {}) };
     entries.push(entry);
     if (entry.host && d.lastIp) seeds[entry.host] = [d.lastIp];
-    report.push(`entry ${name}: ${key(d.source)} for ${fit.services.join(',')}${fit.custom ? ` (${customServices[fit.custom.name]})` : ''}, source ${source} (from ${where})`);
+    report.push(`entry ${name}: ${key(d.source)}${family ? ` (IPv${family} only)` : ''} for ${fit.services.join(',')}${fit.custom ? ` (${customServices[fit.custom.name]})` : ''}, source ${source} (from ${where})`);
     if (d.note) report.push(d.note);
   }
 
@@ -181,6 +183,8 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
   return { entries, seeds, dropin, adminBody, knockSequence, knockPermanent, disableJails, report };
 }
 
+const fams = (list: Sighting[]) => new Set(list.flatMap((s) => (s.family ? [s.family] : [])));
+
 /** Sightings of one name make one entry (several sources: NAME, NAME-2 ...); the rest group by source. */
 function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
   const named = new Map<string, Sighting[]>();
@@ -199,7 +203,7 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
       let scope: Scope = off[0].scope;
       for (const s of off.slice(1)) scope = union(scope, s.scope);
       const note = `note: ${off.map((s) => s.where).join(', ')}: ${name} (${fileHost.host}) was disabled (#***) on the legacy box: it stays a name with no address until it resolves; its last-ip is not whitelisted`;
-      drafts.push({ name, source: fileHost, scope, kind: 'block', where: [...off.map((s) => s.where), ...(file ? [file.where] : [])], note });
+      drafts.push({ name, source: fileHost, scope, kind: 'block', where: [...off.map((s) => s.where), ...(file ? [file.where] : [])], note, families: fams(off) });
       continue;
     }
     list = live;
@@ -216,7 +220,7 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
       const k = key(s.source!);
       const d = sources.get(k);
       const scope: Scope = blocks.length ? s.scope : ALL;
-      if (d) { d.scope = union(d.scope, scope); d.where.push(s.where); } else sources.set(k, { name, source: s.source!, scope, kind: s.kind, where: [s.where], fileOnly: !blocks.length });
+      if (d) { d.scope = union(d.scope, scope); d.where.push(s.where); if (s.family) d.families!.add(s.family); } else sources.set(k, { name, source: s.source!, scope, kind: s.kind, where: [s.where], fileOnly: !blocks.length, families: fams([s]) });
     }
     if (sources.size === 0) { report.push(`NOT UNDERSTOOD: ${list[0].where}: ${name}.iptables holds no address (blank, or the 1.1.1.1 placeholder of an add-ip that did not finish) and no entry block names one; not migrated`); continue; }
     [...sources.values()].forEach((d, n) => {
@@ -235,8 +239,9 @@ function groupSightings(sightings: Sighting[], report: string[]): Draft[] {
       d.scope = d.fileOnly && !d.ruled ? s.scope : union(d.scope, s.scope);
       d.ruled = true;
       d.where.push(s.where);
+      if (s.family) (d.families ??= new Set()).add(s.family);
       if (s.kind === 'provider' && !d.name) { d.kind = 'provider'; d.label ??= s.label; }
-    } else bySource.set(k, { source: s.source!, scope: s.scope, kind: s.kind, label: s.label, where: [s.where] });
+    } else bySource.set(k, { source: s.source!, scope: s.scope, kind: s.kind, label: s.label, where: [s.where], families: fams([s]) });
   }
   // A NAME.iptables that no loaded rule backs was refused by the legacy box: never wider.
   const kept = drafts.filter((d) => {

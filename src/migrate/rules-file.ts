@@ -1,5 +1,5 @@
 // Legacy iptables-save files (rules.v4, rules.v6, CentOS /etc/sysconfig/iptables), often hand-edited.
-import { words } from './tokens.js';
+import { words, shellWord } from './tokens.js';
 import ipaddr from 'ipaddr.js';
 import { interpret, unboundedAccept, parseSource, type Source } from './rule.js';
 import { portMatches } from '../plan/rules.js';
@@ -79,7 +79,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     switch (meaning.kind) {
       case 'whitelist': {
         if (!disabled) before.push({ source: meaning.source, scope: meaning.scope, where });
-        const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose' };
+        const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose', family };
         if (disabled) {
           // The legacy box refused it; only its name (never the stale address) may come back.
           if (!block) return note(`disabled (#***) on the legacy box, so not whitelisted; if it is still wanted, tm3 add-ip or add-fqdn it: ${body}`, 'unknown');
@@ -106,6 +106,13 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
         // tm3's accepts, in order, so it still refuses what it refused; the ACCEPTs that came
         // before it get a RETURN ahead of it, so they still win (an ACCEPT after it is harmless).
         const ahead = !/(^| )-j ACCEPT( |$)/.test(args.join(' '));
+        // a deny that cannot be carried (a control character in it) ends what may come over:
+        // nothing the legacy box refused behind it may get in
+        if (ahead && args.some((a) => shellWord(a) === undefined)) {
+          finalDeny = i + 1;
+          into.finalDeny[family] = where;
+          return note(`NOT carried over (a control character in it), so the rules after it are not either: ${body}`, 'unknown');
+        }
         if (ahead) for (const r of exemptions(args, before, where, note)) into.hand.push({ kind: 'rule', family, table, chain, args: r, where, admin: 'append' });
         into.hand.push({ kind: 'rule', family, table, chain, args, where, ...(ahead ? { admin: 'append' as const } : {}) });
         return note(`kept as a hand rule in iptables-custom${ahead ? ', ahead of the whitelist (TM3-ADMIN)' : ''} (${meaning.why}): ${body}`, 'kept');

@@ -31,11 +31,12 @@ export function words(line: string): string[] | undefined {
 const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
- * One shell word for a migrated rule. A value with a quote, a newline or a control character
- * is refused: such a rule is reported rather than pasted into a root script.
+ * One shell word for a migrated rule, single-quoted unless plain (a quote inside becomes '\''),
+ * so sh hands iptables exactly the word iptables-save wrote ("Bob's office"). A newline or a
+ * control character is refused: such a rule is reported rather than pasted into a root script.
  */
 export function shellWord(word: string): string | undefined {
   if (PLAIN.test(word)) return word;
-  if (/['\x00-\x1f\x7f]/.test(word)) return undefined;
-  return `'${word}'`;
+  if (/[\x00-\x1f\x7f]/.test(word)) return undefined;
+  return `'${word.replaceAll("'", "'\\''")}'`;
 }

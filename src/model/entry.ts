@@ -22,6 +22,8 @@ export interface Entry {
   legacy?: boolean;
   /** Fail2Ban: 'never' ban this entry's addresses, or 'allow' it; unset = by source */
   ban?: 'never' | 'allow';
+  /** a name whitelisted over one family only (a legacy box's rules.v4 named it, rules.v6 not) */
+  family?: 4 | 6;
 }
 
 /** Admin-made entries are never banned by default; knock grants stay bannable (a hotel network can be hostile). */
@@ -43,6 +45,8 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
   }
   const source = (str('source') ?? 'admin') as Source;
   const ban = str('ban');
+  const family = str('family');
+  if (family !== undefined && family !== '4' && family !== '6') throw new InputError(`entry ${name} has family='${printable(family)}'`, 'use family=4 or family=6, or leave it out for both');
   if (ban !== undefined && ban !== 'never' && ban !== 'allow') throw new InputError(`entry ${name} has ban='${printable(ban)}'`, 'use ban=never or ban=allow, or leave it out');
   if (!SOURCES.includes(source)) throw new InputError(`entry ${name} has unknown source '${printable(source)}'`, `use one of ${SOURCES.join(', ')}`);
   return {
@@ -53,6 +57,7 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
     source,
     added: str('added') ?? '',
     ...(ban ? { ban: ban as 'never' | 'allow' } : {}),
+    ...(family && host ? { family: Number(family) as 4 | 6 } : {}),
   };
 }
 
@@ -78,5 +83,6 @@ export function formatEntry(e: Entry): string {
   fields.source = e.source;
   fields.added = e.added;
   if (e.ban) fields.ban = e.ban;
+  if (e.family && e.host) fields.family = String(e.family);
   return `# tm3 whitelist entry. Edit with tm3 add-ip/add-fqdn --replace, remove with tm3 del-acct ${e.name}.\n${encode({ entry: fields }).trimEnd()}\n`;
 }

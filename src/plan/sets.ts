@@ -26,9 +26,10 @@ export const serviceNames = (config: Config) => [ALL, ...config.catalog.keys()];
 export function entryAddresses(entry: Entry, cache: Cache): string[] {
   if (entry.address) return [entry.address.cidr];
   const rec = entry.host ? cache[entry.host] : undefined;
-  if (rec && rec.v4.length + rec.v6.length > 0) return [...rec.v4, ...rec.v6];
+  const fam = (cidrs: string[]) => (entry.family ? cidrs.filter((c) => c.includes(':') === (entry.family === 6)) : cidrs);
+  if (rec && rec.v4.length + rec.v6.length > 0) return fam([...rec.v4, ...rec.v6]);
   // never answered yet (only failed lookups cached): the legacy file's last-ip is the last good one
-  return entry.lastIp ? [entry.lastIp.cidr] : [];
+  return entry.lastIp ? fam([entry.lastIp.cidr]) : [];
 }
 
 /** Every set for every service and family, empty ones too, because the rules refer to them all. */

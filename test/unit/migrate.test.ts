@@ -71,7 +71,7 @@ describe('migrate: words and the way back into shell', () => {
     expect(shellWord('5/min')).to.equal('5/min');
     expect(shellWord('Flowroute east')).to.equal("'Flowroute east'");
     expect(shellWord('$(reboot)')).to.equal("'$(reboot)'");
-    expect(shellWord("it's")).to.equal(undefined);
+    expect(shellWord("it's")).to.equal("'it'\\''s'");
     expect(shellWord('a\nb')).to.equal(undefined);
   });
 });
@@ -219,6 +219,21 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(kitchen.dropin.firewall?.trusted).to.equal('127.0.0.0/8, 10.0.0.0/8, ::1/128');
     expect(kitchen.entries.map((e) => e.address?.cidr)).to.deep.equal(['192.168.1.0/24']);
     expect(kitchen.report).to.include('[firewall] trusted narrowed to what the legacy box trusted (127.0.0.0/8, 10.0.0.0/8, ::1/128): it never accepted 192.168.0.0/16 as a whole');
+  });
+
+  it('a name only rules.v4 names is whitelisted over IPv4 only: its AAAA answers stay out', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s home.dyn.example.net -p tcp --dport 22 -j ACCEPT'), rules6: filter('-A INPUT -s 2001:db8::5/128 -j ACCEPT') });
+    const home = p.entries.find((e) => e.host === 'home.dyn.example.net')!;
+    expect(home.family).to.equal(4);
+    const { planSets, entryAddresses } = await import('../../src/plan/sets.js');
+    const cache = { 'home.dyn.example.net': { v4: ['203.0.113.9/32'], v6: ['2001:db8::9/128'] } };
+    expect(entryAddresses(home, cache)).to.deep.equal(['203.0.113.9/32']);
+    const { loadConfig } = await import('../../src/store/config.js');
+    const { Paths } = await import('../../src/store/paths.js');
+    const sets = planSets(await loadConfig(new Paths('/nonexistent-tm3-root')), [{ ...home, services: ['all'] }], cache);
+    expect(sets.flatMap((x) => x.members)).to.deep.equal(['203.0.113.9/32']);
+    const { formatEntry, parseEntry } = await import('../../src/model/entry.js');
+    expect(parseEntry('home', formatEntry({ ...home, services: ['ssh'] }), buildCatalog()).family).to.equal(4);
   });
 
   it('a NAME.iptables that no legacy rule backs was refused by the legacy box: reported, not whitelisted', async () => {
