@@ -29,7 +29,7 @@ export function readLegacyEntry(name: string, text: string, file: string, into: 
     return;
   }
   const source = parseSource(target);
-  if (lines.length > 1 || extra.length || !source || source === 'anywhere') {
+  if (lines.length > 1 || extra.length || !source || source === 'anywhere' || source === 'wide') {
     into.notes.push({ where, text: `not understood: '${lines.join(' / ').slice(0, 80)}' (expected '<address-or-fqdn> [<last-ip>]')`, level: 'unknown' });
     return;
   }

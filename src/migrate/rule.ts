@@ -1,4 +1,5 @@
 // What one legacy INPUT rule means: a whitelist line, an open port, tm3's own base, or unknown.
+import ipaddr from 'ipaddr.js';
 import { parseNet, type Net } from '../model/address.js';
 import { validateHostname } from '../model/hostname.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
@@ -30,13 +31,16 @@ export function parsePorts(proto: Proto, text: string): PortRange[] | undefined 
 }
 
 /** An address, a network or a hostname, as legacy rules wrote sources; undefined if neither. */
-export function parseSource(text: string): Source | 'anywhere' | undefined {
+export function parseSource(text: string): Source | 'anywhere' | 'wide' | undefined {
   // Everyone, in every spelling: 0/0, 0.0.0.0/0.0.0.0, ::/0, 0::0/0, and any address with a zero mask
   const [addr, mask] = text.split('/');
   if (mask !== undefined && (/^0+$/.test(mask) || /^0+(\.0+){3}$/.test(mask)) && /^[0-9a-fA-F.:]+$/.test(addr)) return 'anywhere';
+  // a list ("-s a,b") is one rule per item to iptables: not one source
+  if (text.includes(',')) return undefined;
   try {
     const net = parseNet(text, { force: true, what: 'legacy source' });
-    return net.prefix === 0 ? 'anywhere' : { address: net };
+    // broader than a /8 (IPv6 /32) is the internet at large, whatever it was meant to be
+    return net.prefix === 0 ? 'anywhere' : net.prefix < (net.family === 4 ? 8 : 32) ? 'wide' : { address: net };
   } catch { /* not an address: perhaps a name */ }
   try {
     // hand-edited files sometimes give a name a prefix length: "-s pbx.example.net/32"
@@ -96,6 +100,8 @@ export function interpret(args: string[]): Meaning {
   }
   const src = source === undefined ? 'anywhere' : parseSource(source);
   if (src === undefined) return { kind: 'unknown', why: `source ${source}` };
+  // neither "everyone" (an open port would open it to the other half too) nor an entry
+  if (src === 'wide') return { kind: 'wide-open', what: `ports from ${source}, broader than a /8,` };
   if (src === 'anywhere') {
     if (scope === ALL) return { kind: 'wide-open', what: 'every port' };
     const whole = scope.find((r) => r.from === 1 && r.to === 65535);
@@ -114,11 +120,34 @@ export function unboundedAccept(args: string[]): boolean {
   const j = at(['-j', '--jump']);
   if (j < 0 || args[j + 1] !== 'ACCEPT') return false;
   const s = at(['-s', '--source', '--src', '--src-range', '--mac-source']);
-  if (s >= 0 && parseSource(args[s + 1] ?? '') !== 'anywhere') return false;
+  if (s >= 0 && !boundedSource(args[s], args[s + 1] ?? '')) return true;
+  if (s >= 0) return false;
   // "--sport 53 --dport 9999:65535": anyone can send from port 53, so the ports it opens are
   // open to everyone (the original's DNS-reply rule; tm3's reply rule answers DNS by conntrack)
   if (at(['--sport', '--sports', '--source-port', '--source-ports']) >= 0) return true;
-  if (at(['--dport', '--dports', '--destination-port', '--destination-ports']) >= 0) return false;
+  const d = at(['--dport', '--dports', '--destination-port', '--destination-ports']);
+  // every port (0:65535, 1:65535) bounds nothing
+  if (d >= 0) return (args[d + 1] ?? '').split(',').some((r) => { const [a, b] = r.split(':').map(Number); return a <= 1 && (b ?? a) >= 65535; });
   const p = at(['-p', '--protocol']);
   return !(p >= 0 && /^(icmp|ipv6-icmp|icmpv6|1|58)$/i.test(args[p + 1] ?? ''));
+}
+
+/** Does this source option narrow who is accepted: one host or network of /8 (IPv6 /32) or less? */
+function boundedSource(option: string, value: string): boolean {
+  if (option === '--mac-source') return true;
+  const items = option === '--src-range' ? [value] : value.split(',');
+  return items.every((item) => {
+    if (option === '--src-range') {
+      const [from, to] = item.split('-');
+      try {
+        const [a, b] = [ipaddr.parse(from).toByteArray(), ipaddr.parse(to).toByteArray()];
+        if (a.length !== b.length) return false;
+        // bytes that differ before the last /8 (/32) worth make it wider than that
+        const keep = a.length === 4 ? 1 : 4;
+        return a.slice(0, keep).every((x, i) => x === b[i]);
+      } catch { return false; }
+    }
+    const src = parseSource(item);
+    return src !== undefined && src !== 'anywhere' && src !== 'wide';
+  });
 }

@@ -32,6 +32,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
   const before: Accepted[] = [];
   let sawFilter = false;
   let finalDeny: number | undefined;
+  let filterAt: { line: number; sightings: number; hand: number; open: number } | undefined;
 
   lines.forEach((raw, i) => {
     const line = raw.trim();
@@ -54,7 +55,20 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     }
     // "iptables-save -c" puts each rule's counters in front of it
     const body = (disabled ? disabled[1] : line).replace(/^\[[0-9]+:[0-9]+\]\s+/, '');
-    if (body.startsWith('*')) { table = body.slice(1); finalDeny = undefined; sawFilter ||= table === 'filter'; return; }
+    if (body.startsWith('*')) {
+      table = body.slice(1);
+      finalDeny = undefined;
+      if (table === 'filter') {
+        // iptables-restore flushes a table at each of its sections: a second *filter replaces the first
+        if (filterAt) {
+          into.sightings.length = filterAt.sightings; into.hand.length = filterAt.hand; open.length = filterAt.open; before.length = 0;
+          note(`a second *filter section: iptables-restore flushed everything the first one (from line ${filterAt.line}) loaded, so none of it is migrated`);
+        }
+        filterAt = { line: i + 1, sightings: into.sightings.length, hand: into.hand.length, open: open.length };
+      }
+      sawFilter ||= table === 'filter';
+      return;
+    }
     if (body === 'COMMIT') return;
     if (body.startsWith(':')) {
       const [chain, policy] = body.slice(1).split(/\s+/);
@@ -78,6 +92,9 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
     if (meaning.kind === 'base' && meaning.why === 'the final deny' && table === 'filter') { finalDeny = i + 1; into.finalDeny[family] = where; }
     switch (meaning.kind) {
       case 'whitelist': {
+        if ('address' in meaning.source && meaning.source.address.family !== family) {
+          return note(`an IPv${meaning.source.address.family} address in an IPv${family} file: the restore of this file failed on the legacy box, so it is not migrated: ${body}`, 'unknown');
+        }
         if (!disabled) before.push({ source: meaning.source, scope: meaning.scope, where });
         const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose', family };
         if (disabled) {
@@ -139,7 +156,7 @@ function exemptions(deny: string[], before: Accepted[], where: string, note: (t:
       continue;
     }
     const addr = a.source && 'address' in a.source ? a.source.address : undefined;
-    if (addr && src && src !== 'anywhere' && 'address' in src && !overlap(addr.cidr, src.address.cidr)) continue;
+    if (addr && src && typeof src === 'object' && 'address' in src && !overlap(addr.cidr, src.address.cidr)) continue;
     const from = addr ? ['-s', addr.cidr] : [];
     if (a.scope === ALL) out.push([...from, '-j', 'RETURN']);
     else for (const m of portMatches(a.scope)) out.push([...from, '-p', m.proto, '-m', 'multiport', '--dports', m.dports, '-j', 'RETURN']);

@@ -45,9 +45,13 @@ async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: s
   const findings = emptyFindings();
   checkStoreDir(p);
   const rules: [string, 4 | 6][] = [['/etc/iptables/rules.v4', 4], ['/etc/iptables/rules.v6', 6], ['/etc/sysconfig/iptables', 4], ['/etc/sysconfig/ip6tables', 6]];
+  const debian = (await readText(p.at('/etc/debian_version')).catch(() => undefined)) !== undefined;
   for (const [file, family] of rules) {
     const text = await readText(p.at(file));
-    if (text !== undefined && !isTm3File(text)) readRulesFile(text, family, file, findings);
+    if (text === undefined || isTm3File(text)) continue;
+    // nothing loads a RHEL rules file at boot on Debian: what it says was never in force
+    if (debian && file.startsWith('/etc/sysconfig/')) { findings.notes.push({ where: file, text: 'not read: on Debian nothing loads it at boot (the firewall came from /etc/iptables)', level: 'note' }); continue; }
+    readRulesFile(text, family, file, findings);
   }
   const custom = await readText(p.custom);
   const adminBody = extractAdminBody(custom);

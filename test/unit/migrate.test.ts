@@ -191,7 +191,8 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
   });
 
   it('accept-everything in every spelling is refused and reported, in rules files and scripts', async () => {
-    const spellings = ['-s 0/0 -j ACCEPT', '-s 0.0.0.0/0.0.0.0 -j ACCEPT', '-s 198.51.100.4/0 -j ACCEPT', '-p all -j ACCEPT', '-p 0 -j ACCEPT', '-i eth0 -j ACCEPT', '-m set --match-set friends src -j ACCEPT', '-p tcp -m tcp --tcp-flags ACK ACK -j ACCEPT', '-p udp -m udp --sport 53 --dport 9999:65535 -j ACCEPT'];
+    const spellings = ['-s 0/0 -j ACCEPT', '-s 0.0.0.0/0.0.0.0 -j ACCEPT', '-s 198.51.100.4/0 -j ACCEPT', '-p all -j ACCEPT', '-p 0 -j ACCEPT', '-i eth0 -j ACCEPT', '-m set --match-set friends src -j ACCEPT', '-p tcp -m tcp --tcp-flags ACK ACK -j ACCEPT', '-p udp -m udp --sport 53 --dport 9999:65535 -j ACCEPT',
+      '-s 0.0.0.0/0,192.0.2.1 -j ACCEPT', '-s 0.0.0.0/1 -j ACCEPT', '-s 128.0.0.0/1 -p tcp --dport 22 -j ACCEPT', '-p tcp --dport 0:65535 -j ACCEPT', '-m iprange --src-range 0.0.0.0-255.255.255.255 -j ACCEPT'];
     const p = await plan({ rules4: filter(spellings.map((r) => `-A INPUT ${r}`).join('\n')), rules6: filter('-A INPUT -s 0::0/0 -j ACCEPT\n-A INPUT -s ::/0 -p tcp -j ACCEPT'), custom: spellings.map((r) => `iptables -A INPUT ${r}`).join('\n') });
     expect(p.entries).to.deep.equal([]);
     expect(p.adminBody ?? '').not.to.match(/-j ACCEPT/);
@@ -234,6 +235,13 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(sets.flatMap((x) => x.members)).to.deep.equal(['203.0.113.9/32']);
     const { formatEntry, parseEntry } = await import('../../src/model/entry.js');
     expect(parseEntry('home', formatEntry({ ...home, services: ['ssh'] }), buildCatalog()).family).to.equal(4);
+  });
+
+  it('a second *filter section replaces the first, and an address of the wrong family is not migrated', async () => {
+    const p = await plan({ rules4: `${filter('-A INPUT -s 192.0.2.60/32 -j ACCEPT')}${filter('-A INPUT -s 192.0.2.61/32 -p tcp --dport 22 -j ACCEPT')}`, rules6: filter('-A INPUT -s 192.0.2.62/32 -j ACCEPT') });
+    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['192.0.2.61/32']);
+    expect(p.report.some((l) => l.includes('a second *filter section'))).to.equal(true);
+    expect(p.report.some((l) => l.includes('an IPv4 address in an IPv6 file'))).to.equal(true);
   });
 
   it('a NAME.iptables that no legacy rule backs was refused by the legacy box: reported, not whitelisted', async () => {
