@@ -1,7 +1,11 @@
 // The legacy /etc/knockd.conf: [opencloseALL] with a sequence and iptables start/stop commands.
 import { parseSequence } from '../model/knock.js';
+import { ALL } from '../model/services.js';
+import { words } from './tokens.js';
+import { interpret } from './rule.js';
+import type { Scope } from './ports.js';
 
-export interface LegacyKnock { sequence?: number[]; grantSeconds?: number; notes: string[]; stock?: boolean; permanent?: boolean }
+export interface LegacyKnock { sequence?: number[]; grantSeconds?: number; notes: string[]; stock?: boolean; permanent?: boolean; /** the ports the knock opened ('all' when the whole box) */ scope?: Scope }
 
 // Permanent mode in the original: the knock's command makes a whitelist entry (iptables-knock
 // %IP%, add-ip, or a write into /root/NAME.iptables) instead of a timed rule.
@@ -45,8 +49,12 @@ export function readLegacyKnockd(text: string): LegacyKnock {
     if (tcp.some((p) => p === undefined)) throw new Error('udp knocks');
     const sequence = parseSequence(tcp.join(','));
     const timeout = Number(first.keys.cmd_timeout);
-    const command = [first.keys.start_command, first.keys.command].filter(Boolean).join(' ');
-    return { sequence, grantSeconds: Number.isInteger(timeout) && timeout > 0 ? timeout : undefined, notes, permanent: PERMANENT.test(command) };
+    const command = first.keys.start_command ?? first.keys.command ?? '';
+    const permanent = PERMANENT.test(command);
+    const scope = permanent ? ALL : knockScope(command);
+    // a sequence that only logs, or opens nothing for the knocker, opened nothing on the legacy box
+    if (!scope) return { notes: [...notes, `knock sequence '${first.keys.sequence}' of [${first.name}] does not open the firewall for the knocker (its command: ${command.slice(0, 100) || 'none'}): not carried over; tm3's knocking is off`] };
+    return { sequence, grantSeconds: Number.isInteger(timeout) && timeout > 0 ? timeout : undefined, notes, permanent, scope };
   } catch {
     return { notes: [...notes, `knock sequence '${first.keys.sequence}' is not three distinct TCP ports from 1024 to 65535; knockd is left as it is and tm3's knocking is off`] };
   }
@@ -59,4 +67,17 @@ export function readLegacyKnockd(text: string): LegacyKnock {
 export function readKnockFaq(text: string): string | undefined {
   const m = /Knock ports for access to (\S+) set to/.exec(text) ?? /nmap\s.*-p\s+\d+\s+(\S+)/.exec(text);
   return m?.[1];
+}
+
+/** What an "iptables -A|-I INPUT ... -s %IP% ... -j ACCEPT" command opens, or undefined. */
+function knockScope(command: string): Scope | undefined {
+  const w = words(command.replaceAll('%IP%', '203.0.113.254'));
+  if (!w || !/(^|\/)ip6?tables$/.test(w[0] ?? '')) return undefined;
+  const rest = w.slice(1).filter((x) => x !== '-w' && x !== '--wait');
+  const at = rest.findIndex((x) => x === '-A' || x === '--append' || x === '-I' || x === '--insert');
+  if (at < 0 || rest[at + 1] !== 'INPUT') return undefined;
+  const args = rest.slice(at + 2);
+  if (/^[0-9]+$/.test(args[0] ?? '')) args.shift();
+  const m = interpret(args);
+  return m.kind === 'whitelist' && 'address' in m.source && m.source.address.address === '203.0.113.254' ? m.scope : undefined;
 }

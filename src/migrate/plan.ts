@@ -129,6 +129,13 @@ export function planMigration(i: MigrationInputs): MigrationPlan {
     if (i.knock.sequence) {
       knockSequence = i.knock.sequence;
       report.push(`knock sequence kept: ${knockSequence.join(' ')}`);
+      if (i.knock.scope && i.knock.scope !== ALL) {
+        // the legacy knock opened only these ports: so does tm3's
+        const fit = servicesFor(i.knock.scope, catalog);
+        if (fit.custom) { catalog.set(fit.custom.name, fit.custom.ranges); customServices[fit.custom.name] = describePorts(fit.custom.ranges); set('services', fit.custom.name, customServices[fit.custom.name]); }
+        set('knock', 'services', fit.services.join(','));
+        report.push(`knocks open ${fit.services.join(',')} only, as knockd's command did`);
+      }
       if (i.knock.permanent) {
         knockPermanent = true;
         report.push("permanent knock mode kept: knockd's command made whitelist entries (iptables-knock), so tm3 knock activate is on; tm3 knock deactivate makes knocks timed only");

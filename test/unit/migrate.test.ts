@@ -78,11 +78,11 @@ describe('migrate: words and the way back into shell', () => {
 
 describe('migrate: legacy knockd.conf and jail.local', () => {
   it('keeps the sequence and the grant time; refuses a sequence tm3 cannot run', () => {
-    const k = readLegacyKnockd('[opencloseALL]\n sequence = 7113:tcp,8224:tcp,9335:tcp\n cmd_timeout = 600\n[closeSSH]\n sequence = 9000,8000,7000\n');
+    const k = readLegacyKnockd('[opencloseALL]\n sequence = 7113:tcp,8224:tcp,9335:tcp\n start_command = /sbin/iptables -I INPUT 1 -s %IP% -j ACCEPT\n cmd_timeout = 600\n[closeSSH]\n sequence = 9000,8000,7000\n');
     expect(k.sequence).to.deep.equal([7113, 8224, 9335]);
     expect(k.grantSeconds).to.equal(600);
     expect(k.notes).to.deep.equal(['knockd section [closeSSH] not carried over: tm3 runs one sequence']);
-    expect(readLegacyKnockd('[openclose]\n sequence = 7000:udp,8000,9000\n').sequence).to.equal(undefined);
+    expect(readLegacyKnockd('[openclose]\n sequence = 7000:udp,8000,9000\n start_command = /sbin/iptables -A INPUT -s %IP% -j ACCEPT\n').sequence).to.equal(undefined);
     expect(readLegacyKnockd('[openclose]\n sequence = 22,8000,9000\n').sequence).to.equal(undefined);
   });
   it("Debian's stock knockd.conf is the package's example, never a legacy code: by dpkg's checksum, or by its textbook sequences", async () => {
@@ -94,6 +94,18 @@ describe('migrate: legacy knockd.conf and jail.local', () => {
     expect(stockKnockd(stock, md5, undefined), 'no dpkg (another distribution, a staged root)').to.equal(true);
     expect(stockKnockd(stock.replace('UseSyslog', 'UseSyslog\n# edited'), 'x', md5), 'an edited copy').to.equal(true);
     expect(stockKnockd('[opencloseALL]\n sequence = 7113,8224,9335\n', 'y', md5)).to.equal(false);
+  });
+  it("a knock keeps only what its command opened: an alert-only sequence is not a door, an SSH-only one opens SSH only", async () => {
+    expect(readLegacyKnockd('[alert]\n sequence = 7113,8224,9335\n command = /usr/bin/logger knock from %IP%\n').sequence).to.equal(undefined);
+    const ssh = readLegacyKnockd('[openSSH]\n sequence = 7113,8224,9335\n start_command = /sbin/iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n');
+    expect(ssh.sequence).to.deep.equal([7113, 8224, 9335]);
+    const { planMigration } = await import('../../src/migrate/plan.js');
+    const { emptyFindings } = await import('../../src/migrate/findings.js');
+    const { loadConfig } = await import('../../src/store/config.js');
+    const { Paths } = await import('../../src/store/paths.js');
+    const p = planMigration({ findings: emptyFindings(), config: await loadConfig(new Paths('/nonexistent-tm3-root')), existing: [], dropin: {}, knock: ssh, now: 'now' });
+    expect(p.dropin.knock?.services).to.equal('tcp-22');
+    expect(p.dropin.services?.['tcp-22']).to.equal('tcp/22');
   });
   it('permanent knock mode is kept when the knock made whitelist entries (iptables-knock %IP%)', () => {
     expect(readLegacyKnockd('[opencloseALL]\n sequence = 7113,8224,9335\n start_command = /usr/local/sbin/iptables-knock %IP%\n').permanent).to.equal(true);
