@@ -154,6 +154,8 @@ async function disableOldTools(ctx: Ctx, report: string[], direct: Record<string
   ];
   for (const [file, why] of targets) {
     const at = p.at(file);
+    // a link (CentOS's /etc/rc.local -> rc.d/rc.local) stays a link: its target is on the list
+    if ((await fs.lstat(at).catch(() => undefined))?.isSymbolicLink()) continue;
     const text = await readText(at).catch(() => undefined);
     const done = text === undefined ? undefined : disableLines(text, file, why);
     if (!done) continue;

@@ -67,7 +67,11 @@ export async function copyAtomic(src: string, dest: string): Promise<void> {
   const tmp = `${dest}.tm3-${process.pid}-${Date.now()}`;
   try {
     await fs.mkdir(path.dirname(dest), { recursive: true });
-    await fs.copyFile(src, tmp);
+    // a link is copied as the link (CentOS's /etc/rc.local -> rc.d/rc.local), so a backup and
+    // its restore give back what was there, never a copy of what it pointed at
+    const st = await fs.lstat(src);
+    if (st.isSymbolicLink()) await fs.symlink(await fs.readlink(src), tmp);
+    else await fs.copyFile(src, tmp);
     await fs.rename(tmp, dest);
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);

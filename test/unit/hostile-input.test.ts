@@ -123,3 +123,19 @@ describe('a rollback puts files back as they were', () => {
     }
   });
 });
+
+describe('a backup copy keeps a link a link', () => {
+  it('copyAtomic of a symbolic link makes the same link, not a copy of its target', async () => {
+    const { copyAtomic } = await import('../../src/store/files.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-copy-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'target'), 'x\n');
+      fs.symlinkSync('target', path.join(dir, 'link'));
+      await copyAtomic(path.join(dir, 'link'), path.join(dir, 'backup/link'));
+      expect(fs.lstatSync(path.join(dir, 'backup/link')).isSymbolicLink()).to.equal(true);
+      expect(fs.readlinkSync(path.join(dir, 'backup/link'))).to.equal('target');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,7 +21,7 @@ function tree(root: string): Record<string, string> {
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) { if (path.relative(root, p) !== 'var/backups') walk(p); } else out[path.relative(root, p)] = `${(fs.statSync(p).mode & 0o777).toString(8)} ${fs.readFileSync(p).toString('base64')}`;
+      if (e.isDirectory()) { if (path.relative(root, p) !== 'var/backups') walk(p); } else if (e.isSymbolicLink()) out[path.relative(root, p)] = `link ${fs.readlinkSync(p)}`; else out[path.relative(root, p)] = `${(fs.statSync(p).mode & 0o777).toString(8)} ${fs.readFileSync(p).toString('base64')}`;
     }
   };
   walk(root);
