@@ -13,6 +13,8 @@ export function words(line: string): string[] | undefined {
     } else if (ch === '"' || ch === "'") {
       quote = ch;
       inWord = true;
+    } else if (ch === '#' && !inWord) {
+      break; // sh's comment: the rest of the line is not a word
     } else if (/\s/.test(ch)) {
       if (inWord) out.push(cur);
       cur = '';

@@ -77,7 +77,7 @@ describe('migration never opens more than the legacy box: differential probing (
   this.timeout(300_000);
   const cases = fs.readdirSync(LEGACY).filter((c) => fs.existsSync(path.join(LEGACY, c, 'expected.txt')));
 
-  it('runs over every fixture', () => expect(cases).to.include.members(['ubuntu-2016', 'debian-2018', 'blank-files', 'centos-sysconfig', 'ubuntu14-ipbx13', 'centos7-ipbx13', 'ipbx-custom-blocks']));
+  it('runs over every fixture', () => expect(cases).to.include.members(['ubuntu-2016', 'debian-2018', 'blank-files', 'centos-sysconfig', 'ubuntu14-ipbx13', 'centos7-ipbx13', 'debian13-ipbx2026', 'ipbx-custom-blocks']));
 
   for (const c of cases) {
     describe(c, () => {
