@@ -2,7 +2,8 @@
 // "/sbin/iptables -A INPUT -s X ... -j ACCEPT" and the admin's other hand rules.
 import path from 'node:path';
 import { words } from './tokens.js';
-import { interpret, unboundedAccept } from './rule.js';
+import { interpret, unboundedAccept, undoes, targetOf } from './rule.js';
+import { keepDeny, asAdmin, returns } from './denies.js';
 import type { Family, Findings, Level } from './findings.js';
 import { BLOCK_START, BLOCK_END } from './rules-file.js';
 import { NAME_RE } from '../model/name.js';
@@ -12,8 +13,6 @@ const DISABLED = /^#\*{3}\s*(.*)$/;
 const BINARIES: Record<string, Family> = { iptables: 4, ip6tables: 6 };
 // NAME=value with nothing the shell would expand: the one kind of variable read here
 const ASSIGN = /^([A-Za-z_][A-Za-z0-9_]*)=("[^"$`\\]*"|'[^']*'|[^\s"'$`\\;&|<>()]*)$/;
-// Whatever its spelling or variables, a line with these options would open or undo the firewall.
-const UNDOING = /(^|\s)(-P|--policy|-F|--flush|-X|--delete-chain|-D|--delete|-Z|--zero|-R|--replace)(\s|$)/;
 
 /** Read one legacy shell script into `into`; keepOtherLines: its hand rules and other lines are carried over. */
 export function readCustomScript(text: string, file: string, into: Findings, opts: { keepOtherLines: boolean }): void {
@@ -62,7 +61,7 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
     const command = resolved.replace(/(\s+(\|\|\s*true|[0-9]?>>?\s*\S+|[0-9]?>&[0-9]))+\s*$/, '');
     const w = words(command);
     const family = w?.length ? BINARIES[path.basename(w[0])] : undefined;
-    if (opts.keepOtherLines && UNDOING.test(command) && (family !== undefined || /^\$|iptables/.test(command))) {
+    if (opts.keepOtherLines && (undoes(command) || undoes(line))) {
       into.notes.push({ where, text: `not carried over (it would flush, delete or change policy): ${line}`, level: 'unknown' });
       continue;
     }
@@ -126,22 +125,49 @@ function readCommand(args: string[], family: Family, where: string, line: string
     return note(`not carried over (it would flush, delete or change policy): ${line}`, 'unknown');
   }
   const insert = op === '-I' || op === '--insert' ? (/^[0-9]+$/.test(more[0] ?? '') ? more.shift()! : '1') : undefined;
-  // Appended behind the rules file's own final DROP or REJECT: it never matched on the legacy box.
-  const deny = into.finalDeny[family];
-  if (!insert && table === 'filter' && chain === 'INPUT' && deny) return note(`never matched on the legacy box (appended after the final deny at ${deny}): not carried over: ${line}`);
-  if (table === 'filter' && chain === 'INPUT') {
+  const input = table === 'filter' && chain === 'INPUT';
+  if (input) {
+    const deny = into.finalDeny[family];
+    if (insert && insert !== '1') {
+      // where "-I INPUT N" put it: past the end it failed, past the final deny it never matched
+      if (Number(insert) > into.inputCount[family] + 1) return note(`not carried over: "-I INPUT ${insert}" failed on the legacy box (index too big for the ${into.inputCount[family]} rules loaded): ${line}`, 'unknown');
+      const pos = into.finalDenyPos[family];
+      if (pos !== undefined && Number(insert) > pos) return note(`never matched on the legacy box ("-I INPUT ${insert}" lands behind the final deny at ${deny}): not carried over: ${line}`);
+    }
+    // Appended behind a final DROP or REJECT: it never matched on the legacy box.
+    if (!insert && deny) return note(`never matched on the legacy box (appended after the final deny at ${deny}): not carried over: ${line}`);
+    into.inputCount[family]++;
     const meaning = interpret(more);
     if (meaning.kind === 'whitelist') {
+      if ('address' in meaning.source && meaning.source.address.family !== family) return note(`an IPv${meaning.source.address.family} address given to ${family === 4 ? 'iptables' : 'ip6tables'}: it failed on the legacy box, so it is not migrated: ${line}`, 'unknown');
       into.sightings.push({ source: meaning.source, scope: meaning.scope, where, family, ...(block ? { kind: 'block', name: block } : { kind: 'custom' }) });
+      const accepted = { source: meaning.source, scope: meaning.scope, where };
+      // inserted at the top, it beat every deny the rules file loaded: a RETURN at the top of TM3-ADMIN
+      if (insert === '1') { if (hand) for (const r of returns(accepted)) into.hand.push({ kind: 'rule', family, table, chain, args: r, where, admin: 'first' }); } else into.accepted[family].push(accepted);
       return;
+    }
+    if (meaning.kind === 'base' && meaning.why === 'the final deny' && !insert) {
+      // the script's own final deny: what it appends later never matched
+      into.finalDeny[family] = where;
+      into.finalDenyPos[family] = into.inputCount[family];
+      return note(`dropped, tm3 does this itself (its policy is DROP); the lines after it never matched: ${line}`);
     }
     if (meaning.kind === 'base' || meaning.kind === 'fail2ban') return note(`dropped, tm3 does this itself: ${line}`);
     if (meaning.kind === 'wide-open') return note(`not carried over: it opens ${meaning.what} to everyone, and tm3 denies by default: ${line}`, 'unknown');
+    if (meaning.kind === 'open' && !insert) into.accepted[family].push({ scope: meaning.scope, where });
   }
   if (!hand) return note(`not carried over (ipchecker only refreshes names): ${line}`, 'unknown');
   if (unboundedAccept(more)) return note(`not carried over: it accepts from anyone on any port, and tm3 denies by default: ${line}`, 'unknown');
+  const accept = targetOf(more).target === 'ACCEPT';
+  if (accept && /(^| )(--state|--ctstate)( |$)/.test(more.join(' '))) return note(`not carried over: tm3's failsafe refuses an ACCEPT of established traffic (it would undo immediate revocation; tm3 accepts replies itself): ${line}`, 'unknown');
+  if (input && !accept) {
+    // a deny: TM3-ADMIN, ahead of tm3's accepts; at the top if "-I INPUT 1" put it there
+    if (insert === '1') for (const r of asAdmin(more)) into.hand.push({ kind: 'rule', family, table, chain, args: r, where, admin: 'first' });
+    else keepDeny(into, family, table, chain, more, where, note);
+    return note(`kept as a hand rule, ahead of the whitelist (TM3-ADMIN): ${line}`, 'kept');
+  }
   // "-I INPUT" put it ahead of the legacy rules: in tm3 that is TM3-ADMIN, after tm3's base rules
-  const admin: 'first' | 'append' | undefined = table === 'filter' && chain === 'INPUT' && insert ? (insert === '1' ? 'first' : 'append') : undefined;
+  const admin: 'first' | 'append' | undefined = input && insert ? (insert === '1' ? 'first' : 'append') : undefined;
   if (admin && insert !== '1') note(`"-I INPUT ${insert}" becomes the end of TM3-ADMIN (ahead of tm3's accepts): ${line}`);
   into.hand.push({ kind: 'rule', family, table, chain, args: more, where, ...(admin ? { admin } : {}) });
   note(`kept as a hand rule: ${line}`, 'kept');

@@ -3,6 +3,7 @@ import type { PortRange } from '../model/services.js';
 import type { Net } from '../model/address.js';
 import type { Scope } from './ports.js';
 import type { Source } from './rule.js';
+import type { Accepted } from './denies.js';
 
 export type Family = 4 | 6;
 
@@ -44,10 +45,15 @@ export interface Findings {
   open: { 4?: PortRange[]; 6?: PortRange[] };
   /** where a rules file's INPUT ends with an unconditional DROP or REJECT, per family: rules appended later never match */
   finalDeny: { 4?: string; 6?: string };
+  /** the ACCEPTs met so far, per family, in the order the legacy box met them (for denies that follow) */
+  accepted: { 4: Accepted[]; 6: Accepted[] };
+  /** INPUT rules loaded so far per family, and the position of the final deny among them */
+  inputCount: { 4: number; 6: number };
+  finalDenyPos: { 4?: number; 6?: number };
   hand: HandLine[];
   /** user chains the kept rules need, per family and table */
   chains: { family: Family; table: string; chain: string }[];
   notes: Note[];
 }
 
-export const emptyFindings = (): Findings => ({ sightings: [], open: {}, finalDeny: {}, hand: [], chains: [], notes: [] });
+export const emptyFindings = (): Findings => ({ sightings: [], open: {}, finalDeny: {}, accepted: { 4: [], 6: [] }, inputCount: { 4: 0, 6: 0 }, finalDenyPos: {}, hand: [], chains: [], notes: [] });

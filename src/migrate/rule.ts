@@ -87,7 +87,9 @@ export function interpret(args: string[]): Meaning {
   if (target === 'ACCEPT' && states.length && states.every((s) => s === 'ESTABLISHED' || s === 'RELATED')) return { kind: 'base', why: 'established traffic' };
   if ((target === 'DROP' || target === 'REJECT') && !source && !proto && !ports) return { kind: 'base', why: states.join() === 'INVALID' ? 'invalid packets' : 'the final deny' };
   if (target !== 'ACCEPT') return { kind: 'unknown', why: `target ${target ?? '(none)'}` };
-  if (states.some((s) => s !== 'NEW')) return { kind: 'unknown', why: `state ${state}` };
+  // NEW with ESTABLISHED or RELATED: tm3 checks every packet of a flow against the whitelist, so
+  // what the rule admitted is the whitelist entry; a list without NEW is not a whitelist line
+  if (states.length && (!states.includes('NEW') || states.some((s) => !['NEW', 'ESTABLISHED', 'RELATED'].includes(s)))) return { kind: 'unknown', why: `state ${state}` };
 
   let scope: Scope = ALL;
   if (proto && proto !== 'all') {
@@ -149,5 +151,36 @@ function boundedSource(option: string, value: string): boolean {
     }
     const src = parseSource(item);
     return src !== undefined && src !== 'anywhere' && src !== 'wide';
+  });
+}
+
+/** The target word of a rule's arguments ("-j X" or "-g X"), not a word inside a comment. */
+export function targetOf(args: string[]): { target?: string; goto: boolean } {
+  for (let i = 0; i < args.length - 1; i++) {
+    if (args[i] === '--comment') { i++; continue; }
+    if (args[i] === '-j' || args[i] === '--jump') return { target: args[i + 1], goto: false };
+    if (args[i] === '-g' || args[i] === '--goto') return { target: args[i + 1], goto: true };
+  }
+  return { goto: false };
+}
+
+// the one-word spellings of iptables' table-changing commands: -P, -PINPUT, --policy=INPUT ...
+const UNDO_WORD = /^(-[PFXDRZ]\S*|--(policy|flush|delete|delete-chain|replace|zero)(=\S*)?)$/;
+const FIREWALL_TOOL = /(^|\/)(ip6?tables(-legacy|-nft)?|ebtables|arptables)$/;
+
+/**
+ * Would this shell line change or tear down the firewall (a policy, flush, delete, replace, a
+ * restore, an nft or ipset flush), in any spelling, in any of its simple commands? Such a line
+ * is never carried into the ADMIN SECTION, whatever else it does.
+ */
+export function undoes(line: string): boolean {
+  return line.split(/;|&&|\|\||\||\bthen\b|\bdo\b|\belse\b/).some((part) => {
+    const w = part.trim().split(/\s+/).filter(Boolean);
+    const cmd = w[0] ?? '';
+    if (FIREWALL_TOOL.test(cmd) || cmd.startsWith('$')) return w.slice(1).some((x) => UNDO_WORD.test(x.replace(/^["']|["']$/g, '')));
+    if (/(^|\/)(ip6?tables|iptables)-restore$/.test(cmd) || /(^|\/)netfilter-persistent$/.test(cmd)) return true;
+    if (/(^|\/)nft$/.test(cmd)) return w.some((x) => /^(flush|delete|destroy|-f)$/.test(x));
+    if (/(^|\/)ipset$/.test(cmd)) return w.some((x) => /^(flush|destroy|swap|del|-F|-X|-W|-D)$/.test(x));
+    return false;
   });
 }

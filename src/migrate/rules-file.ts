@@ -1,10 +1,7 @@
 // Legacy iptables-save files (rules.v4, rules.v6, CentOS /etc/sysconfig/iptables), often hand-edited.
 import { words, shellWord } from './tokens.js';
-import ipaddr from 'ipaddr.js';
-import { interpret, unboundedAccept, parseSource, type Source } from './rule.js';
-import { portMatches } from '../plan/rules.js';
-import { ALL } from '../model/services.js';
-import type { Scope } from './ports.js';
+import { interpret, unboundedAccept, targetOf } from './rule.js';
+import { keepDeny } from './denies.js';
 import { normalize } from './ports.js';
 import { NAME_RE } from '../model/name.js';
 import type { PortRange } from '../model/services.js';
@@ -29,10 +26,9 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
   let block: string | undefined;
   let label: string | undefined;
   const open: PortRange[] = [];
-  const before: Accepted[] = [];
   let sawFilter = false;
   let finalDeny: number | undefined;
-  let filterAt: { line: number; sightings: number; hand: number; open: number } | undefined;
+  let filterAt: { line: number; sightings: number; hand: number; open: number; accepted: number } | undefined;
 
   lines.forEach((raw, i) => {
     const line = raw.trim();
@@ -61,10 +57,11 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
       if (table === 'filter') {
         // iptables-restore flushes a table at each of its sections: a second *filter replaces the first
         if (filterAt) {
-          into.sightings.length = filterAt.sightings; into.hand.length = filterAt.hand; open.length = filterAt.open; before.length = 0;
+          into.sightings.length = filterAt.sightings; into.hand.length = filterAt.hand; open.length = filterAt.open;
+          into.accepted[family].length = filterAt.accepted; into.inputCount[family] = 0; delete into.finalDenyPos[family]; delete into.finalDeny[family];
           note(`a second *filter section: iptables-restore flushed everything the first one (from line ${filterAt.line}) loaded, so none of it is migrated`);
         }
-        filterAt = { line: i + 1, sightings: into.sightings.length, hand: into.hand.length, open: open.length };
+        filterAt = { line: i + 1, sightings: into.sightings.length, hand: into.hand.length, open: open.length, accepted: into.accepted[family].length };
       }
       sawFilter ||= table === 'filter';
       return;
@@ -87,15 +84,16 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
       return note(`kept as a hand rule in iptables-custom: ${body}`, 'kept');
     }
     // Rules behind an unconditional DROP or REJECT never matched on the legacy box.
+    into.inputCount[family]++;
     if (finalDeny) return note(`never matched on the legacy box (it comes after the final deny at line ${finalDeny}): not carried over: ${body}`);
     const meaning = interpret(args);
-    if (meaning.kind === 'base' && meaning.why === 'the final deny' && table === 'filter') { finalDeny = i + 1; into.finalDeny[family] = where; }
+    if (meaning.kind === 'base' && meaning.why === 'the final deny' && table === 'filter') { finalDeny = i + 1; into.finalDeny[family] = where; into.finalDenyPos[family] = into.inputCount[family]; }
     switch (meaning.kind) {
       case 'whitelist': {
         if ('address' in meaning.source && meaning.source.address.family !== family) {
           return note(`an IPv${meaning.source.address.family} address in an IPv${family} file: the restore of this file failed on the legacy box, so it is not migrated: ${body}`, 'unknown');
         }
-        if (!disabled) before.push({ source: meaning.source, scope: meaning.scope, where });
+        if (!disabled) into.accepted[family].push({ source: meaning.source, scope: meaning.scope, where });
         const s: Sighting = { source: meaning.source, scope: meaning.scope, where, kind: 'loose', family };
         if (disabled) {
           // The legacy box refused it; only its name (never the stale address) may come back.
@@ -108,7 +106,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
         return;
       }
       case 'open':
-        before.push({ scope: meaning.scope, where });
+        into.accepted[family].push({ scope: meaning.scope, where });
         open.push(...meaning.scope);
         return note(`open to everyone over IPv${family}: ${args.join(' ')}`);
       case 'base':
@@ -122,7 +120,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
         // A DROP, REJECT or jump stood among the legacy ACCEPTs: it goes to TM3-ADMIN, ahead of
         // tm3's accepts, in order, so it still refuses what it refused; the ACCEPTs that came
         // before it get a RETURN ahead of it, so they still win (an ACCEPT after it is harmless).
-        const ahead = !/(^| )-j ACCEPT( |$)/.test(args.join(' '));
+        const ahead = targetOf(args).target !== 'ACCEPT';
         // a deny that cannot be carried (a control character in it) ends what may come over:
         // nothing the legacy box refused behind it may get in
         if (ahead && args.some((a) => shellWord(a) === undefined)) {
@@ -130,43 +128,12 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
           into.finalDeny[family] = where;
           return note(`NOT carried over (a control character in it), so the rules after it are not either: ${body}`, 'unknown');
         }
-        if (ahead) for (const r of exemptions(args, before, where, note)) into.hand.push({ kind: 'rule', family, table, chain, args: r, where, admin: 'append' });
-        into.hand.push({ kind: 'rule', family, table, chain, args, where, ...(ahead ? { admin: 'append' as const } : {}) });
+        if (/(^| )(--state|--ctstate)( |$)/.test(args.join(' ')) && !ahead) return note(`not carried over: tm3's failsafe refuses an ACCEPT of established traffic (it would undo immediate revocation; tm3 accepts replies itself): ${body}`, 'unknown');
+        if (ahead) keepDeny(into, family, table, chain, args, where, note);
+        else into.hand.push({ kind: 'rule', family, table, chain, args, where });
         return note(`kept as a hand rule in iptables-custom${ahead ? ', ahead of the whitelist (TM3-ADMIN)' : ''} (${meaning.why}): ${body}`, 'kept');
       }
     }
   });
   if (sawFilter) into.open[family] = normalize([...(into.open[family] ?? []), ...open]);
-}
-
-/** An ACCEPT met earlier in the file: anyone (an open port), an address, or a name. */
-interface Accepted { source?: Source; scope: Scope; where: string }
-
-/**
- * RETURN rules that let what the legacy file accepted before a deny skip that deny in TM3-ADMIN
- * (only where their sources can overlap). A name cannot be matched there: reported instead.
- */
-function exemptions(deny: string[], before: Accepted[], where: string, note: (t: string, l?: Level) => void): string[][] {
-  const i = deny.findIndex((a, k) => (a === '-s' || a === '--source') && deny[k - 1] !== '!');
-  const src = i >= 0 ? parseSource(deny[i + 1] ?? '') : 'anywhere';
-  const out: string[][] = [];
-  for (const a of before) {
-    if (a.source && 'host' in a.source) {
-      note(`${a.source.host} (accepted at ${a.where}) came before the deny at ${where}; a name cannot be let past it in TM3-ADMIN, so if it falls under that deny it loses those ports`, 'unknown');
-      continue;
-    }
-    const addr = a.source && 'address' in a.source ? a.source.address : undefined;
-    if (addr && src && typeof src === 'object' && 'address' in src && !overlap(addr.cidr, src.address.cidr)) continue;
-    const from = addr ? ['-s', addr.cidr] : [];
-    if (a.scope === ALL) out.push([...from, '-j', 'RETURN']);
-    else for (const m of portMatches(a.scope)) out.push([...from, '-p', m.proto, '-m', 'multiport', '--dports', m.dports, '-j', 'RETURN']);
-  }
-  return out;
-}
-
-function overlap(a: string, b: string): boolean {
-  const [na, pa] = ipaddr.parseCIDR(a);
-  const [nb, pb] = ipaddr.parseCIDR(b);
-  if (na.kind() !== nb.kind()) return false;
-  return na.match(nb, pb) || nb.match(na, pa);
 }

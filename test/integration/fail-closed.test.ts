@@ -115,6 +115,19 @@ describe('fail closed, whatever the ADMIN SECTION did (lab)', function () {
     await expectOnly(lab, stranger, 4, []);
   });
 
+  it("the repair keeps the admin's denies too (TM3-ADMIN), since dropping one would open what it refused", async () => {
+    await ok(['add-ip', 'visitor', stranger.v4, '--services', 'ssh']);
+    setAdminBody(`iptables -A TM3-ADMIN -s ${stranger.v4} -p tcp --dport 22 -j DROP\niptables -P FORWARD ACCEPT\n`);
+    const r = await lab.tm3(['restart']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/IPv4 FORWARD policy is ACCEPT, not DROP/);
+    expect((await lab.exec(lab.server.ns, 'iptables', ['-S', 'TM3-ADMIN'])).stdout).to.include(`-A TM3-ADMIN -s ${stranger.v4}/32 -p tcp -m tcp --dport 22 -j DROP`);
+    await expectOnly(lab, stranger, 4, []);
+    setAdminBody('');
+    await ok(['del-acct', 'visitor']);
+    await ok(['restart']);
+  });
+
   it('the ADMIN SECTION run by hand (the original way) opens the box: doctor names the line, its fix works, and refresh closes it meanwhile', async () => {
     setAdminBody('# my rules\nIPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n');
     await lab.exec(lab.server.ns, 'sh', [custom()]);

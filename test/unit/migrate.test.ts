@@ -195,11 +195,39 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     for (const why of ['a carriage return', 'it comes after the exit at line', 'flush, delete or change policy', 'no entry made']) expect(p.report.some((l) => l.includes(why)), why).to.equal(true);
   });
 
+  it("the script's denies and final deny, RETURN and goto, -I positions and families keep the legacy box's meaning", async () => {
+    const body = (p: { adminBody?: string }) => (p.adminBody ?? '').split('\n').filter((l) => l.includes('||')).map((l) => l.split(' || ')[1]);
+    // an appended DROP goes to TM3-ADMIN, after a RETURN for the ACCEPT met before it
+    const a = await plan({ custom: 'iptables -A INPUT -s 192.0.2.5 -p tcp --dport 22 -j ACCEPT\niptables -A INPUT -s 192.0.2.0/24 -j DROP\n' });
+    expect(body(a)).to.deep.equal(['iptables -w -A TM3-ADMIN -s 192.0.2.5/32 -p tcp -m multiport --dports 22 -j RETURN', 'iptables -w -A TM3-ADMIN -s 192.0.2.0/24 -j DROP']);
+    // the script's own final deny: what it appends later never matched
+    const b = await plan({ custom: 'iptables -A INPUT -j DROP\niptables -A INPUT -s 192.0.2.77 -j ACCEPT\n' });
+    expect(b.entries).to.deep.equal([]);
+    // "-j ACCEPT" inside a DROP's comment is not its target; RETURN from INPUT fell to the policy; a goto too
+    const c = await plan({ rules4: filter('-A INPUT -s 198.51.100.9/32 -p tcp --dport 22 -m comment --comment "no -j ACCEPT here" -j DROP\n-A INPUT -s 198.51.100.7/32 -j RETURN\n-A INPUT -s 203.0.113.9/32 -g CHECK') });
+    expect(body(c)).to.deep.equal([
+      "iptables -w -A TM3-ADMIN -s 198.51.100.9/32 -p tcp --dport 22 -m comment --comment 'no -j ACCEPT here' -j DROP",
+      'iptables -w -A TM3-ADMIN -s 198.51.100.7/32 -j DROP',
+      'iptables -w -A TM3-ADMIN -s 203.0.113.9/32 -j CHECK',
+      'iptables -w -A TM3-ADMIN -s 203.0.113.9/32 -j DROP',
+    ]);
+    // -I INPUT 1 beat the rules file's denies: a RETURN at the top of TM3-ADMIN; -I past the final deny or the end never matched
+    const d = await plan({ rules4: filter('-A INPUT -s 192.0.2.0/24 -j DROP\n-A INPUT -j DROP'), custom: 'iptables -I INPUT -s 192.0.2.5 -p tcp --dport 22 -j ACCEPT\niptables -I INPUT 3 -s 192.0.2.90 -j ACCEPT\niptables -I INPUT 40 -s 192.0.2.91 -j ACCEPT\n' });
+    expect(d.entries.map((e) => e.address?.cidr)).to.deep.equal(['192.0.2.5/32']);
+    // (run after the rules file's DROP was added, so at the top when the script has run)
+    expect(body(d)).to.include('iptables -w -I TM3-ADMIN 1 -s 192.0.2.5/32 -p tcp -m multiport --dports 22 -j RETURN');
+    expect(d.report.filter((l) => /lands behind the final deny|index too big/.test(l))).to.have.length(2);
+    // the wrong family failed on the legacy box; NEW,ESTABLISHED is a whitelist line; ESTABLISHED alone is refused
+    const e = await plan({ custom: 'iptables -A INPUT -s 2001:db8::5 -p tcp --dport 22 -j ACCEPT\nip6tables -A INPUT -s 192.0.2.55 -p tcp --dport 22 -j ACCEPT\niptables -A INPUT -s 198.51.100.5 -p tcp --dport 443 -m state --state NEW,ESTABLISHED -j ACCEPT\niptables -A INPUT -s 198.51.100.6 -p tcp --dport 443 -m state --state ESTABLISHED -j ACCEPT\n' });
+    expect(e.entries.map((x) => x.address?.cidr)).to.deep.equal(['198.51.100.5/32']);
+    expect(e.adminBody ?? '').not.to.include('198.51.100.6');
+  });
+
   it('policy, flush and delete are never carried, whatever their spelling or variables', async () => {
-    const custom = 'IPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n${IPT} --flush INPUT\n$UNKNOWN -D INPUT -j TM3-WHITELIST\nip6tables -w -P INPUT ACCEPT\n';
+    const custom = 'IPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n${IPT} --flush INPUT\n$UNKNOWN -D INPUT -j TM3-WHITELIST\nip6tables -w -P INPUT ACCEPT\niptables -PINPUT ACCEPT\niptables --policy=INPUT ACCEPT\niptables -F; logger x\niptables -PFORWARD ACCEPT; logger x\nnft flush ruleset\nipset flush\niptables-restore < /etc/old.rules\n';
     const p = await plan({ custom });
-    expect(p.adminBody ?? '').not.to.match(/-P |--flush|-D /);
-    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('flush, delete or change policy'))).to.have.length(4);
+    expect(p.adminBody ?? '').not.to.match(/-P|--policy|-F|--flush|-D |nft|ipset|restore/);
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('flush, delete or change policy'))).to.have.length(11);
   });
 
   it('accept-everything in every spelling is refused and reported, in rules files and scripts', async () => {
