@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './run.js';
 import { PrereqError } from '../model/errors.js';
-import { hasSystemd, systemctl } from './system.js';
+import { hasSystemd, systemctl, restartUnit } from './system.js';
 import type { Paths } from '../store/paths.js';
 
 const client = (paths: Paths, args: string[], allowFail = true) =>
@@ -38,8 +38,8 @@ export async function testConfig(paths: Paths) {
  */
 export async function restartFail2ban(paths: Paths): Promise<string> {
   if (hasSystemd(paths.root)) {
-    const r = await systemctl(['try-restart', 'fail2ban.service'], true);
-    return r.exitCode === 0 ? 'restarted' : `failed: ${r.stderr.trim()}`;
+    const u = await restartUnit('fail2ban.service');
+    return u.active ? 'restarted' : `failed: fail2ban.service is ${u.state} (journalctl -u fail2ban says why)`;
   }
   for (const dir of [path.dirname(paths.f2b.socket), path.dirname(paths.f2b.db), path.dirname(paths.f2b.log), path.dirname(paths.f2b.pid)]) await fs.mkdir(dir, { recursive: true });
   if (await fail2banRunning(paths)) {

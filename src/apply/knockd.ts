@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from './run.js';
-import { hasSystemd, systemctl } from './system.js';
+import { hasSystemd, systemctl, restartUnit } from './system.js';
+import { Tm3Error } from '../model/errors.js';
 import type { Paths } from '../store/paths.js';
 
 function pidAlive(pidFile: string): number | undefined {
@@ -25,7 +26,8 @@ export const knockdRunning = (paths: Paths) => (hasSystemd(paths.root)
 /** On systemd, knockd.service; elsewhere (a lab, the sandbox) tm3 runs knockd itself, pid under the root. */
 export async function restartKnockd(paths: Paths, iface: string): Promise<string> {
   if (hasSystemd(paths.root)) {
-    await systemctl(['restart', 'knockd.service']);
+    const u = await restartUnit('knockd.service');
+    if (!u.active) throw new Tm3Error(`knockd.service is ${u.state} after a restart`, 'journalctl -u knockd says why (often the interface in /etc/default/knockd)');
     return 'restarted (systemd)';
   }
   await stopKnockd(paths);

@@ -17,6 +17,20 @@ export async function systemctl(args: string[], allowFail = false) {
 }
 
 /**
+ * Restart a daemon for real: enabled (so it comes back after a reboot), reset first (a unit left
+ * failed, as Fail2Ban is on a bookworm box without rsyslog, is one try-restart never touches), then
+ * restarted, and the state returned is the one systemd reports afterwards, never assumed.
+ */
+export async function restartUnit(unit: string): Promise<{ active: boolean; state: string }> {
+  await systemctl(['enable', '--quiet', unit], true);
+  await systemctl(['reset-failed', unit], true);
+  const r = await systemctl(['restart', unit], true);
+  const state = (await systemctl(['is-active', unit], true)).stdout.trim() || 'unknown';
+  const why = r.exitCode === 0 ? '' : ` (${(r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`)})`;
+  return { active: state === 'active', state: `${state}${why}` };
+}
+
+/**
  * The admin's iptables-custom: failures are reported, never fatal (the original's promise).
  * `setsLoaded`: the caller has just brought every set to the plan, so the script skips reloading them.
  */

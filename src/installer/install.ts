@@ -107,6 +107,13 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       await systemctl(['daemon-reload']);
       await systemctl(['enable', 'netfilter-persistent.service', ...UNITS]);
       await systemctl(['start', 'tm3-refresh.timer'], true);
+      // PortKnocker and Fail2Ban must come back after a reboot too (Debian leaves knockd disabled);
+      // tm3 restart above enabled and started them, this says so if a unit is missing
+      const cfg = await loadConfig(paths);
+      for (const unit of [...(cfg.knock.enabled ? ['knockd.service'] : []), ...(cfg.fail2ban.enabled ? ['fail2ban.service'] : [])]) {
+        const r = await systemctl(['is-enabled', unit], true);
+        if (r.stdout.trim() !== 'enabled') out.warn(`${unit} is ${r.stdout.trim() || 'not installed'}: it will not start at boot (systemctl enable ${unit})`);
+      }
     }
     const overSsh = Boolean(process.env.SSH_CONNECTION || process.env.SSH_CLIENT);
     if (o.confirm && overSsh && process.stdin.isTTY && process.stdout.isTTY) {
