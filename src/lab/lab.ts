@@ -32,7 +32,11 @@ export async function removeStaleLabs(): Promise<void> {
     if (!pid) continue;
     let alive = true;
     try { process.kill(pid, 0); } catch { alive = false; }
-    if (!alive) await sh('ip', ['netns', 'del', ns], { reject: false });
+    if (!alive) {
+      await sh('ip', ['netns', 'del', ns], { reject: false });
+      // a resolv.conf a test gave the namespace (the migration oracle's legacy resolver)
+      fs.rmSync(path.join('/etc/netns', ns), { recursive: true, force: true });
+    }
   }
 }
 
