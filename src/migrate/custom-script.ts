@@ -2,7 +2,7 @@
 // "/sbin/iptables -A INPUT -s X ... -j ACCEPT" and the admin's other hand rules.
 import path from 'node:path';
 import { words } from './tokens.js';
-import { interpret, unboundedAccept, undoes, targetOf } from './rule.js';
+import { interpret, unboundedAccept, undoes, targetOf, unwrap, otherFirewall } from './rule.js';
 import { keepDeny, asAdmin, returns } from './denies.js';
 import type { Family, Findings, Level } from './findings.js';
 import { BLOCK_START, BLOCK_END } from './rules-file.js';
@@ -59,8 +59,13 @@ export function readCustomScript(text: string, file: string, into: Findings, opt
     const resolved = line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a: string, b: string) => vars.get(a ?? b) ?? all);
     // "2>/dev/null" and "|| true" after a command change nothing about the rule
     const command = resolved.replace(/(\s+(\|\|\s*true|[0-9]?>>?\s*\S+|[0-9]?>&[0-9]))+\s*$/, '');
-    const w = words(command);
+    const raw0 = words(command);
+    const w = raw0 ? unwrap(raw0) : undefined;
     const family = w?.length ? BINARIES[path.basename(w[0])] : undefined;
+    if (opts.keepOtherLines && otherFirewall(line)) {
+      into.notes.push({ where, text: `not carried over (another firewall tool: what it does is outside tm3's rules and its checks; redo it with iptables in the ADMIN SECTION if it is still needed): ${line}`, level: 'unknown' });
+      continue;
+    }
     if (opts.keepOtherLines && (undoes(command) || undoes(line))) {
       into.notes.push({ where, text: `not carried over (it would flush, delete or change policy): ${line}`, level: 'unknown' });
       continue;

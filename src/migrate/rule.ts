@@ -175,7 +175,7 @@ const FIREWALL_TOOL = /(^|\/)(ip6?tables(-legacy|-nft)?|ebtables|arptables)$/;
  */
 export function undoes(line: string): boolean {
   return line.split(/;|&&|\|\||\||\bthen\b|\bdo\b|\belse\b/).some((part) => {
-    const w = part.trim().split(/\s+/).filter(Boolean);
+    const w = unwrap(part.trim().split(/\s+/).filter(Boolean).map((x) => x.replace(/^["']|["']$/g, '')));
     const cmd = w[0] ?? '';
     if (FIREWALL_TOOL.test(cmd) || cmd.startsWith('$')) return w.slice(1).some((x) => UNDO_WORD.test(x.replace(/^["']|["']$/g, '')));
     if (/(^|\/)(ip6?tables|iptables)-restore$/.test(cmd) || /(^|\/)netfilter-persistent$/.test(cmd)) return true;
@@ -183,4 +183,22 @@ export function undoes(line: string): boolean {
     if (/(^|\/)ipset$/.test(cmd)) return w.some((x) => /^(flush|destroy|swap|del|-F|-X|-W|-D)$/.test(x));
     return false;
   });
+}
+
+// Words that run the command after them: "command iptables ...", "sudo env X=1 iptables ...",
+// "xtables-nft-multi iptables ..." are iptables lines like any other.
+const WRAPPERS = /^(command|builtin|exec|sudo|nice|nohup|time|env|(\S*\/)?xtables-(nft|legacy)-multi)$/;
+
+/** The words of a simple command without the wrappers in front of the real program. */
+export function unwrap(words: string[]): string[] {
+  let i = 0;
+  while (i < words.length && (WRAPPERS.test(words[i]) || (i > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) || (i > 0 && /^-/.test(words[i]) && WRAPPERS.test(words[i - 1])))) i++;
+  return words.slice(i);
+}
+
+const OTHER_FIREWALL = /(^|\/)(nft|ufw|firewall-cmd|ebtables|arptables|shorewall|csf)$/;
+
+/** Does any simple command of this line run another firewall tool than iptables (outside tm3's model and its checks)? */
+export function otherFirewall(line: string): boolean {
+  return line.split(/;|&&|\|\||\||\bthen\b|\bdo\b|\belse\b/).some((part) => OTHER_FIREWALL.test(unwrap(part.trim().split(/\s+/).filter(Boolean).map((x) => x.replace(/^["']|["']$/g, '')))[0] ?? ''));
 }

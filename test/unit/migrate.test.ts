@@ -223,11 +223,19 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     expect(e.adminBody ?? '').not.to.include('198.51.100.6');
   });
 
+  it('wrapped iptables lines are iptables lines; other firewall tools are never carried', async () => {
+    const p = await plan({ rules4: filter('-A INPUT -s 192.0.2.10/32 -p tcp --dport 443 -j ACCEPT\n-A INPUT -j DROP'), custom: 'command iptables -A INPUT -s 198.51.100.7 -p tcp --dport 22 -j ACCEPT\nenv LC_ALL=C iptables -A INPUT -s 198.51.100.8 -p tcp --dport 22 -j ACCEPT\nsudo iptables -F\nxtables-nft-multi iptables -F\nnft add rule ip filter INPUT ip saddr 198.51.100.9 accept\nlogger x; nft \'flush ruleset\'\nufw disable\n' });
+    expect(p.entries.map((e) => e.address?.cidr)).to.deep.equal(['192.0.2.10/32']);
+    expect(p.adminBody ?? '').not.to.match(/198\.51\.100|nft|ufw|-F/);
+    expect(p.report.filter((l) => l.includes('appended after the final deny'))).to.have.length(2);
+    expect(p.report.filter((l) => l.includes('another firewall tool'))).to.have.length(3);
+  });
+
   it('policy, flush and delete are never carried, whatever their spelling or variables', async () => {
     const custom = 'IPT=/sbin/iptables\n$IPT -P INPUT ACCEPT\n${IPT} --flush INPUT\n$UNKNOWN -D INPUT -j TM3-WHITELIST\nip6tables -w -P INPUT ACCEPT\niptables -PINPUT ACCEPT\niptables --policy=INPUT ACCEPT\niptables -F; logger x\niptables -PFORWARD ACCEPT; logger x\nnft flush ruleset\nipset flush\niptables-restore < /etc/old.rules\n';
     const p = await plan({ custom });
     expect(p.adminBody ?? '').not.to.match(/-P|--policy|-F|--flush|-D |nft|ipset|restore/);
-    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('flush, delete or change policy'))).to.have.length(11);
+    expect(p.report.filter((l) => l.startsWith('NOT UNDERSTOOD') && l.includes('flush, delete or change policy'))).to.have.length(10); // (nft: another firewall tool)
   });
 
   it('accept-everything in every spelling is refused and reported, in rules files and scripts', async () => {
