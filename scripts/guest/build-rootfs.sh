@@ -2,7 +2,8 @@
 # Build a cached Debian 12 rootfs for tm3 system tests (run as root).
 # Idempotent: does nothing if $ROOT already exists (delete it to rebuild).
 set -euo pipefail
-ROOT=${ROOT:-/var/cache/tm3-proto/bookworm-rootfs}
+# the cache key: bump the suffix to rebuild every machine's image
+ROOT=${ROOT:-/var/cache/tm3/guest/bookworm-v1}
 [ -e "$ROOT/.tm3-rootfs-ok" ] && { echo "rootfs cached: $ROOT"; exit 0; }
 
 # The only reachable mirror is the one the host's apt uses; read it from apt.

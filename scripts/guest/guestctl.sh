@@ -11,8 +11,8 @@
 #   guestctl.sh stop NAME          poweroff the guest, wait for nspawn to exit
 #   guestctl.sh destroy NAME       stop, unmount, delete copy and netns
 set -euo pipefail
-ROOTFS=${ROOTFS:-/var/cache/tm3-proto/bookworm-rootfs}
-STATE=${STATE:-/var/cache/tm3-proto/guests}
+ROOTFS=${ROOTFS:-/var/cache/tm3/guest/bookworm-v1}
+STATE=${STATE:-/var/cache/tm3/guest/run}
 cmd=$1 name=$2; shift 2
 S=$STATE/$name
 
