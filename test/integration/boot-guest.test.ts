@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { DIST } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
 
-// Issue 14, scenario 1, on what users boot: a Debian 12 guest with systemd as pid 1 under
+// Issue 14, scenarios 1 and 4, on what users boot: a Debian 12 guest with systemd as pid 1 under
 // systemd-nspawn, in network namespaces this test makes (guest 192.0.2.10, client 192.0.2.20).
 // tm3 goes in as users get it (the npm tarball through npx, offline), then the guest is power
 // cycled: nspawn exits, the namespace is made again (netfilter empty), and it boots. The image is
@@ -92,5 +92,20 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
     let open = '';
     for (const t0 = Date.now(); Date.now() - t0 < 3000 && open !== 'open' && open !== 'refused';) open = await probe(22);
     expect(open, 'tcp/22 after the knock').to.be.oneOf(['open', 'refused']);
+  });
+
+  it('4. a corrupt rules.v4 at boot: netfilter-persistent fails, the failsafe closes the box, the journal has the crit line, and tm3 restart mends it', async () => {
+    expect((await inGuest("printf '*filter\\n:INPUT ACCEPT [0:0]\\n-A INPUT -j NO-SUCH-CHAIN\\nCOMMIT\\n' > /etc/iptables/rules.v4")).exitCode).to.equal(0);
+    expect(await powerCycle()).to.equal('degraded'); // netfilter-persistent failed, on purpose
+    expect((await inGuest('systemctl --failed --plain --no-legend')).stdout).to.match(/netfilter-persistent\.service/);
+    expect((await inGuest('systemctl is-active tm3-firewall.service')).stdout.trim()).to.equal('active');
+    expect((await inGuest('iptables -S INPUT')).stdout).to.match(/^-P INPUT DROP/m);
+    expect((await inGuest('ip6tables -S INPUT')).stdout).to.match(/^-P INPUT DROP/m);
+    expect((await inGuest('journalctl -b -p crit --no-pager -o cat')).stdout).to.match(/the firewall was not up after netfilter-persistent; loading tm3's own closed ruleset/);
+    const probe = await execa('ip', ['netns', 'exec', `${NAME}-c`, process.execPath, path.join(DIST, 'lab/probe.js'), '800', JSON.stringify([{ proto: 'tcp', host: GUEST, port: 22 }, { proto: 'udp', host: GUEST, port: 5060 }])]);
+    expect(JSON.parse(probe.stdout), 'a stranger after the failed boot').to.deep.equal(['timeout', 'timeout']);
+    const restart = await inGuest('tm3 restart');
+    expect(restart.exitCode, `${restart.stdout}\n${restart.stderr}`).to.equal(0);
+    expect((await inGuest('tm3 doctor')).exitCode).to.equal(0);
   });
 });
