@@ -26,5 +26,8 @@ export class Output {
 }
 
 export function errorLine(message: string, fix: string, program = 'tm3'): string {
-  return `${paint(process.stderr, '31', `${program}: ${message}`)} (fix: ${fix})`;
+  // one line, whatever a hostile argument held: control characters (a newline, an escape that
+  // would move the cursor) are shown as '?'
+  const line = (t: string) => t.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, '?');
+  return `${paint(process.stderr, '31', `${program}: ${line(message)}`)} (fix: ${line(fix)})`;
 }

@@ -139,3 +139,13 @@ describe('a backup copy keeps a link a link', () => {
     }
   });
 });
+
+describe('an error is one line, whatever the argument held', () => {
+  it('control characters in the message or the fix print as ?, never as a newline or an escape', async () => {
+    const { errorLine } = await import('../../src/cli/output.js');
+    // fast-check found it through del-acct: a name holding "\n" split the refusal over two lines
+    const line = errorLine("'\u000e\b\u0007\nx\u001b[2J' is neither an entry name nor a single address", 'fix\r\nit');
+    expect(line.split('\n')).to.have.length(1);
+    expect(line).to.include("'????x?[2J' is neither").and.include('(fix: fix??it)');
+  });
+});

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { validateName } from '../../model/name.js';
-import { parseHost } from '../../model/address.js';
+import { parseHost, printable } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { readEntries, entryExists } from '../../store/entries.js';
 import { interactive, pickEntry } from '../prompt.js';
@@ -32,7 +32,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       let address: string;
       try { address = parseHost(target).address; } catch {
         if (isName) throw new InputError(`there is no entry named ${target}`, "'tm3 list' shows the names; an address removes every entry that holds it");
-        throw new InputError(`'${target}' is neither an entry name nor a single address`, 'tm3 del-acct NAME, or tm3 del-acct ADDRESS');
+        throw new InputError(`'${printable(target)}' is neither an entry name nor a single address`, 'tm3 del-acct NAME, or tm3 del-acct ADDRESS');
       }
       const { holding } = await import('../../ops/del-address.js');
       const h = await holding(ctx, address);
