@@ -28,6 +28,8 @@ import { backupStamp, renderFiles } from './render-files.js';
 import { knockInputs } from './knock.js';
 import { fileDiff } from './diff.js';
 import { disableLines, LEGACY_TOOLS } from '../migrate/old-tools.js';
+import { wrapperFile } from '../plan/files.js';
+import { tm3Command } from '../tm3-command.js';
 
 export const DROPIN = '/etc/tm3/tm3.conf.d/50-migrated.conf';
 export const JAIL_DROPIN = '/etc/fail2ban/jail.d/tm3-migrated.local';
@@ -40,14 +42,17 @@ interface Manifest { stamp: string; replaced: string[]; created: string[] }
 export interface MigrateResult { plan: MigrationPlan; changed: string[]; backupDir?: string; diffs: string[]; rhelBoot?: boolean }
 
 /** Read every legacy source under the root into findings (tm3's own files are skipped). */
-async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: string }> {
+async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: string; rhelBoot: boolean; oneLine: Map<string, string> }> {
   const p = ctx.paths;
   const findings = emptyFindings();
   checkStoreDir(p);
   const rules: [string, 4 | 6][] = [['/etc/iptables/rules.v4', 4], ['/etc/iptables/rules.v6', 6], ['/etc/sysconfig/iptables', 4], ['/etc/sysconfig/ip6tables', 6]];
   const debian = (await readText(p.at('/etc/debian_version')).catch(() => undefined)) !== undefined;
+  let rhelBoot = false;
   for (const [file, family] of rules) {
     const text = await readText(p.at(file));
+    // RHEL's iptables service would load this file at boot beside tm3's rules
+    if (file === '/etc/sysconfig/iptables' && text !== undefined && !debian) rhelBoot = true;
     if (text === undefined || isTm3File(text)) continue;
     // nothing loads a RHEL rules file at boot on Debian: what it says was never in force
     if (debian && file.startsWith('/etc/sysconfig/')) { findings.notes.push({ where: file, text: 'not read: on Debian nothing loads it at boot (the firewall came from /etc/iptables)', level: 'note' }); continue; }
@@ -58,6 +63,7 @@ async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: s
   if (custom !== undefined && adminBody === undefined) readCustomScript(custom, p.inServer(p.custom), findings, { keepOtherLines: true });
   const ipchecker = await readText(path.join(p.storeDir, 'ipchecker'));
   if (ipchecker !== undefined && !isTm3File(ipchecker)) readCustomScript(ipchecker, p.inServer(path.join(p.storeDir, 'ipchecker')), findings, { keepOtherLines: false });
+  const oneLine = new Map<string, string>();
   for (const f of await fs.readdir(p.storeDir).catch(() => [] as string[])) {
     if (!f.endsWith('.iptables')) continue;
     // as the entry store reads them: no link, FIFO or device followed, root's, small
@@ -67,9 +73,11 @@ async function readLegacy(ctx: Ctx): Promise<{ findings: Findings; adminBody?: s
       continue;
     }
     const text = read ?? '';
-    if (!isTm3Entry(text)) readLegacyEntry(f.slice(0, -'.iptables'.length), text, p.inServer(path.join(p.storeDir, f)), findings);
+    if (isTm3Entry(text)) continue;
+    oneLine.set(f.slice(0, -'.iptables'.length), text);
+    readLegacyEntry(f.slice(0, -'.iptables'.length), text, p.inServer(path.join(p.storeDir, f)), findings);
   }
-  return { findings, adminBody };
+  return { findings, adminBody, rhelBoot, oneLine };
 }
 
 /** Everything a migration would write: path -> text (direct files), plus the rendered ones. */
@@ -101,19 +109,15 @@ async function prepare(ctx: Ctx) {
   // an entry of its own ('all'): it goes aside, where nothing reads it.
   const remove: string[] = [];
   const migrated = new Set(plan.entries.map((e) => e.name));
-  for (const f of await fs.readdir(p.storeDir).catch(() => [] as string[])) {
-    const name = f.slice(0, -'.iptables'.length);
-    if (!f.endsWith('.iptables') || migrated.has(name)) continue;
-    const file = path.join(p.storeDir, f);
-    const read = readEntryFile(file);
-    if (typeof read !== 'string' || isTm3Entry(read)) continue;
-    direct[`${file}.not-migrated`] = { text: read, mode: 0o600 };
+  for (const [name, text] of legacy.oneLine) {
+    if (migrated.has(name)) continue;
+    const file = p.entryFile(name);
+    direct[`${file}.not-migrated`] = { text, mode: 0o600 };
     remove.push(file);
     plan.report.push(`set aside: ${p.inServer(file)} is now ${p.inServer(file)}.not-migrated, so tm3 does not read it as an entry (see above; tm3 migrate --rollback puts it back)`);
   }
-  // RHEL's iptables service would load the legacy file at boot beside tm3's rules, and tm3
-  // writes only what Debian's netfilter-persistent loads: files yes, --apply no.
-  const rhelBoot = (await readText(p.at('/etc/sysconfig/iptables')).catch(() => undefined)) !== undefined && (await readText(p.at('/etc/debian_version')).catch(() => undefined)) === undefined;
+  // tm3 writes only what Debian's netfilter-persistent loads: files yes, --apply no.
+  const rhelBoot = legacy.rhelBoot;
   if (rhelBoot) plan.report.push(`refused: ${RHEL_REFUSAL}; the migrated files are written for review, and tm3 migrate --apply refuses`);
 
   for (const e of plan.entries) direct[p.entryFile(e.name)] = { text: formatEntry(e), mode: 0o600 };
@@ -162,8 +166,6 @@ async function disableOldTools(ctx: Ctx, report: string[], direct: Record<string
     direct[at] = { text: done.text, mode: (await fs.stat(at)).mode & 0o7777 };
     report.push(...done.report);
   }
-  const { wrapperFile } = await import('../plan/files.js');
-  const { tm3Command } = await import('../tm3-command.js');
   for (const name of LEGACY_TOOLS) {
     // the render below puts tm3's wrapper in their place
     const text = await readText(path.join(p.storeDir, name)).catch(() => undefined);

@@ -24,8 +24,7 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
   return withLock(ctx.paths, async () => {
     const state = await loadState(ctx);
     const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
-    const progress = ctx.out.progress('resolving');
-    const report = await resolveAll(hosts, state.cache, { ...ctx.config.dns, own: await ownAddresses(ctx), onProgress: progress.tick });
+    const report = await lookUpNames(ctx, state);
     const sets = planSets(ctx.config, state.entries, report.cache);
     const kernel = await readTm3Sets();
     const changed = changedSets(sets, kernel);
@@ -43,4 +42,11 @@ export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult>
     if (kernel.size > 0) await ensureClosed(ctx);
     return result;
   }, { dryRun });
+}
+
+/** Every entry's name looked up again: a failed lookup keeps the last good answer (resolveAll). */
+export async function lookUpNames(ctx: Ctx, state: Awaited<ReturnType<typeof loadState>>) {
+  const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
+  const progress = ctx.out.progress('resolving');
+  return resolveAll(hosts, state.cache, { ...ctx.config.dns, own: await ownAddresses(ctx), onProgress: progress.tick });
 }

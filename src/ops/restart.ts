@@ -15,8 +15,7 @@ import { renderFiles, type RenderResult } from './render-files.js';
 import { guardLockout, confirmForced, plannedAccess, type GuardOptions } from './lockout.js';
 import { knockInputs, applyKnock } from './knock.js';
 import { ensureClosed } from './closed.js';
-import { resolveAll } from '../resolve/resolve-all.js';
-import { ownAddresses } from './own-addresses.js';
+import { lookUpNames } from './refresh.js';
 import { writeCache } from '../store/cache.js';
 
 export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string }
@@ -105,10 +104,8 @@ async function fail2banStep(ctx: Ctx): Promise<string> {
 }
 
 async function freshNames(ctx: Ctx, state: Awaited<ReturnType<typeof loadState>>, dryRun: boolean) {
-  const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
-  if (hosts.length === 0) return state.cache;
-  const progress = ctx.out.progress('resolving');
-  const report = await resolveAll(hosts, state.cache, { ...ctx.config.dns, own: await ownAddresses(ctx), onProgress: progress.tick });
+  if (!state.entries.some((e) => e.host)) return state.cache;
+  const report = await lookUpNames(ctx, state);
   for (const h of report.failed) {
     const kept = [...(report.cache[h]?.v4 ?? []), ...(report.cache[h]?.v6 ?? [])];
     ctx.out.warn(`${h} did not resolve: ${kept.length ? `its last good addresses stay whitelisted (${kept.join(', ')})` : 'not whitelisted until it does'}`);
