@@ -2,7 +2,7 @@
 // "/sbin/iptables -A INPUT -s X ... -j ACCEPT" and the admin's other hand rules.
 import path from 'node:path';
 import { words } from './tokens.js';
-import { interpret, unboundedAccept, undoes, targetOf, unwrap, otherFirewall } from './rule.js';
+import { interpret, unboundedAccept, undoes, targetOf, unwrap, otherFirewall, acceptsByState, STATE_ACCEPT_REFUSED } from './rule.js';
 import { keepDeny, asAdmin, returns } from './denies.js';
 import type { Family, Findings, Level } from './findings.js';
 import { BLOCK_START, BLOCK_END } from './rules-file.js';
@@ -164,7 +164,7 @@ function readCommand(args: string[], family: Family, where: string, line: string
   if (!hand) return note(`not carried over (ipchecker only refreshes names): ${line}`, 'unknown');
   if (unboundedAccept(more)) return note(`not carried over: it accepts from anyone on any port, and tm3 denies by default: ${line}`, 'unknown');
   const accept = targetOf(more).target === 'ACCEPT';
-  if (accept && /(^| )(--state|--ctstate)( |$)/.test(more.join(' '))) return note(`not carried over: tm3's failsafe refuses an ACCEPT of established traffic (it would undo immediate revocation; tm3 accepts replies itself): ${line}`, 'unknown');
+  if (acceptsByState(more)) return note(`${STATE_ACCEPT_REFUSED}: ${line}`, 'unknown');
   if (input && !accept) {
     // a deny: TM3-ADMIN, ahead of tm3's accepts; at the top if "-I INPUT 1" put it there
     if (insert === '1') for (const r of asAdmin(more)) into.hand.push({ kind: 'rule', family, table, chain, args: r, where, admin: 'first' });

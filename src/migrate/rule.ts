@@ -174,10 +174,9 @@ const FIREWALL_TOOL = /(^|\/)(ip6?tables(-legacy|-nft)?|ebtables|arptables)$/;
  * is never carried into the ADMIN SECTION, whatever else it does.
  */
 export function undoes(line: string): boolean {
-  return line.split(/;|&&|\|\||\||\bthen\b|\bdo\b|\belse\b/).some((part) => {
-    const w = unwrap(part.trim().split(/\s+/).filter(Boolean).map((x) => x.replace(/^["']|["']$/g, '')));
+  return simpleCommands(line).some((w) => {
     const cmd = w[0] ?? '';
-    if (FIREWALL_TOOL.test(cmd) || cmd.startsWith('$')) return w.slice(1).some((x) => UNDO_WORD.test(x.replace(/^["']|["']$/g, '')));
+    if (FIREWALL_TOOL.test(cmd) || cmd.startsWith('$')) return w.slice(1).some((x) => UNDO_WORD.test(x));
     if (/(^|\/)(ip6?tables|iptables)-restore$/.test(cmd) || /(^|\/)netfilter-persistent$/.test(cmd)) return true;
     if (/(^|\/)nft$/.test(cmd)) return w.some((x) => /^(flush|delete|destroy|-f)$/.test(x));
     if (/(^|\/)ipset$/.test(cmd)) return w.some((x) => /^(flush|destroy|swap|del|-F|-X|-W|-D)$/.test(x));
@@ -200,5 +199,14 @@ const OTHER_FIREWALL = /(^|\/)(nft|ufw|firewall-cmd|ebtables|arptables|shorewall
 
 /** Does any simple command of this line run another firewall tool than iptables (outside tm3's model and its checks)? */
 export function otherFirewall(line: string): boolean {
-  return line.split(/;|&&|\|\||\||\bthen\b|\bdo\b|\belse\b/).some((part) => OTHER_FIREWALL.test(unwrap(part.trim().split(/\s+/).filter(Boolean).map((x) => x.replace(/^["']|["']$/g, '')))[0] ?? ''));
+  return simpleCommands(line).some((w) => OTHER_FIREWALL.test(w[0] ?? ''));
 }
+
+/** The words of each simple command of a shell line, quotes at their ends cut, wrappers unwrapped. */
+function simpleCommands(line: string): string[][] {
+  return line.split(/;|&&|\|\||\||\bthen\b|\bdo\b|\belse\b/).map((part) => unwrap(part.trim().split(/\s+/).filter(Boolean).map((x) => x.replace(/^["']|["']$/g, ''))));
+}
+
+/** An ACCEPT with a conntrack state match: tm3-failsafe calls it a hole (it undoes immediate revocation). */
+export const STATE_ACCEPT_REFUSED = "not carried over: tm3's failsafe refuses an ACCEPT of established traffic (it would undo immediate revocation; tm3 accepts replies itself)";
+export const acceptsByState = (args: string[]) => targetOf(args).target === 'ACCEPT' && args.some((a) => a === '--state' || a === '--ctstate');

@@ -1,6 +1,6 @@
 // Legacy iptables-save files (rules.v4, rules.v6, CentOS /etc/sysconfig/iptables), often hand-edited.
 import { words, shellWord } from './tokens.js';
-import { interpret, unboundedAccept, targetOf } from './rule.js';
+import { interpret, unboundedAccept, targetOf, acceptsByState, STATE_ACCEPT_REFUSED } from './rule.js';
 import { keepDeny } from './denies.js';
 import { normalize } from './ports.js';
 import { NAME_RE } from '../model/name.js';
@@ -128,7 +128,7 @@ export function readRulesFile(text: string, family: Family, file: string, into: 
           into.finalDeny[family] = where;
           return note(`NOT carried over (a control character in it), so the rules after it are not either: ${body}`, 'unknown');
         }
-        if (/(^| )(--state|--ctstate)( |$)/.test(args.join(' ')) && !ahead) return note(`not carried over: tm3's failsafe refuses an ACCEPT of established traffic (it would undo immediate revocation; tm3 accepts replies itself): ${body}`, 'unknown');
+        if (acceptsByState(args)) return note(`${STATE_ACCEPT_REFUSED}: ${body}`, 'unknown');
         if (ahead) keepDeny(into, family, table, chain, args, where, note);
         else into.hand.push({ kind: 'rule', family, table, chain, args, where });
         return note(`kept as a hand rule in iptables-custom${ahead ? ', ahead of the whitelist (TM3-ADMIN)' : ''} (${meaning.why}): ${body}`, 'kept');
