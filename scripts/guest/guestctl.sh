@@ -1,17 +1,22 @@
 #!/bin/bash
-# Prototype harness for booting the cached Debian 12 rootfs under systemd-nspawn
+# Harness for booting the cached Debian 12 rootfs under systemd-nspawn
 # inside a network namespace we own. Run as root.
-#   guestctl.sh net-up NAME        create netns NAME (+ peer netns NAME-c, veth eth0<->eth0, 192.0.2.10/.20)
-#   guestctl.sh net-down NAME      delete both netns (drops all netfilter/ipset state = "power off")
+#   guestctl.sh net-up NAME        a new netns NAME (eth0, left for the guest to configure as
+#                                  192.0.2.10, 2001:db8::10) cabled to client netns NAME-c (bridge
+#                                  br0: 192.0.2.20, 2001:db8::20), which is kept if it exists
+#   guestctl.sh net-down NAME      delete both netns
+#   guestctl.sh cable NAME up|down carrier on the guest's eth0
+#   guestctl.sh client-addr NAME ADDR/LEN...  more addresses on the client side
 #   guestctl.sh copy NAME [overlay|cp]  fresh throwaway root for NAME from the cached rootfs
-#   guestctl.sh boot NAME          start nspawn in background, wait until systemd is up
+#   guestctl.sh boot NAME [UNIT]   start nspawn in background, wait until systemd is up (or UNIT is active)
 #   guestctl.sh exec NAME CMD...   run CMD in the guest as a transient unit of the guest's systemd
 #   guestctl.sh sh NAME CMD...     run CMD via nsenter (host capabilities! see RECIPE.md)
 #   guestctl.sh wait-exit NAME     wait for nspawn to exit, print its exit code (133 = reboot)
 #   guestctl.sh stop NAME          poweroff the guest, wait for nspawn to exit
 #   guestctl.sh destroy NAME       stop, unmount, delete copy and netns
 set -euo pipefail
-ROOTFS=${ROOTFS:-/var/cache/tm3/guest/bookworm-v1}
+. "$(dirname "$0")/image.sh"
+ROOTFS=${ROOTFS:-$IMAGE}
 STATE=${STATE:-/var/cache/tm3/guest/run}
 cmd=$1 name=$2; shift 2
 S=$STATE/$name
@@ -30,15 +35,31 @@ running() { [ -f "$S/nspawn.pid" ] && kill -0 "$(cat "$S/nspawn.pid")" 2>/dev/nu
 
 case $cmd in
 net-up)
-  "$0" net-down "$name"   # idempotent: a stale netns keeps old netfilter state
+  # The guest's namespace is always new (empty netfilter, as after a power cycle). The client side
+  # NAME-c outlives it: its addresses sit on a bridge, so a prober running across a reboot keeps
+  # its sockets while the guest's cable is unplugged and plugged back.
+  ip netns del "$name" 2>/dev/null || true
+  if ! ip netns pids "$name-c" >/dev/null 2>&1; then
+    ip netns add "$name-c"; ip -n "$name-c" link set lo up
+    ip -n "$name-c" link add br0 type bridge forward_delay 0 stp_state 0
+    ip -n "$name-c" addr add 192.0.2.20/24 dev br0
+    ip -n "$name-c" addr add 2001:db8::20/64 dev br0 nodad
+    ip -n "$name-c" link set br0 up
+  fi
+  ip -n "$name-c" link del vg0 2>/dev/null || true
   ip netns add "$name"; ip -n "$name" link set lo up
-  ip netns add "$name-c"; ip -n "$name-c" link set lo up
-  ip -n "$name" link add eth0 type veth peer name eth0 netns "$name-c"
-  ip -n "$name" addr add 192.0.2.10/24 dev eth0; ip -n "$name" link set eth0 up
-  ip -n "$name-c" addr add 192.0.2.20/24 dev eth0; ip -n "$name-c" link set eth0 up
+  ip -n "$name" link add eth0 type veth peer name vg0 netns "$name-c"
+  ip -n "$name-c" link set vg0 master br0 up
+  # eth0 stays down and unaddressed: the guest's ifupdown (or networkd) configures it after
+  # netfilter-persistent (network-pre.target), as on a real box. An address set here before boot
+  # would answer strangers with an empty netfilter, which no real boot does.
   ;;
 net-down)
   ip netns del "$name" 2>/dev/null || true; ip netns del "$name-c" 2>/dev/null || true ;;
+cable)   # cable NAME up|down: the carrier the guest's eth0 sees
+  ip -n "$name-c" link set vg0 "$1" ;;
+client-addr)   # client-addr NAME ADDR/LEN...: more client addresses (admin, entries, strangers)
+  for a in "$@"; do ip -n "$name-c" addr add "$a" dev br0 nodad; done ;;
 copy)
   mode=${1:-overlay}
   mountpoint -q "$S/root" && umount "$S/root"
@@ -64,12 +85,22 @@ boot)
       --network-namespace-path="/run/netns/$2" \
       ${CAPS-"--capability=CAP_NET_ADMIN,CAP_NET_RAW"} \
       --console=read-only --setenv=SYSTEMD_COLORS=0 \
+      --resolv-conf=off --timezone=off --link-journal=no \
       </dev/null >>"$1/console.log" 2>&1 &
     echo $! >"$1/nspawn.pid"; wait $!; echo $? >"$1/rc"' _ "$S" "$name" \
     </dev/null >/dev/null 2>&1 &   # detach fully: an inherited stdout would make $(guestctl boot) hang
 
   for _ in $(seq 300); do L=$(leader) && break; sleep 0.1; done
   [ -n "${L:-}" ] || { echo "no leader; console:" >&2; tail -20 "$S/console.log" >&2; exit 1; }
+  if [ -n "${1:-}" ]; then
+    # boot NAME UNIT: return once UNIT is active, startup may still be going on (a boot without
+    # carrier waits two minutes for network-online.target)
+    for _ in $(seq 300); do
+      nsenter -t "$L" -a systemctl is-active --quiet "$1" 2>/dev/null && { echo starting; exit 0; }
+      sleep 0.1
+    done
+    echo "$1 not active after 30 s" >&2; exit 1
+  fi
   # pid 1 answers on its private bus early; --wait blocks until startup finished.
   for _ in $(seq 100); do
     # "offline" = pid 1 not up yet; empty = bus not ready (Failed to connect to bus)

@@ -25,7 +25,13 @@ export async function restartUnit(unit: string): Promise<{ active: boolean; stat
   await systemctl(['enable', '--quiet', unit], true);
   await systemctl(['reset-failed', unit], true);
   const r = await systemctl(['restart', unit], true);
-  const state = (await systemctl(['is-active', unit], true)).stdout.trim() || 'unknown';
+  let state = (await systemctl(['is-active', unit], true)).stdout.trim() || 'unknown';
+  if (state === 'active') {
+    // knockd and fail2ban-server are Type=simple: "active" as soon as they are forked, even when
+    // they exit a moment later (a missing NIC, a bad jail). Look again before saying so.
+    await new Promise((res) => setTimeout(res, 300));
+    state = (await systemctl(['is-active', unit], true)).stdout.trim() || 'unknown';
+  }
   const why = r.exitCode === 0 ? '' : ` (${(r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`)})`;
   return { active: state === 'active', state: `${state}${why}` };
 }

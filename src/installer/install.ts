@@ -20,6 +20,7 @@ import { placeRuntime, runtimeDir, tm3Bin } from './runtime.js';
 import { firstEntries, placeEntries } from './entries.js';
 import { installedTm3 } from './tm3-run.js';
 import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
+import { readUnitStates, restoreUnitStates } from './unit-states.js';
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
 import { askDetected } from './ask.js';
 import { fileDiff } from '../ops/diff.js';
@@ -72,6 +73,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   const record: InstallRecord = {
     version: VERSION, state: 'installing', installedAt: new Date().toISOString(),
     backupDir: previous?.backupDir ?? backupDir, placed: previous?.placed ?? [], kernelSnapshot: previous?.kernelSnapshot,
+    unitsBefore: previous?.unitsBefore,
   };
   await writeInstallRecord(base, record);
 
@@ -101,6 +103,8 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       await writeAtomic(paths.at('/var/lib/tm3/kernel-before-install.v6'), first.v6, 0o600);
       record.kernelSnapshot = true;
     }
+    // tm3 0.1.0 never enabled these, so an upgrade from it still sees the state before tm3
+    if (!record.unitsBefore && hasSystemd(paths.root)) record.unitsBefore = await readUnitStates(paths);
     const before = await snapshotKernel();
     await installedTm3(paths, ['restart']);
     if (hasSystemd(paths.root)) {
@@ -126,7 +130,10 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
           if (await fs.access(saved).then(() => true, () => false)) await copyAtomic(saved, f);
           else await fs.rm(f, { force: true });
         }
-        if (hasSystemd(paths.root)) await systemctl(['disable', ...UNITS], true);
+        if (hasSystemd(paths.root)) {
+          await systemctl(['disable', ...UNITS], true);
+          if (record.unitsBefore) await restoreUnitStates(paths, record.unitsBefore);
+        }
         record.state = 'installed';
         await writeInstallRecord(paths, record);
         out.warn('not confirmed: the previous firewall rules are back, in the kernel and in /etc/iptables (as iptables-apply does); run tm3-install again when ready');

@@ -1,5 +1,6 @@
 import { readText, writeAtomic } from '../store/files.js';
 import type { Paths } from '../store/paths.js';
+import type { UnitsBefore } from './unit-states.js';
 
 /** What an install did, so a re-run can upgrade in place and --uninstall can undo it. */
 export interface InstallRecord {
@@ -12,6 +13,8 @@ export interface InstallRecord {
   placed: string[];
   /** the kernel rules before the first apply, for --uninstall */
   kernelSnapshot?: boolean;
+  /** knockd, fail2ban and netfilter-persistent as they were enabled before the first apply */
+  unitsBefore?: UnitsBefore;
 }
 
 const file = (paths: Paths) => paths.at('/var/lib/tm3/install.json');

@@ -12,6 +12,7 @@ import { stopKnockd } from '../apply/knockd.js';
 import { stopFail2ban } from '../apply/fail2ban.js';
 import type { Output } from '../cli/output.js';
 import { readInstallRecord } from './record.js';
+import { restoreUnitStates } from './unit-states.js';
 
 /**
  * Put back every file the first install replaced (byte for byte), remove what tm3 placed,
@@ -30,10 +31,14 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
       const kept = await fs.access(path.join(record.backupDir, path.relative(root, placed))).then(() => true, () => false);
       out.line(`would ${kept ? 'restore' : 'remove '} ${paths.inServer(placed)}`);
     }
-    out.line(`would ${hasSystemd(root) ? 'disable the tm3 units, ' : ''}stop knockd and fail2ban${apply && record.kernelSnapshot ? ', and load the kernel rules found before the install' : ''}`);
+    const units = Object.entries(record.unitsBefore?.states ?? {}).map(([u, st]) => `${u} ${st}`).join(', ');
+    out.line(`would ${hasSystemd(root) ? `disable the tm3 units${units ? ` (and leave ${units}, as before the install)` : ''}, ` : ''}stop knockd and fail2ban${apply && record.kernelSnapshot ? ', and load the kernel rules found before the install' : ''}`);
     return 0;
   }
-  if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
+  if (hasSystemd(root)) {
+    await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
+    if (record.unitsBefore) await restoreUnitStates(paths, record.unitsBefore);
+  }
   await stopKnockd(paths).catch(() => undefined);
   await stopFail2ban(paths).catch(() => undefined);
   if (migration) {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { planFiles } from '../plan/files.js';
 import { planSets } from '../plan/sets.js';
 import { readText } from '../store/files.js';
@@ -66,6 +67,11 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   } else if (ctx.config.fail2ban.enabled && !(await fail2banRunning(ctx.paths))) {
     problems.push('fail2ban is enabled but not running (start it, or set [fail2ban] enabled = false)');
   }
-  if (knock && !(await knockdRunning(ctx.paths))) problems.push('knockd is enabled but not running (tm3 restart starts it, or set [knock] enabled = false)');
+  if (knock && !(await knockdRunning(ctx.paths))) {
+    // knockd cannot start on a NIC that is not there; the if-up hook starts it when the link comes up
+    problems.push(fs.existsSync(`/sys/class/net/${knock.interface}`)
+      ? 'knockd is enabled but not running (tm3 restart starts it, or set [knock] enabled = false)'
+      : `knockd is enabled but its interface ${knock.interface} does not exist (it starts when that link comes up; or set [knock] interface)`);
+  }
   return problems;
 }

@@ -22,7 +22,13 @@ describe('restarting a daemon unit', () => {
   it('enables it, resets a failed state, restarts it (never try-restart), and reports active', async () => {
     fake('active');
     expect(await restartUnit('fail2ban.service')).to.deep.equal({ active: true, state: 'active' });
-    expect(calls()).to.deep.equal(['enable --quiet fail2ban.service', 'reset-failed fail2ban.service', 'restart fail2ban.service', 'is-active fail2ban.service']);
+    expect(calls()).to.deep.equal(['enable --quiet fail2ban.service', 'reset-failed fail2ban.service', 'restart fail2ban.service', 'is-active fail2ban.service', 'is-active fail2ban.service']);
+  });
+
+  it('a daemon that is active when forked and gone a moment later is reported failed, as knockd without its NIC', async () => {
+    // first is-active: active (Type=simple, just forked); the second look: failed
+    fs.writeFileSync(path.join(dir, 'systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/calls\ncase "$1" in is-active) if [ -e ${dir}/seen ]; then echo failed; exit 3; fi; touch ${dir}/seen; echo active;; esac\n`, { mode: 0o755 });
+    expect(await restartUnit('knockd.service')).to.deep.equal({ active: false, state: 'failed' });
   });
 
   it('a unit that does not come up is reported as systemd says, never as restarted', async () => {

@@ -12,7 +12,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (opts: { dryRun?: boolean; json?: boolean; reason: string }) => {
       if (!/^[A-Za-z0-9:._-]{1,40}$/.test(opts.reason)) throw new InputError('--reason may only hold letters, digits and : . _ -', 'e.g. --reason if-up:eth0');
       const ctx = await context();
-      const [{ refresh }, { syslog }] = await Promise.all([import('../../ops/refresh.js'), import('../../apply/system.js')]);
+      const [{ refresh }, { syslog }, { isLinkEvent, reviveKnockd }] = await Promise.all([import('../../ops/refresh.js'), import('../../apply/system.js'), import('../../ops/link-up.js')]);
+      if (isLinkEvent(opts.reason) && !opts.dryRun) {
+        const knockd = await reviveKnockd(ctx);
+        if (knockd) await ctx.out.action(`${opts.reason}: ${knockd}`);
+      }
       const r = await refresh(ctx, Boolean(opts.dryRun));
       if (r.failed.length) {
         const msg = `${r.failed.length} of ${r.hosts} name(s) did not resolve; their last good addresses stay in force: ${r.failed.join(', ')}`;
