@@ -31,7 +31,11 @@ leader() { # container pid 1 as seen from the host: the child of nspawn whose NS
   done
   return 1
 }
-running() { [ -f "$S/nspawn.pid" ] && kill -0 "$(cat "$S/nspawn.pid")" 2>/dev/null; }
+# ours only: a pid file can outlive its process (the state sits in /var/cache), and a pid is reused
+running() {
+  local p; p=$(cat "$S/nspawn.pid" 2>/dev/null) || return 1
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd-nspawn ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--machine=$name "
+}
 
 case $cmd in
 net-up)

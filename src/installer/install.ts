@@ -20,7 +20,7 @@ import { placeRuntime, runtimeDir, tm3Bin } from './runtime.js';
 import { firstEntries, placeEntries } from './entries.js';
 import { installedTm3 } from './tm3-run.js';
 import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
-import { readUnitStates, restoreUnitStates } from './unit-states.js';
+import { readUnitStates, restoreUnitStates, statesForUpgrade, checkUnitsBefore } from './unit-states.js';
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
 import { askDetected } from './ask.js';
 import { fileDiff } from '../ops/diff.js';
@@ -73,7 +73,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   const record: InstallRecord = {
     version: VERSION, state: 'installing', installedAt: new Date().toISOString(),
     backupDir: previous?.backupDir ?? backupDir, placed: previous?.placed ?? [], kernelSnapshot: previous?.kernelSnapshot,
-    unitsBefore: previous?.unitsBefore,
+    unitsBefore: previous?.unitsBefore ? checkUnitsBefore(base, previous.unitsBefore).ok : undefined,
   };
   await writeInstallRecord(base, record);
 
@@ -102,9 +102,15 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       await writeAtomic(paths.at('/var/lib/tm3/kernel-before-install.v4'), first.v4, 0o600);
       await writeAtomic(paths.at('/var/lib/tm3/kernel-before-install.v6'), first.v6, 0o600);
       record.kernelSnapshot = true;
+      await writeInstallRecord(paths, record);
     }
-    // tm3 0.1.0 never enabled these, so an upgrade from it still sees the state before tm3
-    if (!record.unitsBefore && hasSystemd(paths.root)) record.unitsBefore = await readUnitStates(paths);
+    if (!record.unitsBefore && hasSystemd(paths.root)) {
+      record.unitsBefore = previous ? await statesForUpgrade(paths) : await readUnitStates(paths);
+      // on disk before anything is enabled: after a kill -9 the next run must not record tm3's own doing
+      await writeInstallRecord(paths, record);
+    }
+    // an unconfirmed apply goes back to what this run found (on an upgrade: the previous tm3's)
+    const unitsThisRun = hasSystemd(paths.root) ? await readUnitStates(paths) : undefined;
     const before = await snapshotKernel();
     await installedTm3(paths, ['restart']);
     if (hasSystemd(paths.root)) {
@@ -131,8 +137,9 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
           else await fs.rm(f, { force: true });
         }
         if (hasSystemd(paths.root)) {
-          await systemctl(['disable', ...UNITS], true);
-          if (record.unitsBefore) await restoreUnitStates(paths, record.unitsBefore);
+          // an upgrade keeps the previous tm3 running at boot, with the rules.v4 just put back
+          if (previous?.state !== 'installed') await systemctl(['disable', ...UNITS], true);
+          if (unitsThisRun) await restoreUnitStates(paths, unitsThisRun);
         }
         record.state = 'installed';
         await writeInstallRecord(paths, record);

@@ -12,7 +12,8 @@ import { stopKnockd } from '../apply/knockd.js';
 import { stopFail2ban } from '../apply/fail2ban.js';
 import type { Output } from '../cli/output.js';
 import { readInstallRecord } from './record.js';
-import { restoreUnitStates } from './unit-states.js';
+import { restoreUnitStates, checkUnitsBefore } from './unit-states.js';
+import { printable } from '../model/address.js';
 
 /**
  * Put back every file the first install replaced (byte for byte), remove what tm3 placed,
@@ -24,6 +25,8 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   if (!record) throw new InputError(`tm3 is not installed under ${root}`, 'nothing to uninstall (no /var/lib/tm3/install.json)');
   // An install that migrated a legacy box: the legacy entry files and the rest come back first.
   const migration = await lastMigration(paths);
+  const unitsBefore = record.unitsBefore ? checkUnitsBefore(paths, record.unitsBefore) : undefined;
+  if (unitsBefore?.refused.length) out.warn(`install.json: leaving these as they are, not unit states tm3 records: ${unitsBefore.refused.map(printable).join(', ')}`);
   if (dryRun) {
     out.line('dry run: nothing will be changed.');
     if (migration) out.line(`would roll back the migration in ${paths.inServer(migration)} (tm3 migrate --rollback)`);
@@ -31,14 +34,11 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
       const kept = await fs.access(path.join(record.backupDir, path.relative(root, placed))).then(() => true, () => false);
       out.line(`would ${kept ? 'restore' : 'remove '} ${paths.inServer(placed)}`);
     }
-    const units = Object.entries(record.unitsBefore?.states ?? {}).map(([u, st]) => `${u} ${st}`).join(', ');
+    const units = Object.entries(unitsBefore?.ok.states ?? {}).map(([u, st]) => `${u} ${st}`).join(', ');
     out.line(`would ${hasSystemd(root) ? `disable the tm3 units${units ? ` (and leave ${units}, as before the install)` : ''}, ` : ''}stop knockd and fail2ban${apply && record.kernelSnapshot ? ', and load the kernel rules found before the install' : ''}`);
     return 0;
   }
-  if (hasSystemd(root)) {
-    await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
-    if (record.unitsBefore) await restoreUnitStates(paths, record.unitsBefore);
-  }
+  if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
   await stopKnockd(paths).catch(() => undefined);
   await stopFail2ban(paths).catch(() => undefined);
   if (migration) {
@@ -62,6 +62,9 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
     }
     await destroySets([...(await readTm3Sets()).keys()]);
   }
+  // last, once the files are back: a knockd left enabled with Debian's stock knockd.conf restored
+  // would open sshd to anyone knocking 7000,8000,9000
+  if (hasSystemd(root) && unitsBefore) await restoreUnitStates(paths, unitsBefore.ok);
   await fs.rm(paths.at('/var/lib/tm3/install.json'), { force: true });
   if (hasSystemd(root)) await systemctl(['daemon-reload'], true);
   out.ok(`tm3 uninstalled: ${restored} original file(s) restored, ${record.placed.length - restored} removed${apply ? ', kernel rules as before the install' : ''}`);

@@ -4,23 +4,25 @@ import { systemctl } from '../apply/system.js';
 import type { Paths } from '../store/paths.js';
 
 /** The units an install enables beyond its own: their state before it, so --uninstall can put it back. */
-export const PEER_UNITS = ['netfilter-persistent.service', 'knockd.service', 'fail2ban.service'];
+export const PEER_UNITS = ['netfilter-persistent.service', 'knockd.service', 'fail2ban.service'] as const;
+const STATES = ['enabled', 'disabled', 'masked'] as const;
 
 export interface UnitsBefore {
-  /** systemctl is-enabled, per unit */
+  /** systemctl is-enabled, per unit (only enabled, disabled or masked are ever acted on) */
   states: Record<string, string>;
   /** their SysV links (/etc/rcN.d/S01knockd -> ../init.d/knockd): systemctl enable/disable rewrites them */
   rcLinks: string[];
 }
 
 const sysvName = (unit: string) => unit.replace(/\.service$/, '');
+const RUNLEVELS = ['0', '1', '2', '3', '4', '5', '6', 'S'];
 
 async function rcLinks(paths: Paths): Promise<string[]> {
   const names = new Set(PEER_UNITS.map(sysvName));
   const links: string[] = [];
-  for (const d of ['0', '1', '2', '3', '4', '5', '6', 'S'].map((r) => paths.at(`/etc/rc${r}.d`))) {
+  for (const d of RUNLEVELS.map((r) => paths.at(`/etc/rc${r}.d`))) {
     for (const f of await fs.readdir(d).catch(() => [] as string[])) {
-      if (!names.has(f.replace(/^[SK]\d\d/, '')) || !/^[SK]\d\d/.test(f)) continue;
+      if (!/^[SK]\d\d/.test(f) || !names.has(f.slice(3))) continue;
       const target = await fs.readlink(path.join(d, f)).catch(() => undefined);
       if (target !== undefined) links.push(`${path.join(d, f)} -> ${target}`);
     }
@@ -30,8 +32,41 @@ async function rcLinks(paths: Paths): Promise<string[]> {
 
 export async function readUnitStates(paths: Paths): Promise<UnitsBefore> {
   const states: Record<string, string> = {};
-  for (const u of PEER_UNITS) states[u] = (await systemctl(['is-enabled', u], true)).stdout.trim() || 'not-found';
+  for (const u of PEER_UNITS) states[u] = (await systemctl(['is-enabled', '--', u], true)).stdout.trim() || 'not-found';
   return { states, rcLinks: await rcLinks(paths) };
+}
+
+/**
+ * The states to record on an upgrade from a tm3 that kept none. Versions since the first boot
+ * fixes enable knockd themselves, so what systemctl says now is not what the box had before tm3:
+ * take Debian's own default for knockd (the package leaves it disabled) and the rest as they are.
+ */
+export async function statesForUpgrade(paths: Paths): Promise<UnitsBefore> {
+  const now = await readUnitStates(paths);
+  if (now.states['knockd.service'] === 'enabled') now.states['knockd.service'] = 'disabled';
+  return now;
+}
+
+/**
+ * What an install record says, checked: it is a file on disk, and its values become systemctl
+ * arguments and symlinks. Only tm3's peer units, only the three states, only SysV links of those
+ * units to their own init script; anything else is left out (and named, for a warning).
+ */
+export function checkUnitsBefore(paths: Paths, raw: unknown): { ok: UnitsBefore; refused: string[] } {
+  const ok: UnitsBefore = { states: {}, rcLinks: [] };
+  const refused: string[] = [];
+  const r = (raw ?? {}) as { states?: unknown; rcLinks?: unknown };
+  const states = typeof r.states === 'object' && r.states !== null ? r.states as Record<string, unknown> : {};
+  for (const [unit, state] of Object.entries(states)) {
+    if ((PEER_UNITS as readonly string[]).includes(unit) && (STATES as readonly unknown[]).includes(state)) ok.states[unit] = state as string;
+    else refused.push(`${unit}=${String(state)}`);
+  }
+  const link = new RegExp(`^${paths.at('/etc').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/rc[0-6S]\\.d/[SK]\\d\\d(knockd|fail2ban|netfilter-persistent) -> \\.\\./init\\.d/\\1$`);
+  for (const l of Array.isArray(r.rcLinks) ? r.rcLinks : []) {
+    if (typeof l === 'string' && link.test(l)) ok.rcLinks.push(l);
+    else refused.push(String(l));
+  }
+  return { ok, refused };
 }
 
 /** Back to what was recorded: Debian leaves knockd disabled, and a box without tm3 should not knock. */
@@ -39,9 +74,9 @@ export async function restoreUnitStates(paths: Paths, before: UnitsBefore): Prom
   const now = await readUnitStates(paths);
   for (const [unit, state] of Object.entries(before.states)) {
     const verb = ({ enabled: 'enable', disabled: 'disable', masked: 'mask' } as Record<string, string>)[state];
-    if (verb && now.states[unit] !== state) await systemctl([verb, '--quiet', unit], true);
+    if (verb && now.states[unit] !== state) await systemctl([verb, '--quiet', '--', unit], true);
   }
-  // and the SysV links byte for byte: `systemctl disable` turns a package's S01 links into K01 ones
+  // and the SysV links as they were: `systemctl disable` turns a package's S01 links into K01 ones
   const after = await rcLinks(paths);
   for (const l of after.filter((x) => !before.rcLinks.includes(x))) await fs.rm(l.split(' -> ')[0], { force: true });
   for (const l of before.rcLinks.filter((x) => !after.includes(x))) {

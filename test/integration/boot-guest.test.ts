@@ -27,10 +27,11 @@ const units = ['netfilter-persistent.service', 'tm3-firewall.service', 'tm3-refr
 const ssh = (local: string) => ({ proto: 'tcp' as const, host: local.includes(':') ? GUEST6 : GUEST4, port: 22, local });
 const installCmd = (tgz: string) => `cd /root && npx --yes --offline ./${tgz} --yes --no-packages --admin-ip ${ADMIN4} --admin-ip ${ADMIN6} --no-public-ip --interface eth0 --apply`;
 
-async function installFresh(g: Guest, dir: string) {
+async function installFresh(g: Guest, dir: string, more: Record<string, string> = {}) {
   await g.must('net-up', g.name);
   await g.must('copy', g.name);
-  fs.copyFileSync(await packTarball(dir), path.join(g.root, 'root/tm3-install.tgz'));
+  // into the copy before it boots: nothing in the guest can have planted a link there yet
+  for (const [name, file] of Object.entries({ 'tm3-install.tgz': await packTarball(dir), ...more })) fs.copyFileSync(file, path.join(g.root, 'root', name));
   await g.must('boot', g.name);
   await g.must('client-addr', g.name, ...[ADMIN4, OFFICE4, PHONE4, OLD4, NEW4, STRANGER4].map((a) => `${a}/24`), ...[ADMIN6, OFFICE6, PHONE6, STRANGER6].map((a) => `${a}/64`));
 }
@@ -81,11 +82,11 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
 
     const watch = execa('ip', ['netns', 'exec', `${g.name}-c`, 'python3', path.join(REPO, 'test/integration/helpers/boot-watch.py'), JSON.stringify({
       server4: GUEST4, server6: GUEST6, strangers: [STRANGER4, STRANGER6], admins: [ADMIN4, ADMIN6],
-      targets: [['tcp', 22], ['tcp', 5060], ['udp', 5060], ['udp', 4569]], every: 0.025,
+      targets: [['tcp', 22], ['tcp', 5060], ['udp', 5060], ['udp', 4569], ['icmp', 0]], every: 0.025,
     })], { reject: false, stdin: 'ignore', buffer: true });
     await new Promise<void>((resolve, reject) => {
       watch.stdout!.once('data', () => resolve());
-      watch.once('exit', () => reject(new Error(`boot-watch.py died: ${watch.stderr}`)));
+      void watch.then((r) => reject(new Error(`boot-watch.py died: ${String(r.stderr).slice(-1500)}`)));
     });
     await new Promise((r) => setTimeout(r, 1000)); // the admin's answers before the reboot
     await g.stopDns();
@@ -94,15 +95,17 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
     const tUp = Date.now() / 1000;
     await new Promise((r) => setTimeout(r, 30_000));
     watch.kill('SIGTERM');
-    const out = JSON.parse((await watch).stdout.split('\n').filter(Boolean).pop()!) as { sent: number; strangerAnswers: unknown[]; strangerAnswerCount: number; admin: Record<string, { times: number[]; kinds: string[] }> };
+    const out = JSON.parse((await watch).stdout.split('\n').filter(Boolean).pop()!) as { sent: number; dropped: number; strangerAnswers: unknown[]; strangerAnswerCount: number; admin: Record<string, { times: number[]; kinds: string[] }> };
 
     expect(state, 'is-system-running after the reboot').to.equal('running');
-    expect(out.sent, 'probes sent (4 targets x 4 addresses every 25 ms for 30 s and more)').to.be.above(10_000);
+    expect(out.sent, 'probes sent (5 kinds x 4 addresses every 25 ms for 30 s and more)').to.be.above(10_000);
+    expect(out.dropped, 'frames the packet socket lost (an answer could hide among them)').to.equal(0);
     expect(out.strangerAnswers, `answers to strangers (${out.strangerAnswerCount})`).to.deep.equal([]);
     for (const [addr, { times, kinds }] of Object.entries(out.admin)) {
-      // the control: the watch saw every kind of answer a stranger could have got (SYN-ACK, RST, port unreachable)
+      // the control: the watch saw every kind of answer a stranger could have got (SYN-ACK, RST,
+      // port unreachable, echo reply)
       const v6 = addr.includes(':');
-      expect(kinds, `answers the watch saw for the admin ${addr}`).to.include.members(['tcp 22 flags=0x12', 'tcp 5060 flags=0x14', v6 ? 'icmp6 type=1' : 'icmp type=3']);
+      expect(kinds, `answers the watch saw for the admin ${addr}`).to.include.members(['tcp 22 flags=0x12', 'tcp 5060 flags=0x14', ...(v6 ? ['icmp6 type=1', 'icmp6 type=129'] : ['icmp type=3', 'icmp type=0'])]);
       const before = times.filter((t) => t < tReboot);
       const after = times.filter((t) => t > tUp);
       expect(before.length, `${addr} answered before the reboot`).to.be.above(0);
@@ -139,7 +142,7 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
     expect((await g.probe([ssh(OLD4), ssh(STRANGER4)])), 'the old address and a stranger').to.deep.equal(['timeout', 'timeout']);
     expect(await g.ok('journalctl -b --no-pager -o cat | grep "refresh (routable:eth0)" || true'), 'the networkd-dispatcher hook ran the refresh').to.match(/refresh \(routable:eth0\)/);
     console.log(`      networkd: the new address got in ${took.toFixed(1)} s after the cable (the timer alone: up to 30 s after boot)`);
-    // knockd exits at boot on a NIC with no address yet; the same hook started it
+    // knockd waits for network-online.target, which the carrier brings
     expect((await g.exec('systemctl is-active knockd.service')).stdout.trim(), 'knockd once the cable is in').to.equal('active');
     expect((await g.exec('systemctl is-system-running --wait')).stdout.trim(), 'startup once the cable is in').to.equal('running');
 
@@ -152,6 +155,7 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
     await g.setDns({ 'moving.example.test': [OLD4] });
     await g.boot({ nic: false }); // degraded, or about to be: knockd cannot open a NIC that is not there
     for (const bin of ['iptables', 'ip6tables']) expect(await g.ok(`${bin} -S INPUT`), `${bin} without a NIC`).to.match(/^-P INPUT DROP/m);
+    expect((await g.exec('systemctl is-failed knockd.service')).stdout.trim(), 'knockd without its NIC').to.equal('failed');
     const t1 = Date.now();
     await g.plugNic();
     await g.ok("systemd-run --quiet --unit=ifup-eth0-hotplug -p RemainAfterExit=yes /bin/sh -ec 'ifup --allow=hotplug eth0; ifquery --state eth0'");
@@ -161,6 +165,7 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
     expect(await g.ok('journalctl -b --no-pager -o cat | grep "refresh (if-up:eth0)" || true'), 'the if-up.d hook ran the refresh').to.match(/refresh \(if-up:eth0\)/);
     console.log(`      ifupdown hotplug: the name's address got in ${took2.toFixed(1)} s after the NIC appeared`);
     // knockd had failed at boot for want of eth0; the same hook started it, so travellers can knock again
+    expect(await g.ok('journalctl -b --no-pager -o cat | grep "if-up:eth0: knockd had failed; started it" || true'), 'the hook started knockd').to.match(/knockd had failed/);
     expect((await g.exec('systemctl is-active knockd.service')).stdout.trim(), 'knockd after the hotplug').to.equal('active');
     expect((await g.exec('systemctl --failed --plain --no-legend')).stdout.trim(), 'failed units after the hotplug').to.equal('');
     await g.ok('tm3 doctor');
@@ -182,9 +187,12 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
   });
 });
 
-describe('a real boot: upgrade over an older tm3, then uninstall (nspawn)', function () {
+// Two older tarballs, each built from this repository's history: the end of the first round, and
+// the last release before this one, which already enabled knockd (so at the upgrade systemctl no
+// longer shows the state the box had before tm3).
+for (const [rev, what, n] of [['4ef08c7', 'the first round', 1], ['7100578', 'the release that enabled knockd', 2]] as const) describe(`a real boot: upgrade over ${what} (${rev}), then uninstall (nspawn)`, function () {
   this.timeout(900_000);
-  const g = new Guest(`tm3bootup-${process.pid}`);
+  const g = new Guest(`tm3bootup${n}-${process.pid}`);
   let dir: string;
 
   before(async function () {
@@ -192,17 +200,16 @@ describe('a real boot: upgrade over an older tm3, then uninstall (nspawn)', func
     await reapDeadGuests();
     await ensureImage();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-bootup-'));
-    const old = await execa('bash', [path.join(REPO, 'scripts/guest/old-tarball.sh')], { reject: false, stdin: 'ignore' });
+    const old = await execa('bash', [path.join(REPO, 'scripts/guest/old-tarball.sh'), rev], { reject: false, stdin: 'ignore' });
     expect(old.exitCode, `scripts/guest/old-tarball.sh failed:\n${old.stderr.slice(-2000)}`).to.equal(0);
-    await installFresh(g, dir);
-    fs.copyFileSync(old.stdout.trim(), path.join(g.root, 'root/tm3-old.tgz'));
+    await installFresh(g, dir, { 'tm3-old.tgz': old.stdout.trim() });
   });
   after(async () => {
     await g.destroy();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('5. a newer tarball over 0.1.0 keeps entries, the knock code and the ADMIN SECTION; after --uninstall and a reboot the box is as it was before tm3', async () => {
+  it(`5. a newer tarball over 0.1.0 (${rev}) keeps entries, the knock code and the ADMIN SECTION; after --uninstall and a reboot the box is as it was before tm3`, async () => {
     // the box before tm3: the admin's own saved firewall, loaded at boot by netfilter-persistent
     await g.ok("printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\n-A INPUT -p tcp --dport 2222 -j DROP\\nCOMMIT\\n' > /etc/iptables/rules.v4 && printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\n-A INPUT -p tcp --dport 2222 -j DROP\\nCOMMIT\\n' > /etc/iptables/rules.v6");
     await g.cycle();

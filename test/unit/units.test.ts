@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { restartUnit } from '../../src/apply/system.js';
+import { checkUnitsBefore } from '../../src/installer/unit-states.js';
+import { isLinkEvent } from '../../src/ops/link-up.js';
+import { Paths } from '../../src/store/paths.js';
 
 // A stand-in systemctl on PATH (unit test only: the real one needs a booted systemd, which the
 // boot tests give): it records its calls and answers is-active with what the test sets.
@@ -34,5 +37,34 @@ describe('restarting a daemon unit', () => {
   it('a unit that does not come up is reported as systemd says, never as restarted', async () => {
     fake('failed', 1);
     expect(await restartUnit('fail2ban.service')).to.deep.equal({ active: false, state: 'failed (Job failed)' });
+  });
+});
+
+// The install record is a file on disk; what it says becomes systemctl arguments and symlinks.
+describe('unit states kept in the install record', () => {
+  const paths = new Paths('/srv/box');
+  it('keeps only tm3\'s peer units, the three states and their own SysV links under the root', () => {
+    const { ok, refused } = checkUnitsBefore(paths, {
+      states: { 'knockd.service': 'disabled', 'fail2ban.service': 'enabled', 'ssh.service': 'masked', '--now': 'enabled', 'netfilter-persistent.service': 'static; rm -rf /' },
+      rcLinks: [
+        '/srv/box/etc/rc2.d/S01knockd -> ../init.d/knockd',
+        '/srv/box/etc/rc2.d/S01knockd -> ../init.d/fail2ban', // another script under knockd's name
+        '/etc/rc2.d/S01knockd -> ../init.d/knockd', // outside the root
+        '/srv/box/etc/passwd -> /dev/null',
+        '/srv/box/etc/rc2.d/../../root/x/S01knockd -> ../init.d/knockd',
+        42,
+      ],
+    });
+    expect(ok).to.deep.equal({ states: { 'knockd.service': 'disabled', 'fail2ban.service': 'enabled' }, rcLinks: ['/srv/box/etc/rc2.d/S01knockd -> ../init.d/knockd'] });
+    expect(refused).to.have.length(8);
+  });
+  it('a record of another shape (no links, a list, nothing) leaves every unit as it is', () => {
+    for (const raw of [{ states: {} }, [], null, 'enabled', { states: ['knockd.service'] }]) {
+      expect(checkUnitsBefore(paths, raw).ok).to.deep.equal({ states: {}, rcLinks: [] });
+    }
+  });
+  it('a hook\'s link reasons are link events; a timer or a person is not', () => {
+    expect(['if-up:eth0', 'routable:ens3', 'nm:up:eth0'].map(isLinkEvent)).to.deep.equal([true, true, true]);
+    expect(['timer', 'manual', 'hook', 'if-upx'].map(isLinkEvent)).to.deep.equal([false, false, false, false]);
   });
 });

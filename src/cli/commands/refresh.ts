@@ -13,11 +13,10 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       if (!/^[A-Za-z0-9:._-]{1,40}$/.test(opts.reason)) throw new InputError('--reason may only hold letters, digits and : . _ -', 'e.g. --reason if-up:eth0');
       const ctx = await context();
       const [{ refresh }, { syslog }, { isLinkEvent, reviveKnockd }] = await Promise.all([import('../../ops/refresh.js'), import('../../apply/system.js'), import('../../ops/link-up.js')]);
-      if (isLinkEvent(opts.reason) && !opts.dryRun) {
-        const knockd = await reviveKnockd(ctx);
-        if (knockd) await ctx.out.action(`${opts.reason}: ${knockd}`);
-      }
       const r = await refresh(ctx, Boolean(opts.dryRun));
+      // after the refresh: its kernel change must not wait on knockd's start job
+      const knockd = isLinkEvent(opts.reason) && !opts.dryRun ? await reviveKnockd(ctx) : undefined;
+      if (knockd) await ctx.out.action(`${opts.reason}: ${knockd}`);
       if (r.failed.length) {
         const msg = `${r.failed.length} of ${r.hosts} name(s) did not resolve; their last good addresses stay in force: ${r.failed.join(', ')}`;
         ctx.out.warn(msg);

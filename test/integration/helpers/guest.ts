@@ -84,6 +84,7 @@ export class Guest {
 
   /** dnsmasq on the client side at 192.0.2.53, the guest's resolver, answering from a hosts file. */
   async startDns(records: Record<string, string[]>) {
+    await this.stopDns(); // one server at a time, even after a test that failed half way
     const hosts = path.join(RUN, this.name, 'dns-hosts');
     fs.writeFileSync(hosts, Object.entries(records).flatMap(([n, as]) => as.map((a) => `${a} ${n}`)).join('\n') + '\n');
     await execa('ip', ['-n', `${this.name}-c`, 'addr', 'replace', '192.0.2.53/24', 'dev', 'br0']);
@@ -104,7 +105,7 @@ export class Guest {
   /** DNS down the hard way: no server and no address, so queries time out instead of failing fast. */
   async stopDns() {
     this.dns?.kill('SIGTERM');
-    await this.dns;
+    await this.dns?.catch(() => undefined);
     this.dns = undefined;
     await execa('ip', ['-n', `${this.name}-c`, 'addr', 'del', '192.0.2.53/24', 'dev', 'br0'], { reject: false });
   }
