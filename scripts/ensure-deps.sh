@@ -4,9 +4,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="iptables ipset knockd fail2ban dnsmasq-base iproute2 iptables-persistent ipset-persistent netfilter-persistent systemd procps util-linux bsdutils debianutils nmap systemd-container debootstrap"
+PKGS="iptables ipset knockd fail2ban dnsmasq-base iproute2 iptables-persistent ipset-persistent netfilter-persistent systemd procps util-linux bsdutils debianutils nmap systemd-container debootstrap sip-tester sipvicious"
 need=""
-for tool in iptables ip6tables ipset knockd fail2ban-server dnsmasq ip ss netfilter-persistent systemd-analyze pkill flock unshare run-parts script nmap systemd-nspawn debootstrap; do
+for tool in iptables ip6tables ipset knockd fail2ban-server dnsmasq ip ss netfilter-persistent systemd-analyze pkill flock unshare run-parts script nmap systemd-nspawn debootstrap sipp svmap svcrack; do
   command -v "$tool" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || need="$need $tool"
 done
 if [ -n "$need" ] || [ "${TM3_FORCE_APT:-}" = 1 ]; then

@@ -1,3 +1,4 @@
+import { asteriskLogsTwice } from '../store/asterisk-logger.js';
 import fs from 'node:fs';
 import { planFiles } from '../plan/files.js';
 import { planSets } from '../plan/sets.js';
@@ -27,7 +28,7 @@ export async function doctor(ctx: Ctx): Promise<string[]> {
   const existingCustom = await readText(ctx.paths.custom);
   const knock = await knockInputs(ctx, true);
   const banExempt = ctx.config.fail2ban.enabled ? await (await import('./fail2ban.js')).banExempt(ctx, state) : [];
-  for (const f of planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root), banExempt })) {
+  for (const f of planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root), banExempt, asteriskTwins: asteriskLogsTwice(ctx.paths, ctx.config.fail2ban.asteriskLog) })) {
     const have = await readText(f.path);
     const name = f.path.split('/').pop()!;
     const where = ctx.paths.inServer(f.path);

@@ -1,3 +1,4 @@
+import { asteriskLogsTwice } from '../store/asterisk-logger.js';
 import ipaddr from 'ipaddr.js';
 import { parseHost, netContains } from '../model/address.js';
 import { neverBanned } from '../model/entry.js';
@@ -62,7 +63,7 @@ export async function syncIgnored(ctx: Ctx, before: State, after: State): Promis
   const add = now.filter((a) => !was.includes(a));
   const del = was.filter((a) => !now.includes(a));
   if (add.length === 0 && del.length === 0) return;
-  for (const f of fail2banFiles(ctx.config, ctx.paths, tm3Command(ctx.paths.root), hasSystemd(ctx.paths.root), now)) {
+  for (const f of fail2banFiles(ctx.config, ctx.paths, tm3Command(ctx.paths.root), hasSystemd(ctx.paths.root), now, asteriskLogsTwice(ctx.paths, ctx.config.fail2ban.asteriskLog))) {
     if (f.path.endsWith('/jail.d/tm3.local')) await writeIfChanged(f.path, f.text, f.mode);
   }
   if (await fail2banRunning(ctx.paths)) await changeIgnored(ctx.paths, add, del);

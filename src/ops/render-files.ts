@@ -1,3 +1,4 @@
+import { asteriskLogsTwice } from '../store/asterisk-logger.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { planFiles, type PlannedFile } from '../plan/files.js';
@@ -26,7 +27,7 @@ export async function renderFiles(ctx: Ctx, sets: SetPlan[], dryRun: boolean, kn
   if (existingCustom !== undefined && extractAdminBody(existingCustom) === undefined) {
     ctx.out.warn(`${ctx.paths.custom} has no tm3 admin section; it is backed up and replaced (tm3 migrate carries legacy rules over)`);
   }
-  const files = planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root), banExempt });
+  const files = planFiles(ctx.config, ctx.paths, sets, { existingCustom, tm3: tm3Command(ctx.paths.root), knock, systemd: hasSystemd(ctx.paths.root), banExempt, asteriskTwins: asteriskLogsTwice(ctx.paths, ctx.config.fail2ban.asteriskLog) });
   const written: string[] = [];
   const backups: string[] = [];
   const stamp = backupStamp();

@@ -6,10 +6,11 @@ import { VERSION } from '../version.js';
 
 /** The jail drop-in, the tm3-ipset action and fail2ban's own paths, all under the root. */
 /** `exempt`: addresses never banned besides loopback and trusted (admin entries, the server's own). */
-export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd: boolean, exempt: string[] = []): PlannedFile[] {
+/** `asteriskTwins`: Asterisk logs each failure twice to the jail's file (store/asterisk-logger.ts). */
+export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd: boolean, exempt: string[] = [], asteriskTwins = false): PlannedFile[] {
   const f = paths.f2b;
   const data = {
-    version: VERSION, tm3, systemd, ...config.fail2ban,
+    version: VERSION, tm3, systemd, asteriskTwins, ...config.fail2ban,
     asteriskLog: paths.at(config.fail2ban.asteriskLog), authLog: paths.at('/var/log/auth.log'),
     fail2banLog: f.log, logFile: f.log, socket: f.socket, pidFile: f.pid, dbFile: f.db,
     bantime: String(config.fail2ban.bantime), findtime: String(config.fail2ban.findtime), maxretry: String(config.fail2ban.maxretry),

@@ -72,9 +72,11 @@ export interface PlanInputs {
   systemd: boolean;
   /** never banned: admin entries at their current addresses and the server's own */
   banExempt?: string[];
+  /** Asterisk writes each failure twice to the jail's log file */
+  asteriskTwins?: boolean;
 }
 
-export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { existingCustom, tm3, knock, systemd, banExempt }: PlanInputs): PlannedFile[] {
+export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { existingCustom, tm3, knock, systemd, banExempt, asteriskTwins }: PlanInputs): PlannedFile[] {
   return [
     { path: paths.rulesV4, text: rulesText(config, 4), mode: 0o640 },
     { path: paths.rulesV6, text: rulesText(config, 6), mode: 0o640 },
@@ -83,6 +85,6 @@ export function planFiles(config: Config, paths: Paths, sets: SetPlan[], { exist
     ...bootFiles(config, paths, tm3),
     ...wrapperFiles(paths, tm3),
     ...(knock ? knockFiles(config, paths, knock) : []),
-    ...(config.fail2ban.enabled ? fail2banFiles(config, paths, tm3, systemd, banExempt) : []),
+    ...(config.fail2ban.enabled ? fail2banFiles(config, paths, tm3, systemd, banExempt, asteriskTwins) : []),
   ];
 }

@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Lab, type Host } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+import { Asterisk, ensureAsteriskRootfs } from './helpers/asterisk.js';
+
+// Issue 15: the software users run, against tm3 in the lab. A real Asterisk 22 (Debian unstable,
+// chrooted) answers SIP on the lab server; sipvicious and nmap attack it from namespaces of their
+// own (svwar and svcrack ignore -b, so each attacker is its own host); Fail2Ban reads Asterisk's
+// own log. Lab server 192.0.2.1 / 2001:db8::1; clients 192.0.2.10, .20, ... / 2001:db8::10, ...
+
+describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', function () {
+  this.timeout(600_000);
+  let lab: Lab;
+  let ast: Asterisk;
+  let stranger: Host, office: Host, hotel: Host, admin: Host;
+  const ok = async (args: string[]) => {
+    const r = await lab.tm3(args);
+    expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    return r;
+  };
+  const bans = async (): Promise<string[]> => JSON.parse((await ok(['status', '--json'])).stdout).bans;
+  const maxretry = 5; // tm3's default
+
+  before(async function () {
+    requireLab(this, ['fail2ban-server', 'fail2ban-client', 'knockd', 'svmap', 'svcrack', 'nmap', 'debootstrap']);
+    const rootfs = await ensureAsteriskRootfs();
+    lab = await Lab.create(4);
+    [stranger, office, hotel, admin] = lab.clients;
+    lab.writeConfig('', { fail2ban: true });
+    ast = new Asterisk(lab, rootfs);
+    ast.writeConfig(); // before tm3 renders the jail: it reads Asterisk's logger.conf
+    await ok(['restart']);
+    await ast.start();
+    await ok(['add-ip', 'office', office.v4, '--services', 'sip']);
+    await ok(['add-ip', 'office6', office.v6, '--services', 'sip']);
+    await ok(['add-ip', 'boss', admin.v4, '--services', 'sip']);
+  });
+  after(async () => {
+    await ast?.stop();
+    await lab?.destroy();
+  });
+
+  const svmap = async (from: Host, v6 = false) => {
+    const r = await lab.exec(from.ns, 'svmap', [...(v6 ? ['-6'] : []), '-t', '0.5', v6 ? lab.server.v6 : lab.server.v4], { reject: false });
+    return `${r.stdout}\n${r.stderr}`;
+  };
+
+  it('1. invisible: svmap and nmap from a stranger find nothing on v4 and v6; from the office, svmap finds Asterisk and a full SYN scan shows exactly the sip ports', async () => {
+    for (const v6 of [false, true]) {
+      const out = await svmap(stranger, v6);
+      expect(out, `svmap from a stranger (v${v6 ? 6 : 4})`).not.to.match(/Asterisk|PBX|User-Agent|\|\s*\d+\.\d+\.\d+\.\d+:5060/i);
+    }
+    const seen = await svmap(office);
+    console.log(`      svmap from the office: ${seen.split('\n').find((l) => /5060/.test(l))?.trim()}`);
+    expect(seen, 'svmap from the office').to.match(/Asterisk/);
+
+    const nmap = async (from: Host, args: string[]) => (await lab.exec(from.ns, 'nmap', ['-n', '-Pn', '--max-retries', '1', '--min-rate', '15000', '-oG', '-', ...args], { reject: false })).stdout;
+    const openPorts = (grep: string) => [...grep.matchAll(/(\d+)\/open\//g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    const syn = await nmap(stranger, ['-sS', '-p-', lab.server.v4]);
+    expect(openPorts(syn), 'SYN scan of all ports from a stranger').to.deep.equal([]);
+    expect(syn, 'a stranger sees every port filtered').to.match(/Ignored State: filtered \(65535\)/);
+    const syn6 = await nmap(stranger, ['-6', '-sS', '--top-ports', '1000', lab.server.v6]);
+    expect(syn6, 'a stranger over IPv6').to.match(/Ignored State: filtered \(1000\)/);
+    const udp = await nmap(stranger, ['-sU', '-p', '53,69,123,161,4569,5060-5069,10000-10010', lab.server.v4]);
+    expect(udp, 'UDP scan from a stranger').not.to.match(/\/open\//);
+    // --disable-arp-ping: the lab's stranger shares the server's link, an internet one would not
+    const ping = await lab.exec(stranger.ns, 'nmap', ['-n', '-sn', '--disable-arp-ping', '-PE', '-PS22,80,443,5060', '-PU5060', lab.server.v4], { reject: false });
+    expect(ping.stdout, 'host discovery from a stranger').to.match(/0 hosts up/);
+    const fromOffice = await nmap(office, ['-sS', '-p-', lab.server.v4]);
+    // Asterisk listens on udp only here; the sip ports over tcp answer RST to the office (closed), never open
+    expect(openPorts(fromOffice), 'open tcp ports the office sees').to.deep.equal([]);
+    expect(fromOffice, 'the office sees the sip tcp ports closed, the rest filtered').to.match(/Ignored State: filtered \(65525\)/);
+  });
+
+  it('2. bans from real Asterisk logs: one failed attempt at a time, the jail bans at exactly maxretry attempts', async () => {
+    // Asterisk writes notice and security to the one file here (the issue's setup): two lines per
+    // failure. tm3 reads logger.conf and counts one; a jail counting lines would ban at attempt 3.
+    expect(fs.readFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/tm3.local'), 'utf8')).to.match(/^ignoreregex = \^SecurityEvent=/m);
+    const { sequence } = JSON.parse((await ok(['knock', 'status', '--json'])).stdout);
+    await lab.knock(stranger, sequence);
+    // the grant is in once tcp/22 answers (nothing listens: a RST, where a stranger gets silence)
+    let granted = false;
+    for (const t0 = Date.now(); !granted && Date.now() - t0 < 5000;) granted = await lab.reaches(stranger, 'tcp', 22);
+    expect(granted, 'the knock let the attacker in').to.equal(true);
+    const one = path.join(lab.root, 'one-word.txt');
+    fs.writeFileSync(one, 'not-the-password\n');
+    let bannedAt = 0;
+    for (let attempt = 1; attempt <= maxretry + 2 && !bannedAt; attempt++) {
+      await lab.exec(stranger.ns, 'timeout', ['20', 'svcrack', '-u', 'alice', '-d', one, lab.server.v4], { reject: false });
+      await new Promise((r) => setTimeout(r, 2000)); // the jail polls its file every second
+      if ((await bans()).includes(stranger.v4)) bannedAt = attempt;
+    }
+    console.log(`      svcrack one password at a time: banned at attempt ${bannedAt} (maxretry ${maxretry}); Asterisk wrote ${ast.failures(stranger.v4).length} failure lines`);
+    const f2b = fs.readFileSync(path.join(lab.root, 'var/log/fail2ban.log'), 'utf8').split('\n').filter((l) => l.includes(stranger.v4));
+    expect(bannedAt, `the attempt that got the knock-granted attacker banned\n${f2b.join('\n')}\n${ast.failures(stranger.v4).join('\n')}`).to.equal(maxretry);
+    expect(await svmap(stranger), 'svmap from the banned attacker').not.to.match(/Asterisk/);
+  });
+
+  it('2. bans from real Asterisk logs: svcrack at full speed from a --ban allow address is banned and loses every port; the admin never is', async () => {
+    await ok(['add-ip', 'hotel', hotel.v4, '--services', 'sip,ssh', '--ban', 'allow']);
+    const words = path.join(lab.root, 'words.txt');
+    fs.writeFileSync(words, `${Array.from({ length: 40 }, (_, i) => `guess${i}`).join('\n')}\n`);
+    for (const attacker of [hotel, admin]) {
+      const t0 = Date.now();
+      const r = await lab.exec(attacker.ns, 'timeout', ['60', 'svcrack', '-u', 'alice', '-d', words, lab.server.v4], { reject: false });
+      const logged = ast.failures(attacker.v4).length;
+      console.log(`      svcrack from ${attacker.v4}: Asterisk wrote ${logged} failure lines in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      expect(logged, `Asterisk logged failures from ${attacker.v4}\n${r.stdout}\n${r.stderr}`).to.be.at.least(maxretry);
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await bans()).to.include(hotel.v4);
+    expect(await bans(), 'the admin entry').not.to.include(admin.v4);
+    // banned: every port, even the sip and ssh the hotel is whitelisted for
+    expect(await svmap(hotel), 'svmap from the banned hotel').not.to.match(/Asterisk/);
+    expect(await lab.reaches(hotel, 'tcp', 22), 'ssh from the banned hotel').to.equal(false);
+    expect(await svmap(admin), 'svmap from the admin, after its own failures').to.match(/Asterisk/);
+  });
+});
