@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Lab, type Host } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
-import { Asterisk, ensureAsteriskRootfs } from './helpers/asterisk.js';
+import { Asterisk, ensureAsteriskRootfs, call, registerLoop } from './helpers/asterisk.js';
 
 // Issue 15: the software users run, against tm3 in the lab. A real Asterisk 22 (Debian unstable,
 // chrooted) answers SIP on the lab server; sipvicious and nmap attack it from namespaces of their
@@ -14,7 +14,7 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
   this.timeout(600_000);
   let lab: Lab;
   let ast: Asterisk;
-  let stranger: Host, office: Host, hotel: Host, admin: Host;
+  let stranger: Host, office: Host, hotel: Host, admin: Host, phone: Host;
   const ok = async (args: string[]) => {
     const r = await lab.tm3(args);
     expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
@@ -26,15 +26,17 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
   before(async function () {
     requireLab(this, ['fail2ban-server', 'fail2ban-client', 'knockd', 'svmap', 'svcrack', 'nmap', 'debootstrap']);
     const rootfs = await ensureAsteriskRootfs();
-    lab = await Lab.create(4);
-    [stranger, office, hotel, admin] = lab.clients;
-    lab.writeConfig('', { fail2ban: true });
+    lab = await Lab.create(5);
+    [stranger, office, hotel, admin, phone] = lab.clients;
+    // RTP only for whitelisted phones (the default opens udp 10000-20000 to everyone): so a removed
+    // phone loses its media too, and the echo test's ports are part of what the whitelist grants
+    lab.writeConfig('\n[firewall]\nopen =\n[services]\nrtp = udp/10000:10100\n', { fail2ban: true });
     ast = new Asterisk(lab, rootfs);
     ast.writeConfig(); // before tm3 renders the jail: it reads Asterisk's logger.conf
     await ok(['restart']);
     await ast.start();
-    await ok(['add-ip', 'office', office.v4, '--services', 'sip']);
-    await ok(['add-ip', 'office6', office.v6, '--services', 'sip']);
+    await ok(['add-ip', 'office', office.v4, '--services', 'sip,rtp']);
+    await ok(['add-ip', 'office6', office.v6, '--services', 'sip,rtp']);
     await ok(['add-ip', 'boss', admin.v4, '--services', 'sip']);
   });
   after(async () => {
@@ -116,5 +118,55 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
     expect(await svmap(hotel), 'svmap from the banned hotel').not.to.match(/Asterisk/);
     expect(await lab.reaches(hotel, 'tcp', 22), 'ssh from the banned hotel').to.equal(false);
     expect(await svmap(admin), 'svmap from the admin, after its own failures').to.match(/Asterisk/);
+  });
+
+  it('3. a call survives the admin\'s day: 30 s of RTP to the echo test through refresh with names moving, add-ip, del-acct, restart and a knock, without a lost frame', async () => {
+    await lab.startDns({ 'branch.dyn.example.net': ['198.51.100.20'] });
+    await ok(['add-fqdn', 'branch', 'branch.dyn.example.net', '--services', 'sip']);
+    const { sequence } = JSON.parse((await ok(['knock', 'status', '--json'])).stdout);
+    const c = call(lab, office, 'alice', 30);
+    await new Promise((r) => setTimeout(r, 3000));
+    const steps: [string, () => Promise<unknown>][] = [
+      ['refresh, a name moved', async () => { await lab.setDns({ 'branch.dyn.example.net': ['198.51.100.21'] }); await ok(['refresh']); }],
+      ['add-ip', () => ok(['add-ip', 'visitor', '203.0.113.50', '--services', 'sip'])],
+      ['del-acct of another entry', () => ok(['del-acct', 'visitor'])],
+      ['restart', () => ok(['restart'])],
+      ['a knock from another client', () => lab.knock(admin, sequence)],
+      ['refresh, the name moved back', async () => { await lab.setDns({ 'branch.dyn.example.net': ['198.51.100.20'] }); await ok(['refresh']); }],
+      ['restart again', () => ok(['restart'])],
+    ];
+    for (const [what, step] of steps) {
+      await step();
+      console.log(`      during the call: ${what}`);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    const r = await c.done();
+    const lost = r.media.sent - r.media.received;
+    console.log(`      call: sipp exit ${r.sippExit}; RTP sent ${r.media.sent}, echoed ${r.media.received}, lost ${lost}, longest gap ${(r.media.maxGap * 1000).toFixed(0)} ms`);
+    expect(r.sippExit, `the call (sipp) went through to its BYE\n${r.sippErrors}\n${ast.tail(25)}`).to.equal(0);
+    expect(r.media.sent, 'frames sent in 30 s').to.be.above(1400);
+    expect(lost, 'RTP frames lost').to.equal(0);
+  });
+
+  it('4. removal stops a phone: a registered phone refreshing every 400 ms, in a call, is cut within 1 s of del-acct, its REGISTERs and its RTP alike', async () => {
+    await ok(['add-ip', 'desk', phone.v4, '--services', 'sip,rtp']);
+    const reg = registerLoop(lab, phone, 'bob');
+    const c = call(lab, phone, 'bob', 15);
+    await new Promise((r) => setTimeout(r, 5000));
+    const t0 = Date.now() / 1000;
+    await ok(['del-acct', 'desk']);
+    const tDel = Date.now() / 1000;
+    const r = await c.done();
+    await new Promise((res) => setTimeout(res, 1000));
+    await reg.stop();
+    const regs = reg.times();
+    const echoes = r.media.recvTimes;
+    const lastReg = Math.max(...regs.filter((t) => t < tDel + 5));
+    const lastEcho = Math.max(...echoes);
+    console.log(`      del-acct took ${((tDel - t0) * 1000).toFixed(0)} ms; last REGISTER answered ${((lastReg - tDel) * 1000).toFixed(0)} ms after it returned (${regs.length} before), last RTP echo ${((lastEcho - tDel) * 1000).toFixed(0)} ms after (${echoes.length} before)`);
+    expect(regs.filter((t) => t < t0).length, `REGISTERs answered before the removal\n${reg.errors()}`).to.be.above(5);
+    expect(echoes.filter((t) => t < t0).length, 'RTP echoes before the removal').to.be.above(100);
+    expect(regs.filter((t) => t > tDel + 1), 'REGISTERs answered more than 1 s after del-acct').to.deep.equal([]);
+    expect(echoes.filter((t) => t > tDel + 1).length, 'RTP echoes more than 1 s after del-acct').to.equal(0);
   });
 });

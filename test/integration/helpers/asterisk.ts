@@ -28,9 +28,9 @@ const CONF: Record<string, string> = {
   'asterisk.conf': '[directories]\nastetcdir => /etc/asterisk\nastmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules\nastvarlibdir => /var/lib/asterisk\nastdbdir => /var/lib/asterisk\nastkeydir => /var/lib/asterisk\nastdatadir => /usr/share/asterisk\nastagidir => /usr/share/asterisk/agi-bin\nastspooldir => /var/spool/asterisk\nastrundir => /var/run/asterisk\nastlogdir => /var/log/asterisk\n[options]\nnocolor = yes\n',
   // only what the tests use: PJSIP, the echo test, the logger
   'modules.conf': '[modules]\nautoload = no\n' + [
-    'res_sorcery_config', 'res_sorcery_memory', 'res_sorcery_astdb', 'res_pjproject', 'res_pjsip', 'res_pjsip_session', 'res_pjsip_authenticator_digest',
+    'res_sorcery_config', 'res_sorcery_memory', 'res_sorcery_astdb', 'res_pjproject', 'res_geolocation', 'res_statsd', 'res_pjsip', 'res_pjsip_session', 'res_pjsip_pubsub', 'res_pjsip_authenticator_digest',
     'res_pjsip_endpoint_identifier_user', 'res_pjsip_endpoint_identifier_ip', 'res_pjsip_registrar', 'res_pjsip_outbound_registration', 'res_pjsip_sdp_rtp', 'res_pjsip_nat', 'res_pjsip_rfc3326',
-    'res_pjsip_caller_id', 'res_pjsip_dtmf_info', 'res_pjsip_logger', 'res_pjsip_options', 'res_rtp_asterisk', 'res_security_log', 'res_timing_timerfd',
+    'res_pjsip_caller_id', 'res_pjsip_dtmf_info', 'res_pjsip_logger', 'res_rtp_asterisk', 'res_security_log', 'res_timing_timerfd',
     'chan_pjsip', 'app_echo', 'app_playback', 'pbx_config', 'codec_ulaw', 'format_pcm', 'format_wav', 'bridge_simple', 'func_callerid',
   ].map((m) => `load = ${m}.so`).join('\n') + '\n',
   // Asterisk's default full-log format ([date] LEVEL[pid] file: text), which the stock filter reads
@@ -94,6 +94,11 @@ export class Asterisk {
     return r.stdout;
   }
 
+  /** The last lines of Asterisk's log, for a failure message. */
+  tail(n: number): string {
+    return fs.existsSync(this.log) ? fs.readFileSync(this.log, 'utf8').trim().split('\n').slice(-n).join('\n') : '';
+  }
+
   /** The log lines that name ADDRESS as the source of a failure. */
   failures(address: string): string[] {
     const text = fs.existsSync(this.log) ? fs.readFileSync(this.log, 'utf8') : '';
@@ -109,4 +114,42 @@ export class Asterisk {
     this.proc = undefined;
     return r;
   }
+}
+
+const SIPP = path.join(REPO, 'test/fixtures/sipp');
+const HELPERS = path.join(REPO, 'test/integration/helpers');
+
+/**
+ * A softphone's call to the echo test: sipp (SIP, digest auth) from `client`, and rtp-echo.py
+ * sending 50 RTP frames a second to the media port Asterisk offered and counting the echoes.
+ */
+export function call(lab: Lab, client: { ns: string; v4: string }, who: keyof typeof ENDPOINTS, seconds: number, sipPort = 5070, rtpPort = 40000) {
+  const portfile = path.join(lab.root, `media-port-${client.v4}-${sipPort}`);
+  fs.rmSync(portfile, { force: true });
+  const rtp = execa('ip', ['netns', 'exec', client.ns, 'python3', path.join(HELPERS, 'rtp-echo.py'), JSON.stringify({ local: client.v4, port: rtpPort, server: lab.server.v4, portfile, seconds })], { reject: false, stdin: 'ignore' });
+  const sipp = execa('ip', ['netns', 'exec', client.ns, 'sipp', `${lab.server.v4}:5060`, '-sf', path.join(SIPP, 'echo-call.xml'), '-s', who, '-au', who, '-ap', ENDPOINTS[who],
+    '-i', client.v4, '-p', String(sipPort), '-m', '1', '-d', String(seconds * 1000), '-set', 'rtpport', String(rtpPort), '-set', 'portfile', portfile,
+    '-nostdin', '-recv_timeout', '10000', '-timeout', `${seconds + 30}s`, '-trace_err', '-error_file', path.join(lab.root, `sipp-err-${client.v4}-${sipPort}.log`)], { reject: false, stdin: 'ignore', cwd: lab.root });
+  return {
+    done: async () => {
+      const [s, r] = await Promise.all([sipp, rtp]);
+      const media = JSON.parse(String(r.stdout).split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}') as { sent: number; received: number; recvTimes: number[]; maxGap: number; error?: string };
+      const errFile = path.join(lab.root, `sipp-err-${client.v4}-${sipPort}.log`);
+      return { sippExit: s.exitCode, sippErrors: fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8').slice(-1500) : '', media };
+    },
+  };
+}
+
+/** A phone keeping its registration fresh (register-loop.xml); times of each 200 OK in the file returned. */
+export function registerLoop(lab: Lab, client: { ns: string; v4: string }, who: keyof typeof ENDPOINTS, sipPort = 5080) {
+  const log = path.join(lab.root, `registered-${client.v4}-${sipPort}`);
+  fs.writeFileSync(log, '');
+  const proc = execa('ip', ['netns', 'exec', client.ns, 'sipp', `${lab.server.v4}:5060`, '-sf', path.join(SIPP, 'register-loop.xml'), '-s', who, '-au', who, '-ap', ENDPOINTS[who],
+    '-i', client.v4, '-p', String(sipPort), '-m', '1', '-set', 'log', log, '-nostdin', '-recv_timeout', '3000', '-timeout', '120s', '-trace_err', '-error_file', `${log}.err`], { reject: false, stdin: 'ignore', cwd: lab.root });
+  return {
+    times: () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number),
+    errors: () => (fs.existsSync(`${log}.err`) ? fs.readFileSync(`${log}.err`, 'utf8').slice(-1500) : ''),
+    stop: async () => { proc.kill('SIGTERM'); return proc; },
+    proc,
+  };
 }

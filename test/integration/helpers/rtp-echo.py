@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""A phone's media in the PBX lab: RTP (PCMU, 20 ms frames, 50 a second) to Asterisk's echo test,
+counting what comes back. Asterisk's media port is read from PORTFILE, which the sipp call
+scenario writes from the 200 OK's SDP. Runs SECONDS, or until SIGTERM, then waits half a second
+for the last echoes and prints one JSON line:
+{"sent": N, "received": N, "recvTimes": [t...], "maxGap": seconds}
+Usage: rtp-echo.py '{"local": IP, "port": N, "server": IP, "portfile": PATH, "seconds": S}'
+"""
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+cfg = json.loads(sys.argv[1])
+fam = socket.AF_INET6 if ':' in cfg['server'] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((cfg['local'], cfg['port']))
+stop = False
+
+
+def on_term(*_):
+    global stop
+    stop = True
+
+
+signal.signal(signal.SIGTERM, on_term)
+print('ready', flush=True)
+deadline = time.time() + 20
+while not os.path.exists(cfg['portfile']) or not open(cfg['portfile']).read().strip():
+    if time.time() > deadline or stop:
+        print(json.dumps({'error': 'no media port from the call (no 200 OK?)', 'sent': 0, 'received': 0, 'recvTimes': [], 'maxGap': 0}), flush=True)
+        sys.exit(1)
+    time.sleep(0.02)
+dest = (cfg['server'], int(open(cfg['portfile']).read().strip()))
+sent = 0
+recv_times = []
+seq = 0
+payload = b'\xff' * 160  # 20 ms of PCMU silence
+end = time.time() + float(cfg['seconds'])
+next_send = time.time()
+while not stop and time.time() < end:
+    now = time.time()
+    if now >= next_send:
+        s.sendto(struct.pack('!BBHII', 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF, 0x746d3300) + payload, dest)
+        seq += 1
+        sent += 1
+        next_send += 0.02
+    r, _, _ = select.select([s], [], [], max(0.0, min(0.005, next_send - time.time())))
+    if r:
+        s.recv(2048)
+        recv_times.append(time.time())
+linger = time.time() + 0.5
+while time.time() < linger:
+    r, _, _ = select.select([s], [], [], 0.05)
+    if r:
+        s.recv(2048)
+        recv_times.append(time.time())
+gaps = [b - a for a, b in zip(recv_times, recv_times[1:])]
+print(json.dumps({'sent': sent, 'received': len(recv_times), 'recvTimes': recv_times, 'maxGap': max(gaps) if gaps else 0}), flush=True)
