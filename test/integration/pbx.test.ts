@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Lab, type Host } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
+import { REPO } from './helpers/guest.js';
 import { Asterisk, ensureAsteriskRootfs, call, registerLoop } from './helpers/asterisk.js';
 
 // Issue 15: the software users run, against tm3 in the lab. A real Asterisk 22 (Debian unstable,
@@ -14,7 +15,7 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
   this.timeout(600_000);
   let lab: Lab;
   let ast: Asterisk;
-  let stranger: Host, office: Host, hotel: Host, admin: Host, phone: Host;
+  let stranger: Host, office: Host, hotel: Host, admin: Host, phone: Host, flooder: Host;
   const ok = async (args: string[]) => {
     const r = await lab.tm3(args);
     expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
@@ -26,8 +27,8 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
   before(async function () {
     requireLab(this, ['fail2ban-server', 'fail2ban-client', 'knockd', 'svmap', 'svcrack', 'nmap', 'debootstrap']);
     const rootfs = await ensureAsteriskRootfs();
-    lab = await Lab.create(5);
-    [stranger, office, hotel, admin, phone] = lab.clients;
+    lab = await Lab.create(6);
+    [stranger, office, hotel, admin, phone, flooder] = lab.clients;
     // RTP only for whitelisted phones (the default opens udp 10000-20000 to everyone): so a removed
     // phone loses its media too, and the echo test's ports are part of what the whitelist grants
     lab.writeConfig('\n[firewall]\nopen =\n[services]\nrtp = udp/10000:10100\n', { fail2ban: true });
@@ -54,6 +55,10 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
       const out = await svmap(stranger, v6);
       expect(out, `svmap from a stranger (v${v6 ? 6 : 4})`).not.to.match(/Asterisk|PBX|User-Agent|\|\s*\d+\.\d+\.\d+\.\d+:5060/i);
     }
+    // svwar guesses extensions: from a stranger it hears nothing at all, so it finds nothing
+    const war = await lab.exec(stranger.ns, 'timeout', ['60', 'svwar', '-e', '100-110,600', '-m', 'INVITE', lab.server.v4], { reject: false });
+    expect(`${war.stdout}\n${war.stderr}`, 'svwar from a stranger').not.to.match(/\|\s*(10\d|110|600)\s*\|/);
+    expect(`${war.stdout}\n${war.stderr}`, 'svwar from a stranger gets no answer').to.match(/found nothing|did not respond/i);
     const seen = await svmap(office);
     console.log(`      svmap from the office: ${seen.split('\n').find((l) => /5060/.test(l))?.trim()}`);
     expect(seen, 'svmap from the office').to.match(/Asterisk/);
@@ -120,6 +125,38 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
     expect(await svmap(admin), 'svmap from the admin, after its own failures').to.match(/Asterisk/);
   });
 
+  it("2. Fail2Ban's own Asterisk sample log, moved to documentation addresses and to now: tm3's jail bans exactly the hosts fail2ban-regex counts at or over maxretry", async () => {
+    const sample = '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs/asterisk';
+    expect(fs.existsSync(sample), `${sample} (package fail2ban)`).to.equal(true);
+    const p = (n: number) => String(n).padStart(2, '0');
+    const d = new Date();
+    const now = `[${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}]`;
+    const map = new Map<string, string>();
+    const doc = (a: string) => {
+      if (a.startsWith('127.')) return a; // loopback stays loopback: never banned, as it should be
+      if (!map.has(a)) map.set(a, a.includes(':') ? `2001:db8:f::${10 + map.size}` : `203.0.113.${10 + map.size}`);
+      return map.get(a)!;
+    };
+    // the lines in Asterisk's own full-log format (the sample also has syslog forms); today's time
+    const lines = fs.readFileSync(sample, 'utf8').split('\n').filter((l) => /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]/.test(l))
+      .map((l) => l.replace(/^\[[^\]]+\]/, now).replace(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g, doc).replace(/\b2001:db8::[0-9a-f]+\b/g, doc));
+    const file = path.join(lab.root, 'asterisk-sample.log');
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    // fail2ban-regex with the filter and the ignoreregex tm3's jail uses
+    const jail = fs.readFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/tm3.local'), 'utf8');
+    const ignore = /^\[asterisk\][\s\S]*?^ignoreregex = (.*)$/m.exec(jail)?.[1];
+    const rx = await lab.exec(lab.server.ns, 'fail2ban-regex', ['-o', 'ip', file, '/etc/fail2ban/filter.d/asterisk.conf', ...(ignore ? [ignore] : [])]);
+    const counts = new Map<string, number>();
+    for (const ip of String(rx.stdout).split('\n').map((x) => x.trim()).filter(Boolean)) counts.set(ip, (counts.get(ip) ?? 0) + 1);
+    const expected = [...counts].filter(([ip, n]) => n >= maxretry && !ip.startsWith('127.')).map(([ip]) => ip).sort();
+    console.log(`      sample: ${lines.length} lines, fail2ban-regex matched ${[...counts].map(([ip, n]) => `${ip} x${n}`).join(', ')}`);
+    expect(expected.length, 'hosts at or over maxretry in the sample').to.be.above(0);
+    fs.appendFileSync(ast.log, `${lines.join('\n')}\n`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const banned = (await bans()).filter((b) => b.startsWith('203.0.113.') || b.startsWith('2001:db8:f::')).sort();
+    expect(banned, 'banned by tm3\'s jail').to.deep.equal(expected);
+  });
+
   it('3. a call survives the admin\'s day: 30 s of RTP to the echo test through refresh with names moving, add-ip, del-acct, restart and a knock, without a lost frame', async () => {
     await lab.startDns({ 'branch.dyn.example.net': ['198.51.100.20'] });
     await ok(['add-fqdn', 'branch', 'branch.dyn.example.net', '--services', 'sip']);
@@ -168,5 +205,26 @@ describe('a real PBX in the lab: Asterisk, sipvicious and nmap against tm3', fun
     expect(echoes.filter((t) => t < t0).length, 'RTP echoes before the removal').to.be.above(100);
     expect(regs.filter((t) => t > tDel + 1), 'REGISTERs answered more than 1 s after del-acct').to.deep.equal([]);
     expect(echoes.filter((t) => t > tDel + 1).length, 'RTP echoes more than 1 s after del-acct').to.equal(0);
+  });
+
+  it('5. flood: a stranger sends 100,000 SIP OPTIONS (sipp, as fast as it goes) while a whitelisted call runs: the call loses nothing and the stranger gets no answer', async () => {
+    const c = call(lab, office, 'alice', 20);
+    await new Promise((r) => setTimeout(r, 2000));
+    const t0 = Date.now();
+    // a stranger of its own: the earlier attacker is banned by now, and this is the plain default drop
+    const flood = await lab.exec(flooder.ns, 'sipp', [`${lab.server.v4}:5060`, '-sf', path.join(REPO, 'test/fixtures/sipp/options-flood.xml'), '-i', flooder.v4, '-p', '5090',
+      '-m', '100000', '-r', '50000', '-rp', '1000', '-l', '100000', '-nostdin', '-timeout', '15s', '-trace_stat', '-stf', path.join(lab.root, 'flood-stat.csv')], { reject: false });
+    const secs = (Date.now() - t0) / 1000;
+    const stat = fs.readFileSync(path.join(lab.root, 'flood-stat.csv'), 'utf8').trim().split('\n');
+    const head = stat[0].split(';');
+    const last = stat[stat.length - 1].split(';');
+    const sent = Number(last[head.indexOf('TotalCallCreated')]);
+    const r = await c.done();
+    const lost = r.media.sent - r.media.received;
+    console.log(`      flood: ${sent} OPTIONS in ${secs.toFixed(1)} s (${Math.round(sent / secs)}/s, sipp exit ${flood.exitCode}); the call: RTP sent ${r.media.sent}, echoed ${r.media.received}, lost ${lost}, longest gap ${(r.media.maxGap * 1000).toFixed(0)} ms`);
+    expect(sent, 'OPTIONS the stranger sent').to.equal(100000);
+    expect(r.sippExit, `the call (sipp) went through to its BYE\n${r.sippErrors}`).to.equal(0);
+    expect(lost, 'RTP frames lost during the flood').to.equal(0);
+    expect(await svmap(flooder), 'the stranger after its flood').not.to.match(/Asterisk/);
   });
 });
