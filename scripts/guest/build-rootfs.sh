@@ -5,6 +5,12 @@ set -euo pipefail
 . "$(dirname "$0")/image.sh"   # the cache key
 ROOT=${ROOT:-$IMAGE}
 [ -e "$ROOT/.tm3-rootfs-ok" ] && { echo "rootfs cached: $ROOT"; exit 0; }
+# One build at a time: a second run (a parallel job, or a rerun after a killed one) waits here, then
+# finds the cache made; a killed build's leftovers are unmounted and removed below.
+mkdir -p "$(dirname "$ROOT")"
+exec 9>"$ROOT.lock"
+flock 9
+[ -e "$ROOT/.tm3-rootfs-ok" ] && { echo "rootfs cached: $ROOT"; exit 0; }
 
 # The only reachable mirror is the one the host's apt uses; read it from apt.
 MIRROR=${MIRROR:-$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
@@ -17,7 +23,11 @@ command -v debootstrap >/dev/null && command -v systemd-nspawn >/dev/null ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y systemd-container debootstrap
 
 TMP=$ROOT.tmp
-rm -rf "$TMP"
+# whatever a killed build left mounted in the target (debootstrap mounts proc and sys), deepest
+# first; then the removal stays on this filesystem, whatever is still mounted
+cleanup() { findmnt -rn -o TARGET | grep -F "$TMP/" | sort -r | while read -r m; do umount -l "$m"; done; return 0; }
+trap cleanup EXIT
+cleanup; rm -rf --one-file-system "$TMP"
 mkdir -p "$(dirname "$ROOT")"
 
 # Stage 1: debootstrap. NOT npm (debootstrap's resolver cannot handle npm's

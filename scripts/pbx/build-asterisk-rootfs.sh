@@ -7,6 +7,12 @@ set -euo pipefail
 . "$(dirname "$0")/image.sh"   # the cache key
 ROOT=${ROOT:-$ASTERISK_ROOTFS}
 [ -e "$ROOT/.tm3-rootfs-ok" ] && { echo "rootfs cached"; echo "$ROOT"; exit 0; }
+# One build at a time: a second run (a parallel job, or a rerun after a killed one) waits here, then
+# finds the cache made; a killed build's leftovers are unmounted and removed below.
+mkdir -p "$(dirname "$ROOT")"
+exec 9>"$ROOT.lock"
+flock 9
+[ -e "$ROOT/.tm3-rootfs-ok" ] && { echo "rootfs cached"; echo "$ROOT"; exit 0; }
 
 # The only reachable mirror is the one the host's apt uses.
 MIRROR=${MIRROR:-$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
@@ -17,9 +23,11 @@ echo "mirror: $MIRROR"
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap
 
 TMP=$ROOT.tmp
-cleanup() { for m in proc sys dev; do mountpoint -q "$TMP/$m" 2>/dev/null && umount -l "$TMP/$m"; done; return 0; }
+# whatever debootstrap left mounted in the target (it mounts proc and sys), deepest first; then
+# the removal stays on this filesystem, whatever is still mounted
+cleanup() { findmnt -rn -o TARGET | grep -F "$TMP/" | sort -r | while read -r m; do umount -l "$m"; done; return 0; }
 trap cleanup EXIT
-cleanup; rm -rf "$TMP"; mkdir -p "$(dirname "$ROOT")"
+cleanup; rm -rf --one-file-system "$TMP"
 
 # Stage 1: a bare unstable. debootstrap's resolver cannot take asterisk itself (asterisk-config |
 # asterisk-config-custom is an alternative), so apt installs it in stage 2.

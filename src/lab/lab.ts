@@ -33,6 +33,10 @@ export async function removeStaleLabs(): Promise<void> {
     let alive = true;
     try { process.kill(pid, 0); } catch { alive = false; }
     if (!alive) {
+      // what still runs in it first (a daemon the dead run started): deleting the name alone
+      // would leave it running in a namespace nobody can see
+      const pids = String((await sh('ip', ['netns', 'pids', ns], { reject: false })).stdout).split('\n').map(Number).filter((x) => x > 1);
+      for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
       await sh('ip', ['netns', 'del', ns], { reject: false });
       // a resolv.conf a test gave the namespace (the migration oracle's legacy resolver)
       fs.rmSync(path.join('/etc/netns', ns), { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { asteriskLogsTwice } from '../store/asterisk-logger.js';
 import ipaddr from 'ipaddr.js';
 import { parseHost, netContains } from '../model/address.js';
 import { neverBanned } from '../model/entry.js';
@@ -7,7 +6,8 @@ import { ownAddresses } from './own-addresses.js';
 import { removeMembers } from '../apply/ipset.js';
 import { unbanEverywhere, fail2banRunning, changeIgnored } from '../apply/fail2ban.js';
 import { fail2banFiles } from '../plan/fail2ban-files.js';
-import { writeIfChanged } from '../store/files.js';
+import { writeIfChanged, readText } from '../store/files.js';
+import { asteriskLogsTwice } from '../store/asterisk-logger.js';
 import { hasSystemd } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { State } from './state.js';
@@ -63,7 +63,12 @@ export async function syncIgnored(ctx: Ctx, before: State, after: State): Promis
   const add = now.filter((a) => !was.includes(a));
   const del = was.filter((a) => !now.includes(a));
   if (add.length === 0 && del.length === 0) return;
-  for (const f of fail2banFiles(ctx.config, ctx.paths, tm3Command(ctx.paths.root), hasSystemd(ctx.paths.root), now, asteriskLogsTwice(ctx.paths, ctx.config.fail2ban.asteriskLog))) {
+  // Only the never-banned list changes here, and only it reaches the running jails: the asterisk
+  // jail's count stays as the file (and the running jail) has it, even if logger.conf changed since;
+  // tm3 restart renders and restarts both (doctor names that drift).
+  const jail = await readText(`${ctx.paths.f2b.conf}/jail.d/tm3.local`);
+  const twins = jail !== undefined ? jail.includes("logger.conf sends notice and security") : asteriskLogsTwice(ctx.paths, ctx.config.fail2ban.asteriskLog);
+  for (const f of fail2banFiles(ctx.config, ctx.paths, tm3Command(ctx.paths.root), hasSystemd(ctx.paths.root), now, twins)) {
     if (f.path.endsWith('/jail.d/tm3.local')) await writeIfChanged(f.path, f.text, f.mode);
   }
   if (await fail2banRunning(ctx.paths)) await changeIgnored(ctx.paths, add, del);

@@ -14,6 +14,7 @@ export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd
     asteriskLog: paths.at(config.fail2ban.asteriskLog), authLog: paths.at('/var/log/auth.log'),
     fail2banLog: f.log, logFile: f.log, socket: f.socket, pidFile: f.pid, dbFile: f.db,
     bantime: String(config.fail2ban.bantime), findtime: String(config.fail2ban.findtime), maxretry: String(config.fail2ban.maxretry),
+    asteriskMaxretry: String(2 * config.fail2ban.maxretry - 1),
     // never banned, whatever a log line says: a SIP display name is the attacker's to write
     ignore: ['127.0.0.0/8', '::1', ...(config.fail2ban.banTrusted ? [] : config.firewall.trusted.map((n) => n.cidr)), ...exempt].filter((c, i, a) => a.indexOf(c) === i),
   };

@@ -2,21 +2,44 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Paths } from './paths.js';
 
-const MAX_INCLUDE_DEPTH = 4;
+// Asterisk's own limit on nested #includes.
+const MAX_INCLUDE_DEPTH = 10;
+const MAX_FILE_BYTES = 1 << 20;
 
-/** logger.conf's lines with its #include / #tryinclude files in place (FreePBX splits it up). */
-function lines(file: string, depth = 0): string[] {
+/**
+ * An Asterisk config file's lines, comments gone (";" and ";-- block --;"), with its #include and
+ * #tryinclude files in place as Asterisk reads them: relative names from /etc/asterisk, absolute
+ * ones under the root. Only regular files, none past 1 MiB: a link to /dev/zero or a FIFO reads as
+ * nothing, so the worst a strange file can do is leave the jail counting lines (see below).
+ */
+function lines(paths: Paths, file: string, depth = 0): string[] {
   let text: string;
   try {
-    if (!fs.lstatSync(file).isFile()) return [];
+    const st = fs.statSync(file);
+    if (!st.isFile() || st.size > MAX_FILE_BYTES) return [];
     text = fs.readFileSync(file, 'utf8');
   } catch { return []; }
-  return text.split('\n').flatMap((raw) => {
-    const inc = /^\s*#(?:try)?include\s+"?([^"\s]+)"?/.exec(raw);
+  text = text.replace(/;--[\s\S]*?--;/g, '');
+  return text.split(/\r?\n/).flatMap((raw) => {
+    const inc = /^\s*#(?:try)?include\s+["<]?([^">\s]+)[">]?/.exec(raw);
     if (!inc) return [raw.replace(/;.*$/, '').trim()];
     if (depth >= MAX_INCLUDE_DEPTH) return [];
-    return lines(path.resolve(path.dirname(file), inc[1]), depth + 1);
+    const target = inc[1].startsWith('/') ? paths.at(inc[1]) : path.join(paths.at('/etc/asterisk'), inc[1]);
+    return lines(paths, target, depth + 1);
   });
+}
+
+/** astlogdir from asterisk.conf's [directories], /var/log/asterisk unless it says otherwise. */
+function logDir(paths: Paths): string {
+  let section = '';
+  let dir = '/var/log/asterisk';
+  for (const l of lines(paths, paths.at('/etc/asterisk/asterisk.conf'))) {
+    const s = /^\[([^\]]+)\]/.exec(l);
+    if (s) { section = s[1].trim().toLowerCase(); continue; }
+    const m = /^astlogdir\s*=>?\s*(\/\S*)$/.exec(l);
+    if (section === 'directories' && m) dir = m[1];
+  }
+  return dir;
 }
 
 /**
@@ -24,14 +47,15 @@ function lines(file: string, depth = 0): string[] {
  * from /etc/asterisk/logger.conf; undefined when the logger does not name that file.
  */
 export function asteriskLogLevels(paths: Paths, logFile: string): string[] | undefined {
+  const dir = logDir(paths);
   let section = '';
   let levels: string[] | undefined;
-  for (const l of lines(paths.at('/etc/asterisk/logger.conf'))) {
+  for (const l of lines(paths, paths.at('/etc/asterisk/logger.conf'))) {
     const s = /^\[([^\]]+)\]/.exec(l);
     if (s) { section = s[1].trim().toLowerCase(); continue; }
     const m = /^([^=\s]+)\s*=>?\s*(.*)$/.exec(l);
     if (section !== 'logfiles' || !m) continue;
-    const name = m[1].startsWith('/') ? m[1] : path.posix.join('/var/log/asterisk', m[1]);
+    const name = m[1].startsWith('/') ? m[1] : path.posix.join(dir, m[1]);
     if (path.posix.normalize(name) !== path.posix.normalize(logFile)) continue;
     // "[plain]notice,security" names a format first
     levels = m[2].replace(/^\[[^\]]*\]/, '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
@@ -40,9 +64,11 @@ export function asteriskLogLevels(paths: Paths, logFile: string): string[] | und
 }
 
 /**
- * Does one failed attempt reach LOGFILE twice? With notice and security in the same file, Asterisk
- * writes a NOTICE line ("... failed for 'IP:port' ...") and its SecurityEvent twin for each one, and
- * Fail2Ban, which counts lines, would ban after half of maxretry attempts.
+ * Does a failed attempt reach LOGFILE twice? With notice and security in the same file, Asterisk
+ * writes a NOTICE line ("... failed for 'IP:port' ...") and a SecurityEvent twin for most kinds of
+ * failure, and Fail2Ban, which counts lines, would ban after half of maxretry attempts. The jail
+ * then counts 2 x maxretry - 1 lines instead; it never ignores a line, since some failures (a
+ * chan_sip INVITE, res_pjsip's "after N tries") are only matched through their SecurityEvent.
  */
 export function asteriskLogsTwice(paths: Paths, logFile: string): boolean {
   const lv = asteriskLogLevels(paths, logFile) ?? [];

@@ -39,4 +39,14 @@ describe("Asterisk's logger.conf, as the asterisk jail needs it", () => {
     execFileSync('mkfifo', [path.join(root, 'etc/asterisk/logger.conf')]);
     expect(asteriskLogLevels(new Paths(root), '/var/log/asterisk/full')).to.equal(undefined);
   });
+  it('a block comment hides a line, astlogdir moves the files, and includes resolve from /etc/asterisk as Asterisk does', () => {
+    write('etc/asterisk/asterisk.conf', '[directories]\nastlogdir => /srv/pbxlog\n');
+    write('etc/asterisk/logger.conf', '[logfiles]\n;-- old:\nfull => notice,security\n--;\n#include conf.d/logfiles.conf\n');
+    write('etc/asterisk/conf.d/logfiles.conf', '#include more.conf\n');
+    write('etc/asterisk/more.conf', 'full => security\n'); // relative to /etc/asterisk, not to conf.d
+    const p = new Paths(root);
+    expect(asteriskLogLevels(p, '/srv/pbxlog/full')).to.deep.equal(['security']);
+    expect(asteriskLogsTwice(p, '/srv/pbxlog/full')).to.equal(false);
+    expect(asteriskLogLevels(p, '/var/log/asterisk/full')).to.equal(undefined);
+  });
 });

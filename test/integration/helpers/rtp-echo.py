@@ -3,7 +3,9 @@
 counting what comes back. Asterisk's media port is read from PORTFILE, which the sipp call
 scenario writes from the 200 OK's SDP. Runs SECONDS, or until SIGTERM, then waits half a second
 for the last echoes and prints one JSON line:
-{"sent": N, "received": N, "recvTimes": [t...], "maxGap": seconds}
+{"sent": N, "received": N (distinct frames echoed), "datagrams": N, "recvTimes": [t...], "maxGap": seconds}
+Each frame carries its number in its first 4 payload bytes (the echo test sends the payload back
+as it came), so a duplicate cannot hide a loss.
 Usage: rtp-echo.py '{"local": IP, "port": N, "server": IP, "portfile": PATH, "seconds": S}'
 """
 import json
@@ -38,26 +40,34 @@ while not os.path.exists(cfg['portfile']) or not open(cfg['portfile']).read().st
 dest = (cfg['server'], int(open(cfg['portfile']).read().strip()))
 sent = 0
 recv_times = []
+frames = set()
+
+
+def got(data):
+    recv_times.append(time.time())
+    if len(data) >= 16:
+        frames.add(struct.unpack('!I', data[12:16])[0])
+
+
+
 seq = 0
-payload = b'\xff' * 160  # 20 ms of PCMU silence
+silence = b'\xff' * 156  # with the 4-byte frame number: 20 ms of PCMU
 end = time.time() + float(cfg['seconds'])
 next_send = time.time()
 while not stop and time.time() < end:
     now = time.time()
     if now >= next_send:
-        s.sendto(struct.pack('!BBHII', 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF, 0x746d3300) + payload, dest)
+        s.sendto(struct.pack('!BBHII', 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF, 0x746d3300) + struct.pack('!I', seq) + silence, dest)
         seq += 1
         sent += 1
         next_send += 0.02
     r, _, _ = select.select([s], [], [], max(0.0, min(0.005, next_send - time.time())))
     if r:
-        s.recv(2048)
-        recv_times.append(time.time())
+        got(s.recv(2048))
 linger = time.time() + 0.5
 while time.time() < linger:
     r, _, _ = select.select([s], [], [], 0.05)
     if r:
-        s.recv(2048)
-        recv_times.append(time.time())
+        got(s.recv(2048))
 gaps = [b - a for a, b in zip(recv_times, recv_times[1:])]
-print(json.dumps({'sent': sent, 'received': len(recv_times), 'recvTimes': recv_times, 'maxGap': max(gaps) if gaps else 0}), flush=True)
+print(json.dumps({'sent': sent, 'received': len(frames), 'datagrams': len(recv_times), 'recvTimes': recv_times, 'maxGap': max(gaps) if gaps else 0}), flush=True)
