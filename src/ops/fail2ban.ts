@@ -3,7 +3,7 @@ import { parseHost, netContains } from '../model/address.js';
 import { neverBanned } from '../model/entry.js';
 import { entryAddresses, setName, BAN } from '../plan/sets.js';
 import { ownAddresses } from './own-addresses.js';
-import { removeMembers } from '../apply/ipset.js';
+import { removeMembers, readTm3Sets } from '../apply/ipset.js';
 import { unbanEverywhere, fail2banRunning, changeIgnored } from '../apply/fail2ban.js';
 import { fail2banFiles } from '../plan/fail2ban-files.js';
 import { writeIfChanged, readText } from '../store/files.js';
@@ -72,4 +72,16 @@ export async function syncIgnored(ctx: Ctx, before: State, after: State): Promis
     if (f.path.endsWith('/jail.d/tm3.local')) await writeIfChanged(f.path, f.text, f.mode);
   }
   if (await fail2banRunning(ctx.paths)) await changeIgnored(ctx.paths, add, del);
+}
+
+/**
+ * `tm3 unban ADDRESS`: the ban goes from the kernel set and from every jail (Fail2Ban's database
+ * too, so a restart of Fail2Ban does not bring it back). Says whether the kernel had it.
+ */
+export async function unban(ctx: Ctx, text: string, dryRun: boolean): Promise<{ address: string; wasBanned: boolean }> {
+  const net = parseHost(text, 'address');
+  const banned = (await readTm3Sets()).get(setName(BAN, net.family === 6 ? 6 : 4)) ?? [];
+  const wasBanned = banned.some((m) => m.split('/')[0] === net.address);
+  if (!dryRun) await liftBans(ctx, [net.cidr]);
+  return { address: net.address, wasBanned };
 }

@@ -105,6 +105,25 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect(await send(5), 'echoes after the ban, same flow').to.equal(0);
   });
 
+  it('tm3 unban lifts a ban in the kernel and in every jail; --dry-run changes nothing; a non-address is refused', async () => {
+    // flow.v4 was banned by hand in the asterisk jail just above (it still holds a knock grant)
+    expect(await bans()).to.include(flow.v4);
+    const dry = await ok(['unban', flow.v4, '--dry-run']);
+    expect(dry.stdout).to.match(/would lift the ban on 192\.0\.2\.30/);
+    expect(await bans(), 'after --dry-run').to.include(flow.v4);
+    const r = await ok(['unban', flow.v4]);
+    expect(r.stdout).to.match(/unbanned 192\.0\.2\.30/);
+    expect(await bans()).not.to.include(flow.v4);
+    const jail = await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'status', 'asterisk']);
+    expect(jail.stdout, 'the jail\'s own list').not.to.include(flow.v4);
+    expect(await reachable(lab, flow, 4, ['udp/5060']), 'the grant works again').to.deep.equal({ 'udp/5060': true });
+    expect((await ok(['unban', flow.v4])).stdout).to.match(/was not banned/);
+    const bad = await lab.tm3(['unban', '192.0.2.0/24']);
+    expect(bad.exitCode).to.equal(2);
+    expect(bad.stderr.trim().split('\n')).to.have.length(1);
+    expect(bad.stderr).to.match(/must be a single address \(fix: drop the \/prefix\)/);
+  });
+
   it('3. after tm3 restart the banned client is still banned', async () => {
     await ok(['restart']);
     await expectOnly(lab, attacker, 4, [], ['tcp/22', 'udp/5060']);
