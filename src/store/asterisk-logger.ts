@@ -9,15 +9,20 @@ const MAX_FILE_BYTES = 1 << 20;
 /**
  * An Asterisk config file's lines, comments gone (";" and ";-- block --;"), with its #include and
  * #tryinclude files in place as Asterisk reads them: relative names from /etc/asterisk, absolute
- * ones under the root. Only regular files, none past 1 MiB: a link to /dev/zero or a FIFO reads as
- * nothing, so the worst a strange file can do is leave the jail counting lines (see below).
+ * ones under the root. /etc/asterisk is often the asterisk user's to write, so tm3 (root) reads
+ * only regular, non-empty files under 1 MiB that really lie in /etc/asterisk: an include of
+ * /proc/kmsg (a read that never returns), a FIFO or /dev/zero reads as nothing. The worst a
+ * strange file can do is leave the jail counting lines (see below).
  */
 function lines(paths: Paths, file: string, depth = 0): string[] {
   let text: string;
   try {
-    const st = fs.statSync(file);
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) return [];
-    text = fs.readFileSync(file, 'utf8');
+    const etc = fs.realpathSync(paths.at('/etc/asterisk'));
+    const real = fs.realpathSync(file);
+    if (!real.startsWith(`${etc}/`)) return [];
+    const st = fs.statSync(real);
+    if (!st.isFile() || st.size === 0 || st.size > MAX_FILE_BYTES) return [];
+    text = fs.readFileSync(real, 'utf8');
   } catch { return []; }
   text = text.replace(/;--[\s\S]*?--;/g, '');
   return text.split(/\r?\n/).flatMap((raw) => {

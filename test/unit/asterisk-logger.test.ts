@@ -49,4 +49,11 @@ describe("Asterisk's logger.conf, as the asterisk jail needs it", () => {
     expect(asteriskLogsTwice(p, '/srv/pbxlog/full')).to.equal(false);
     expect(asteriskLogLevels(p, '/var/log/asterisk/full')).to.equal(undefined);
   });
+  it('an include or a link out of /etc/asterisk (/proc/kmsg, whose read never returns) is not read', () => {
+    write('etc/asterisk/logger.conf', '[logfiles]\nfull => notice\n#include /proc/kmsg\n#include ../../outside.conf\n');
+    write('outside.conf', 'full => notice,security\n');
+    fs.symlinkSync('/proc/kmsg', path.join(root, 'etc/asterisk/kmsg.conf'));
+    fs.appendFileSync(path.join(root, 'etc/asterisk/logger.conf'), '#include kmsg.conf\n');
+    expect(asteriskLogLevels(new Paths(root), '/var/log/asterisk/full')).to.deep.equal(['notice']);
+  });
 });
