@@ -7,7 +7,7 @@ import type { Paths } from '../store/paths.js';
 
 /** The package this code runs from (the npx cache, a clone, or an installed copy). */
 export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
-const SHIPPED = ['package.json', 'README.md', 'dist', 'templates', 'hooks', 'installer'];
+const SHIPPED = ['package.json', 'README.md', 'dist', 'templates', 'hooks', 'installer', 'providers'];
 
 export const runtimeDir = (paths: Paths) => paths.at('/usr/local/lib/tm3');
 export const tm3Bin = (paths: Paths) => paths.at('/usr/local/sbin/tm3');

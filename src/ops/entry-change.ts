@@ -23,33 +23,41 @@ export async function changeEntry(ctx: Ctx, change: Change, dryRun: boolean): Pr
   return withLock(ctx.paths, () => changeEntryLocked(ctx, change, dryRun), { dryRun });
 }
 
-type Change = { add?: Entry; remove?: string[]; replace?: boolean; hostRecord?: Cache[string]; guard?: GuardOptions; what?: string; grants?: Grant[] };
+type Change = {
+  add?: Entry; remove?: string[]; replace?: boolean; hostRecord?: Cache[string]; guard?: GuardOptions; what?: string; grants?: Grant[];
+  /** several entries in one change (a provider's addresses); a name also in `remove` is replaced */
+  adds?: Entry[]; hostRecords?: Cache;
+};
 
 /** changeEntry for a caller that holds the lock already (a knock deciding whether to add). */
 export async function changeEntryLocked(ctx: Ctx, change: Change, dryRun: boolean): Promise<ChangeResult> {
   const state = await loadState(ctx);
-  const names = change.add ? [change.add.name] : change.remove ?? [];
+  const adds = change.add ? [change.add] : change.adds ?? [];
+  const removes = change.remove ?? [];
+  const names = [...new Set([...adds.map((e) => e.name), ...removes])];
   for (const name of names) {
     const exists = await entryExists(ctx.paths, name);
-    if (change.add && exists && !change.replace) throw new InputError(`an entry named ${name} already exists`, `pick another name, or pass --replace to overwrite it`);
-    if (change.remove && !exists) throw new InputError(`there is no entry named ${name}`, "'tm3 list' shows the names");
+    const adding = adds.some((e) => e.name === name);
+    if (adding && exists && !change.replace && !removes.includes(name)) throw new InputError(`an entry named ${name} already exists`, `pick another name, or pass --replace to overwrite it`);
+    if (removes.includes(name) && !exists) throw new InputError(`there is no entry named ${name}`, "'tm3 list' shows the names");
   }
+  const records: Cache = { ...(change.hostRecords ?? {}), ...(change.add?.host && change.hostRecord ? { [change.add.host]: change.hostRecord } : {}) };
   const after = {
-    entries: state.entries.filter((e) => !names.includes(e.name)).concat(change.add ? [change.add] : []),
-    cache: change.add?.host && change.hostRecord ? { ...state.cache, [change.add.host]: change.hostRecord } : state.cache,
+    entries: state.entries.filter((e) => !names.includes(e.name)).concat(adds),
+    cache: Object.keys(records).length ? { ...state.cache, ...records } : state.cache,
   };
   const plan = planSets(ctx.config, after.entries, after.cache);
   const changes = describeSetChanges(planSets(ctx.config, state.entries, state.cache), plan);
   const replaced = change.add ? state.entries.find((e) => e.name === change.add!.name) : undefined;
   if (dryRun) {
     if (replaced) ctx.out.line(`would replace ${ctx.paths.entryFile(replaced.name)}, which holds:\n${formatEntry(replaced)}`);
-    if (change.add) ctx.out.line(`would write ${ctx.paths.entryFile(change.add.name)}:\n${formatEntry(change.add)}`);
-    for (const name of change.remove ?? []) ctx.out.line(`would delete ${ctx.paths.entryFile(name)}`);
+    for (const name of removes) ctx.out.line(`would delete ${ctx.paths.entryFile(name)}`);
+    for (const e of adds) ctx.out.line(`would write ${ctx.paths.entryFile(e.name)}:\n${formatEntry(e)}`);
     ctx.out.line(changes.length ? `would change the kernel sets:\n  ${changes.join('\n  ')}` : 'the kernel sets would not change');
     return { changes, swapped: [] };
   }
   // Only a removal or a replacement can take access away; a plain add never asks.
-  const cuts = change.remove?.length || change.grants?.length || replaced
+  const cuts = removes.length || change.grants?.length || replaced
     ? await guardLockout(ctx, change.guard ?? {}, change.what ?? `removing ${names.join(', ')}`, (now) => withoutGrants(withSets(now, plan), (change.grants ?? []).map((g) => g.address)), state)
     : [];
   const undo = new FileUndo();
@@ -57,12 +65,12 @@ export async function changeEntryLocked(ctx: Ctx, change: Change, dryRun: boolea
   await undo.remember(ctx.paths.ipsets);
   await undo.remember(ctx.paths.cache);
   try {
-    if (change.add) await writeEntry(ctx.paths, change.add);
-    for (const name of change.remove ?? []) await deleteEntry(ctx.paths, name);
+    for (const name of removes) if (!adds.some((e) => e.name === name)) await deleteEntry(ctx.paths, name);
+    for (const e of adds) await writeEntry(ctx.paths, e);
     if (after.cache !== state.cache) await writeCache(ctx.paths, after.cache);
     const swapped = await syncSets(ctx, after);
     if (change.grants) await removeGrants(change.grants);
-    if (change.add && neverBanned(change.add)) await liftBans(ctx, entryAddresses(change.add, after.cache));
+    for (const e of adds) if (neverBanned(e)) await liftBans(ctx, entryAddresses(e, after.cache));
     await syncIgnored(ctx, state, after);
     if ((await inputPolicy(4)) !== 'DROP') ctx.out.warn('the firewall is not active in this network namespace (INPUT policy is not DROP); run tm3 restart');
     await confirmForced(ctx, cuts, change.guard ?? {});
