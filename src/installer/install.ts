@@ -26,6 +26,7 @@ import { askDetected } from './ask.js';
 import { fileDiff } from '../ops/diff.js';
 import { JAIL_DROPIN } from '../ops/migrate.js';
 import { offerMigration } from './migrate-offer.js';
+import { providersFromFlag, askProviders, placeProviders } from './providers.js';
 
 export interface InstallOptions {
   root: string;
@@ -41,6 +42,8 @@ export interface InstallOptions {
   confirmSeconds: number;
   /** offer tm3 migrate on a box with a legacy firewall */
   migrate: boolean;
+  /** --providers: trusted VoIP provider ids, comma separated */
+  providers?: string;
 }
 
 const UNITS = ['tm3-firewall.service', 'tm3-refresh.timer'];
@@ -48,6 +51,8 @@ const UNITS = ['tm3-firewall.service', 'tm3-refresh.timer'];
 /** preflight, packages, detection, placement, first apply: the whole of `npx tm3-install`. */
 export async function install(o: InstallOptions, out: Output): Promise<number> {
   const base = new Paths(o.root);
+  // a bad --providers is refused before anything is installed or written
+  const flagProviders = await providersFromFlag(base, o.providers);
   const pre = await preflight(base, { repair: o.repair, packagesPending: o.packages && !o.dryRun });
   out.info(`tm3-install ${VERSION} on ${pre.os} (${pre.platform}); root ${o.root}${o.apply ? '' : ' (staged: no kernel or service changes)'}`);
   if (o.packages && !o.dryRun) {
@@ -56,6 +61,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   }
   let det = await detect({ adminIp: o.adminIp, interface: o.interface, publicIp: o.publicIp });
   if (!o.yes && process.stdin.isTTY) det = await askDetected(det);
+  const providerIds = flagProviders ?? (!o.yes && process.stdin.isTTY ? await askProviders(base, out) : []);
   showDetected(det, out);
   if (det.adminIps.length === 0) out.warn('no admin address (not over SSH and no --admin-ip): only the console and whitelisted addresses will reach this server');
 
@@ -66,7 +72,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   const confText = render('tm3.conf', { version: VERSION, interface: det.interface, publicIp: det.publicIp });
   const confExists = (await readText(base.configFile)) !== undefined;
 
-  if (o.dryRun) return dryRunReport(base, det, confExists ? undefined : confText, out);
+  if (o.dryRun) return dryRunReport(base, det, confExists ? undefined : confText, out, providerIds);
 
   const stamp = backupStamp();
   const backupDir = path.join(base.backups, stamp);
@@ -83,6 +89,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   const runtime = await placeRuntime(paths);
   const created = await placeEntries(paths, config, firstEntries(det.adminIps, det.serverAddresses), false);
   for (const name of created) out.info(`whitelisted ${name}`);
+  for (const name of await placeProviders(paths, config, providerIds, false)) out.info(`whitelisted ${name} (provider)`);
 
   // Every file the render would replace is saved first; the first install's copies are the originals.
   const planned = JSON.parse((await installedTm3(paths, ['render', '--dry-run', '--json'])).stdout) as { files: string[]; written: string[] };
@@ -168,13 +175,15 @@ function showDetected(d: Detected, out: Output) {
 }
 
 /** --dry-run: the plan and the diffs; nothing is written. */
-async function dryRunReport(paths: Paths, det: Detected, newConf: string | undefined, out: Output): Promise<number> {
+async function dryRunReport(paths: Paths, det: Detected, newConf: string | undefined, out: Output, providerIds: string[] = []): Promise<number> {
   out.line('dry run: nothing will be written.');
   if (newConf) out.line(`would write ${paths.configFile}:\n${newConf}`);
   out.line(`would install the runtime to ${runtimeDir(paths)} and ${tm3Bin(paths)}`);
   const config = await loadConfig(paths);
   const names = await placeEntries(paths.withStoreDir(config.storeDir), config, firstEntries(det.adminIps, det.serverAddresses), true);
   out.line(names.length ? `would whitelist: ${names.join(', ')}` : 'no new whitelist entries');
+  const provided = await placeProviders(paths.withStoreDir(config.storeDir), config, providerIds, true);
+  if (provided.length) out.line(`would trust providers ${providerIds.join(', ')}: ${provided.join(', ')}`);
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const r = await run(process.execPath, [cli, '--root', paths.root, 'render', '--dry-run', '--json'], { allowFail: true });
   if (r.exitCode !== 0) throw new InputError(`the render plan failed: ${r.stderr.trim().split('\n')[0]}`, 'fix the configuration, then run the dry run again');

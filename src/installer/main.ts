@@ -17,6 +17,7 @@ const program = new Command('tm3-install')
   .option('--public-ip <addr>', 'the public address, instead of asking two HTTPS echo services')
   .option('--no-public-ip', 'do not look the public address up')
   .option('--interface <name>', 'the interface facing the internet (default: the default route)')
+  .option('--providers <ids>', "trusted VoIP providers to whitelist, comma separated ids from 'tm3 provider list' (default: none; asked on a terminal)")
   .option('--repair', 'finish an install that stopped half way')
   .option('--no-migrate', 'on a box with a legacy firewall, do not run tm3 migrate (its files are still backed up)')
   .option('--no-confirm', 'over SSH, do not ask for confirmation after applying')
@@ -30,7 +31,7 @@ const program = new Command('tm3-install')
 interface Opts {
   root: string; apply?: boolean; dryRun?: boolean; yes?: boolean; packages: boolean; adminIp?: string[];
   publicIp?: string | false; interface?: string; repair?: boolean; confirm: boolean; confirmSeconds: string; migrate: boolean;
-  uninstall?: boolean; sandbox?: boolean; keep?: boolean;
+  uninstall?: boolean; sandbox?: boolean; keep?: boolean; providers?: string;
 }
 
 try {
@@ -50,7 +51,7 @@ try {
     const seconds = Number(o.confirmSeconds);
     process.exitCode = await install({
       root, apply, dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), packages: o.packages, repair: Boolean(o.repair),
-      adminIp: o.adminIp, publicIp: o.publicIp, interface: o.interface, confirm: o.confirm, migrate: o.migrate,
+      adminIp: o.adminIp, publicIp: o.publicIp, interface: o.interface, confirm: o.confirm, migrate: o.migrate, providers: o.providers,
       confirmSeconds: Number.isInteger(seconds) && seconds > 0 ? seconds : 60,
     }, out);
   }

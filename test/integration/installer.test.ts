@@ -84,6 +84,57 @@ describe('tm3-install (lab)', function () {
     expect(fs.readdirSync(R('root')).filter((f) => f.endsWith('.iptables')).sort()).to.deep.equal(before.entries);
   });
 
+  it('--providers: a typo is one line before anything changes; a known id whitelists its addresses for SIP only; a re-run adds nothing', async () => {
+    // a test provider on a documentation address, in the root's local catalog (never a real provider's address)
+    fs.writeFileSync(R('etc/tm3/providers.json'), JSON.stringify({ format: 1, providers: [{ id: 'lab-trunk', name: 'Lab trunk', services: ['sip'], signalling: [{ address: stranger.v4, source: 'https://example.org/lab', published: 'retrieved 2026-11-26' }] }] }));
+    try {
+      const snapshot = () => ({ rules: fs.readFileSync(R('etc/iptables/rules.v4'), 'utf8'), record: fs.readFileSync(R('var/lib/tm3/install.json'), 'utf8'), entries: fs.readdirSync(R('root')).filter((f) => f.endsWith('.iptables')).sort() });
+      const before = snapshot();
+      const bad = await installer([...installArgs(), '--providers', 'lab-trunc']);
+      expect(bad.exitCode).to.equal(2);
+      expect(bad.stderr.trim()).to.match(/^tm3-install: unknown provider 'lab-trunc' \(fix: did you mean lab-trunk\?[^\n]*\)$/);
+      expect(bad.stdout).to.equal('');
+      expect(snapshot()).to.deep.equal(before);
+      await expectOnly(lab, stranger, 4, []);
+      const good = await installer([...installArgs(), '--providers', 'lab-trunk']);
+      expect(good.exitCode, good.stderr).to.equal(0);
+      expect(good.stdout).to.include('whitelisted lab-trunk-1 (provider)');
+      await expectOnly(lab, stranger, 4, ['tcp/5060', 'udp/5060']);
+      const again = await installer([...installArgs(), '--providers', 'lab-trunk']);
+      expect(again.exitCode, again.stderr).to.equal(0);
+      expect(again.stdout).not.to.match(/whitelisted /);
+      // the installed tm3 knows the provider too, and takes it away
+      const tm3 = (args: string[]) => lab.exec(lab.server.ns, R('usr/local/sbin/tm3'), args, { reject: false });
+      expect((await tm3(['provider', 'list'])).stdout).to.match(/^lab-trunk .* yes$/m);
+      expect((await tm3(['provider', 'remove', 'lab-trunk'])).exitCode).to.equal(0);
+      await expectOnly(lab, stranger, 4, []);
+    } finally {
+      fs.rmSync(R('etc/tm3/providers.json'), { force: true });
+    }
+  });
+
+  it('--providers on a terminal: asked with the catalog, a typo is asked again', async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-ask-providers-'));
+    try {
+      fs.mkdirSync(path.join(fresh, 'etc/tm3'), { recursive: true });
+      fs.writeFileSync(path.join(fresh, 'etc/tm3/providers.json'), JSON.stringify({ format: 1, providers: [{ id: 'lab-trunk', name: 'Lab trunk', services: ['sip'], signalling: [{ address: stranger.v4, source: 'https://example.org/lab', published: 'retrieved 2026-11-26' }] }] }));
+      const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', fresh, '--dry-run', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s'].join(' ');
+      // one answer at a time, as a person types: the detected values kept, then a typo, then the right id
+      const answers = ['', '', '', 'lab-trunc', 'lab-trunk'];
+      const typed = new (await import('node:stream')).Readable({ read() {} });
+      const p = execa('script', ['-qec', cmd, '/dev/null'], { reject: false, input: typed, env: { TM3_NO_SYSLOG: '1' } });
+      for (const a of answers) { await new Promise((r) => setTimeout(r, 700)); typed.push(`${a}\n`); }
+      typed.push(null);
+      const r = await p;
+      expect(r.stdout).to.include('Trust which providers?');
+      expect(r.stdout + r.stderr).to.match(/unknown provider 'lab-trunc' \(fix: did you mean lab-trunk\?/);
+      expect(r.stdout).to.include('would trust providers lab-trunk: lab-trunk-1');
+      expect(fs.readdirSync(fresh).sort()).to.deep.equal(['etc']);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('7. an interactive apply over SSH that is not confirmed puts the previous rules back within the window', async () => {
     for (const bin of ['iptables', 'ip6tables']) await lab.exec(lab.server.ns, bin, ['-P', 'INPUT', 'ACCEPT']);
     const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...installArgs(), '--confirm-seconds', '3'].join(' ');

@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { sshClientAddress, publicAddress } from '../../src/installer/detect.js';
 import { firstEntries } from '../../src/installer/entries.js';
+import { parseProviderList } from '../../src/installer/providers.js';
+import { parseProviderCatalog } from '../../src/model/provider.js';
+import { InputError } from '../../src/model/errors.js';
 
 describe('installer detection and first entries', () => {
   it("takes the admin's address from SSH_CONNECTION, then SSH_CLIENT", () => {
@@ -41,5 +44,22 @@ describe('installer detection and first entries', () => {
       ['server-192.0.2.1', '192.0.2.1/32', 'all', 'admin'],
       ['server-2001-db8--1', '2001:db8::1/128', 'all', 'admin'],
     ]);
+  });
+});
+
+describe('installer --providers', () => {
+  const providers = parseProviderCatalog(JSON.stringify({ format: 1, providers: [
+    { id: 'lab-trunk', name: 'Lab trunk', services: ['sip'], signalling: [{ address: '198.51.100.0/30', source: 'https://example.org/a', published: '2026-11-26' }] },
+    { id: 'lab-wide', name: 'Lab wide', services: ['sip'], wide: true, signalling: [{ address: '198.48.0.0/12', source: 'https://example.org/b', published: '2026-11-26' }] },
+  ] }), 'x.json');
+  it('takes comma or space separated ids, any case, once each; empty and none mean none', () => {
+    expect(parseProviderList('lab-trunk', providers)).to.deep.equal(['lab-trunk']);
+    expect(parseProviderList(' LAB-TRUNK , lab-trunk ', providers)).to.deep.equal(['lab-trunk']);
+    expect(parseProviderList('', providers)).to.deep.equal([]);
+    expect(parseProviderList('none', providers)).to.deep.equal([]);
+  });
+  it('a typo is an error with the nearest id; a wide provider is left to tm3 provider add --allow-wide', () => {
+    expect(() => parseProviderList('lab-trunk,lab-trunc', providers)).to.throw(InputError).with.property('fix').that.match(/did you mean lab-trunk\?/);
+    expect(() => parseProviderList('lab-wide', providers)).to.throw(InputError).with.property('fix').that.match(/tm3 provider add lab-wide --allow-wide/);
   });
 });
