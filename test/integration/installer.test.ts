@@ -273,7 +273,7 @@ describe('tm3-install --sandbox and the packed tarball', function () {
       expect(pack.exitCode, pack.stderr).to.equal(0);
       const tgz = fs.readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
       const listing = (await execa('tar', ['tzf', path.join(dir, tgz)])).stdout.split('\n').map((l) => l.split('/')[1]);
-      expect([...new Set(listing)].sort()).to.deep.equal(['README.md', 'dist', 'hooks', 'installer', 'node_modules', 'package.json', 'templates']);
+      expect([...new Set(listing)].sort()).to.deep.equal(['README.md', 'dist', 'hooks', 'installer', 'node_modules', 'package.json', 'providers', 'templates']);
       const r = await execa('npx', ['--yes', '--cache', path.join(dir, 'cache'), `./${tgz}`, '--help'], { cwd: dir, reject: false, env: { npm_config_offline: 'true' } });
       expect(r.exitCode, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/Usage: tm3-install/);
