@@ -15,7 +15,9 @@ const program = new Command('tm3-install')
   .option('--no-packages', 'do not apt-get install iptables, ipset, netfilter-persistent, fail2ban, knockd')
   .option('--admin-ip <addr>', 'the admin address to whitelist (default: from SSH_CONNECTION); repeat or comma-separate for v4 and v6', (v: string, prev: string[] = []) => [...prev, v])
   .option('--public-ip <addr>', 'the public address, instead of asking two HTTPS echo services')
+  .option('--public-address <addr>', 'the same as --public-ip: the address users knock on, written to tm3.conf and knock.FAQ')
   .option('--no-public-ip', 'do not look the public address up')
+  .option('--admin-contact <text>', 'whom users ask when knocking fails (name, phone or e-mail), shown in knock.FAQ')
   .option('--interface <name>', 'the interface facing the internet (default: the default route)')
   .option('--repair', 'finish an install that stopped half way')
   .option('--no-migrate', 'on a box with a legacy firewall, do not run tm3 migrate (its files are still backed up)')
@@ -29,7 +31,7 @@ const program = new Command('tm3-install')
 
 interface Opts {
   root: string; apply?: boolean; dryRun?: boolean; yes?: boolean; packages: boolean; adminIp?: string[];
-  publicIp?: string | false; interface?: string; repair?: boolean; confirm: boolean; confirmSeconds: string; migrate: boolean;
+  publicIp?: string | false; publicAddress?: string; adminContact?: string; interface?: string; repair?: boolean; confirm: boolean; confirmSeconds: string; migrate: boolean;
   uninstall?: boolean; sandbox?: boolean; keep?: boolean;
 }
 
@@ -50,7 +52,7 @@ try {
     const seconds = Number(o.confirmSeconds);
     process.exitCode = await install({
       root, apply, dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), packages: o.packages, repair: Boolean(o.repair),
-      adminIp: o.adminIp, publicIp: o.publicIp, interface: o.interface, confirm: o.confirm, migrate: o.migrate,
+      adminIp: o.adminIp, publicIp: o.publicAddress ?? o.publicIp, adminContact: o.adminContact, interface: o.interface, confirm: o.confirm, migrate: o.migrate,
       confirmSeconds: Number.isInteger(seconds) && seconds > 0 ? seconds : 60,
     }, out);
   }
