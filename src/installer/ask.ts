@@ -40,7 +40,7 @@ export async function askDetected(d: Detected): Promise<Asked> {
     const shown = (v: string | undefined) => v || 'none';
     const adminIps = await askValid(rl, `Admin address(es) to whitelist, comma separated [${shown(d.adminIps.join(','))}]: `, (a) =>
       (a ? a.split(',').map((x) => x.trim()).filter(Boolean).map((x) => parseHost(x, 'admin address').address) : d.adminIps));
-    const iface = await askValid(rl, `Interface facing the internet [${shown(d.interface)}]: `, (a) => (a ? checkInterface(a) : d.interface));
+    const iface = await askValid(rl, `Interface facing the internet [${shown(d.interface)}]: `, (a) => checkInterface(a || d.interface));
     if (iface !== d.interface) changed.add('interface');
     const pub = await askValid(rl, `Public address users knock on (for knock.FAQ) [${shown(d.publicIp)}]: `, (a) => (a ? parseHost(a, 'public address').address : d.publicIp));
     if (pub !== d.publicIp) changed.add('publicIp');

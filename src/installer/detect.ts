@@ -42,18 +42,20 @@ export async function publicAddress(timeoutMs = 4000, services = ECHO_SERVICES, 
 export async function checkInterface(name: string): Promise<string> {
   const names = await interfaceNames();
   const known = names.filter((n) => n !== 'lo').join(', ') || 'none';
+  if (!name) throw new InputError('no interface was given, and there is no default route to take it from', `give one that does: ${known}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(name)) throw new InputError(`'${printable(name)}' is not an interface name`, `pick one of: ${known}`);
   if (!names.includes(name)) throw new InputError(`interface '${name}' does not exist on this server`, `give one that does: ${known}`);
   return name;
 }
 
-export async function detect(opts: { adminIp?: string[]; interface?: string; publicIp?: string | false; adminContact?: string }): Promise<Detected> {
+/** The values to show; with `ask`, a missing default route leaves the interface for the admin to type. */
+export async function detect(opts: { adminIp?: string[]; interface?: string; publicIp?: string | false; adminContact?: string; ask?: boolean }): Promise<Detected> {
   const fromSsh = sshClientAddress(process.env);
   const adminIps = (opts.adminIp?.length ? opts.adminIp.flatMap((a) => a.split(',')) : fromSsh ? [fromSsh] : []).map((a) => parseHost(a.trim(), 'admin address').address);
   const adminContact = opts.adminContact ? parseContact(opts.adminContact, '--admin-contact') : undefined;
   if (typeof opts.publicIp === 'string') parseHost(opts.publicIp, 'public address');
   const iface = opts.interface ? await checkInterface(opts.interface) : await defaultInterface();
-  if (!iface) throw new InputError('no default route, so no interface to protect was found', 'pass --interface NAME');
+  if (!iface && !opts.ask) throw new InputError('no default route, so no interface to protect was found', 'pass --interface NAME');
   const serverAddresses = (await localAddresses()).filter((a) => {
     const r = ipaddr.parse(a).range();
     return r !== 'loopback' && r !== 'linkLocal';
@@ -61,5 +63,5 @@ export async function detect(opts: { adminIp?: string[]; interface?: string; pub
   let publicIp: string | undefined;
   if (typeof opts.publicIp === 'string') publicIp = parseHost(opts.publicIp, 'public address').address;
   else if (opts.publicIp !== false) publicIp = await publicAddress();
-  return { adminIps: [...new Set(adminIps)], interface: iface, serverAddresses, publicIp, adminContact };
+  return { adminIps: [...new Set(adminIps)], interface: iface ?? '', serverAddresses, publicIp, adminContact };
 }

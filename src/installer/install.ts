@@ -62,14 +62,14 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   // write: a typo in a flag fails here with one line, a typo in an answer asks again.
   const confBefore = await readText(base.configFile);
   const existing = confBefore === undefined ? undefined : await loadConfig(base);
+  const interactive = !o.yes && Boolean(process.stdin.isTTY);
   let det = await detect({
-    adminIp: o.adminIp, adminContact: o.adminContact,
+    adminIp: o.adminIp, adminContact: o.adminContact, ask: interactive,
     interface: o.interface ?? (existing?.knock.interface || undefined),
     // a re-run names the address tm3.conf already has; --public-ip replaces it
     publicIp: typeof o.publicIp === 'string' ? o.publicIp : existing?.server.publicAddress || o.publicIp,
   });
   if (!det.adminContact && existing?.server.adminContact) det.adminContact = existing.server.adminContact;
-  const interactive = !o.yes && Boolean(process.stdin.isTTY);
   const changed = new Set<string>([...(o.interface ? ['interface'] : []), ...(typeof o.publicIp === 'string' ? ['publicIp'] : []), ...(o.adminContact ? ['adminContact'] : [])]);
   if (interactive) {
     const asked = await askDetected(det);
