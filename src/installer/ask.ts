@@ -9,8 +9,11 @@ import type { Detected } from './detect.js';
 function question(rl: Interface, q: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const closed = () => reject(new InputError('no answer: the terminal closed', 'run tm3-install again, or give the values as flags with --yes'));
+    // readline takes Ctrl-C from a raw terminal itself; unheard, it would only pause the input and hang
+    const interrupted = () => { rl.removeListener('close', closed); rl.close(); reject(new InputError('interrupted at a question', 'run tm3-install again when ready (tm3-install --repair if it says an earlier run stopped half way)')); };
     rl.once('close', closed);
-    rl.question(q, (a) => { rl.removeListener('close', closed); resolve(a.trim()); });
+    rl.once('SIGINT', interrupted);
+    rl.question(q, (a) => { rl.removeListener('close', closed); rl.removeListener('SIGINT', interrupted); resolve(a.trim()); });
   });
 }
 

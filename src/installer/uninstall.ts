@@ -61,7 +61,8 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   const adminCopy = path.join(paths.backups, `${backupStamp()}-uninstall`, 'iptables-custom.ADMIN-SECTION');
   if (dryRun) {
     out.line('dry run: nothing will be changed.');
-    out.line(keepAdmin ? `would save the ADMIN SECTION of ${paths.inServer(paths.custom)} to ${paths.inServer(adminCopy)}` : 'the ADMIN SECTION holds only tm3\'s example: nothing of yours to keep');
+    if (keepAdmin) out.line(`would save the ADMIN SECTION of ${paths.inServer(paths.custom)} to ${paths.inServer(adminCopy)}`);
+    else if (adminBody !== undefined) out.line("the ADMIN SECTION holds only tm3's example: nothing of yours to keep");
     if (migration) out.line(`would roll back the migration in ${paths.inServer(migration)} (tm3 migrate --rollback)`);
     for (const placed of record.placed) {
       const kept = await fs.access(path.join(record.backupDir, path.relative(root, placed))).then(() => true, () => false);

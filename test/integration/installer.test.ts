@@ -303,6 +303,16 @@ describe('tm3-install answers, flags and re-runs (issue 16, lab)', function () {
     expect(fs.existsSync(path.join(root, `root/admin-${admin.v4}.iptables`))).to.equal(true);
   });
 
+  it('Ctrl-C at a question ends the run with one line, and nothing is written', async () => {
+    const root = freshRoot();
+    const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', root, '--no-packages', '--no-public-ip'];
+    const r = await execa('python3', [PTY, JSON.stringify([['Admin address\\(es\\) to whitelist.*\\]: ', '\u0003']]), ...cmd], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    expect(r.exitCode, r.stdout).to.equal(2);
+    // (in red on a terminal: the colour ends before the fix)
+    expect(r.stdout).to.match(/tm3-install: interrupted at a question(\x1b\[0m)? \(fix: run tm3-install again when ready/);
+    expect(fs.readdirSync(root)).to.deep.equal([]);
+  });
+
   it('without a terminal, an inside address is warned about and knock.FAQ says to ask; a re-run with new flags updates tm3.conf and keeps the admin\'s own keys', async () => {
     const root = freshRoot();
     const first = await run(['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', NATTED]);

@@ -3,7 +3,7 @@
 
 usage: pty-drive.py STEPS_JSON CMD [ARGS...]
 STEPS_JSON is a list of [regex, answer]: wait (up to 60 s) until the output since the last step
-matches regex, then type answer and Enter. After the last step, read until the program ends.
+matches regex, then type answer and Enter (a lone control character, such as Ctrl-C, goes alone). After the last step, read until the program ends.
 Prints the whole transcript; exits with the program's status, or 99 if a prompt never came.
 """
 import json
@@ -48,7 +48,8 @@ for pattern, answer in steps:
             os.kill(pid, 9)
             sys.exit(99)
     seen = len(transcript)
-    os.write(fd, answer.encode() + b'\r')
+    # a control character alone (Ctrl-C is "\u0003") is a key, not a line
+    os.write(fd, answer.encode() if len(answer) == 1 and ord(answer) < 32 else answer.encode() + b'\r')
 
 deadline = time.time() + 180
 while time.time() < deadline and read(0.5):
