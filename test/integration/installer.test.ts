@@ -323,6 +323,9 @@ describe('tm3-install answers, flags and re-runs (issue 16, lab)', function () {
     const conf = path.join(root, 'etc/tm3/tm3.conf');
     fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace('[fail2ban]\n', '[fail2ban]\nmaxretry = 7   ; ours\n'));
     const mine = fs.readFileSync(conf, 'utf8');
+    const dry = await run(['--root', root, '--yes', '--no-packages', '--dry-run', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+    expect(dry.stdout).to.include(`would set in ${conf}: [knock] interface = veth-s (was tm3nat0)`);
+    expect(fs.readFileSync(conf, 'utf8'), 'a dry run writes nothing').to.equal(mine);
     const again = await run(['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s', '--public-address', '203.0.113.9', '--admin-contact', 'the IT desk, it@example.com']);
     expect(again.exitCode, again.stderr).to.equal(0);
     expect(again.stdout).to.include('/etc/tm3/tm3.conf: [knock] interface = veth-s (was tm3nat0)').and.include('[server] public_address = 203.0.113.9');
