@@ -13,6 +13,12 @@ export async function interfaceAddress(iface: string): Promise<string | undefine
   return v4 ?? /\binet6 (\S+)\//.exec(stdout)?.[1];
 }
 
+/** The interfaces of this network namespace (netlink, so a namespace's own, whatever /sys shows). */
+export async function interfaceNames(): Promise<string[]> {
+  const { stdout } = await run('ip', ['-o', 'link', 'show']);
+  return [...stdout.matchAll(/^\d+: ([^:@\s]+)[@:]/gm)].map((m) => m[1]);
+}
+
 /** Every TCP and UDP port something listens on, so a knock never lands on a live service. */
 export async function listeningPorts(): Promise<number[]> {
   const { stdout } = await run('ss', ['-Htuln'], { allowFail: true });

@@ -1,7 +1,9 @@
 import fetch from 'node-fetch';
 import { parseHost } from '../model/address.js';
 import { InputError } from '../model/errors.js';
-import { defaultInterface, localAddresses } from '../apply/net.js';
+import { parseContact } from '../model/contact.js';
+import { printable } from '../model/address.js';
+import { defaultInterface, localAddresses, interfaceNames } from '../apply/net.js';
 import ipaddr from 'ipaddr.js';
 
 export interface Detected {
@@ -9,6 +11,8 @@ export interface Detected {
   interface: string;
   serverAddresses: string[];
   publicIp?: string;
+  /** whom users ask when knocking fails; printed in knock.FAQ */
+  adminContact?: string;
 }
 
 // Two independent echo services; an answer counts only when both agree. HTTPS only.
@@ -31,11 +35,27 @@ export async function publicAddress(timeoutMs = 4000, services = ECHO_SERVICES, 
   return ok.length === services.length && ok.every((a) => a === ok[0]) ? ok[0] : undefined;
 }
 
-export async function detect(opts: { adminIp?: string[]; interface?: string; publicIp?: string | false }): Promise<Detected> {
+/**
+ * The interface must exist where the firewall will run: this network namespace (the lab and the
+ * sandbox run the installer inside theirs). knockd would otherwise fail at every start.
+ */
+export async function checkInterface(name: string): Promise<string> {
+  const names = await interfaceNames();
+  const known = names.filter((n) => n !== 'lo').join(', ') || 'none';
+  if (!name) throw new InputError('no interface was given, and there is no default route to take it from', `give one that does: ${known}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(name)) throw new InputError(`'${printable(name)}' is not an interface name`, `pick one of: ${known}`);
+  if (!names.includes(name)) throw new InputError(`interface '${name}' does not exist on this server`, `give one that does: ${known}`);
+  return name;
+}
+
+/** The values to show; with `ask`, a missing default route leaves the interface for the admin to type. */
+export async function detect(opts: { adminIp?: string[]; interface?: string; publicIp?: string | false; adminContact?: string; ask?: boolean }): Promise<Detected> {
   const fromSsh = sshClientAddress(process.env);
   const adminIps = (opts.adminIp?.length ? opts.adminIp.flatMap((a) => a.split(',')) : fromSsh ? [fromSsh] : []).map((a) => parseHost(a.trim(), 'admin address').address);
-  const iface = opts.interface || (await defaultInterface());
-  if (!iface) throw new InputError('no default route, so no interface to protect was found', 'pass --interface NAME');
+  const adminContact = opts.adminContact ? parseContact(opts.adminContact, '--admin-contact') : undefined;
+  if (typeof opts.publicIp === 'string') parseHost(opts.publicIp, 'public address');
+  const iface = opts.interface ? await checkInterface(opts.interface) : await defaultInterface();
+  if (!iface && !opts.ask) throw new InputError('no default route, so no interface to protect was found', 'pass --interface NAME');
   const serverAddresses = (await localAddresses()).filter((a) => {
     const r = ipaddr.parse(a).range();
     return r !== 'loopback' && r !== 'linkLocal';
@@ -43,5 +63,5 @@ export async function detect(opts: { adminIp?: string[]; interface?: string; pub
   let publicIp: string | undefined;
   if (typeof opts.publicIp === 'string') publicIp = parseHost(opts.publicIp, 'public address').address;
   else if (opts.publicIp !== false) publicIp = await publicAddress();
-  return { adminIps: [...new Set(adminIps)], interface: iface, serverAddresses, publicIp };
+  return { adminIps: [...new Set(adminIps)], interface: iface ?? '', serverAddresses, publicIp, adminContact };
 }

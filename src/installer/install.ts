@@ -3,13 +3,19 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import semver from 'semver';
 import { InputError } from '../model/errors.js';
-import { loadConfig } from '../store/config.js';
+import { loadConfig, type Config } from '../store/config.js';
+import ipaddr from 'ipaddr.js';
+import { interfaceAddress } from '../apply/net.js';
+import { setIniValue } from './conf-edit.js';
+import { reachableFromOutside } from '../ops/knock.js';
 import { Paths } from '../store/paths.js';
 import { readText, writeAtomic, copyAtomic } from '../store/files.js';
 import { render } from '../plan/render.js';
 import { backupStamp } from '../ops/render-files.js';
 import { hasSystemd, systemctl, syslog } from '../apply/system.js';
 import { inputPolicy } from '../apply/iptables.js';
+import { knockdRunning, stopKnockd } from '../apply/knockd.js';
+import { fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
 import { run } from '../apply/run.js';
 import { VERSION } from '../version.js';
 import type { Output } from '../cli/output.js';
@@ -22,7 +28,7 @@ import { installedTm3 } from './tm3-run.js';
 import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
 import { readUnitStates, restoreUnitStates, statesForUpgrade, checkUnitsBefore } from './unit-states.js';
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
-import { askDetected } from './ask.js';
+import { askDetected, askPublicAddress } from './ask.js';
 import { fileDiff } from '../ops/diff.js';
 import { JAIL_DROPIN } from '../ops/migrate.js';
 import { offerMigration } from './migrate-offer.js';
@@ -40,6 +46,8 @@ export interface InstallOptions {
   interface?: string;
   confirm: boolean;
   confirmSeconds: number;
+  /** whom users ask when knocking fails (knock.FAQ) */
+  adminContact?: string;
   /** offer tm3 migrate on a box with a legacy firewall */
   migrate: boolean;
   /** --providers: trusted VoIP provider ids, comma separated */
@@ -55,13 +63,33 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   const flagProviders = await providersFromFlag(base, o.providers);
   const pre = await preflight(base, { repair: o.repair, packagesPending: o.packages && !o.dryRun });
   out.info(`tm3-install ${VERSION} on ${pre.os} (${pre.platform}); root ${o.root}${o.apply ? '' : ' (staged: no kernel or service changes)'}`);
-  if (o.packages && !o.dryRun) {
-    await installPackages((s) => out.info(s));
-    await preflight(base, { repair: true });
+  // Every value is checked (and, on a terminal, asked until it is right) before apt-get or any
+  // write: a typo in a flag fails here with one line, a typo in an answer asks again.
+  const confBefore = await readText(base.configFile);
+  const existing = confBefore === undefined ? undefined : await loadConfig(base);
+  const interactive = !o.yes && Boolean(process.stdin.isTTY);
+  let det = await detect({
+    adminIp: o.adminIp, adminContact: o.adminContact, ask: interactive,
+    interface: o.interface ?? (existing?.knock.interface || undefined),
+    // a re-run names the address tm3.conf already has; --public-ip replaces it
+    publicIp: typeof o.publicIp === 'string' ? o.publicIp : existing?.server.publicAddress || o.publicIp,
+  });
+  if (!det.adminContact && existing?.server.adminContact) det.adminContact = existing.server.adminContact;
+  const changed = new Set<string>([...(o.interface ? ['interface'] : []), ...(typeof o.publicIp === 'string' ? ['publicIp'] : []), ...(o.adminContact ? ['adminContact'] : [])]);
+  if (interactive) {
+    const asked = await askDetected(det);
+    det = asked.detected;
+    for (const c of asked.changed) changed.add(c);
   }
-  let det = await detect({ adminIp: o.adminIp, interface: o.interface, publicIp: o.publicIp });
-  if (!o.yes && process.stdin.isTTY) det = await askDetected(det);
-  const providerIds = flagProviders ?? (!o.yes && process.stdin.isTTY ? await askProviders(base, out) : []);
+  if (!det.publicIp) {
+    const why = await faqAddressProblem(det.interface);
+    if (why && interactive) {
+      det.publicIp = await askPublicAddress(`tm3: warning: ${why}.`);
+      if (det.publicIp) changed.add('publicIp');
+    }
+    if (why && !det.publicIp) out.warn(`${why}; knock.FAQ will tell users to ask for the address (fix: tm3-install --public-address ADDR, or public_address in [server] of /etc/tm3/tm3.conf)`);
+  }
+  const providerIds = flagProviders ?? (interactive ? await askProviders(base, out) : []);
   showDetected(det, out);
   if (det.adminIps.length === 0) out.warn('no admin address (not over SSH and no --admin-ip): only the console and whitelisted addresses will reach this server');
 
@@ -69,10 +97,21 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   if (previous && semver.valid(previous.version) && semver.gt(previous.version, VERSION)) {
     throw new InputError(`tm3 ${previous.version} is installed, newer than this ${VERSION}`, 'run the newer tm3-install, or --uninstall first');
   }
-  const confText = render('tm3.conf', { version: VERSION, interface: det.interface, publicIp: det.publicIp });
-  const confExists = (await readText(base.configFile)) !== undefined;
+  const confExists = confBefore !== undefined;
+  // first install: the template; a re-run: only what the admin asked to change, in place
+  const confText = existing
+    ? confUpdates(confBefore!, existing, det, changed)
+    : { text: render('tm3.conf', { version: VERSION, interface: det.interface, publicIp: det.publicIp, adminContact: det.adminContact }), said: [] };
 
-  if (o.dryRun) return dryRunReport(base, det, confExists ? undefined : confText, out, providerIds);
+  if (o.packages && !o.dryRun) {
+    await installPackages((s) => out.info(s));
+    await preflight(base, { repair: true });
+  }
+
+  if (o.dryRun) {
+    for (const line of confText.said) out.line(`would set in ${base.configFile}: ${line}`);
+    return dryRunReport(base, det, confExists ? undefined : confText.text, out, providerIds);
+  }
 
   const stamp = backupStamp();
   const backupDir = path.join(base.backups, stamp);
@@ -83,8 +122,10 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   };
   await writeInstallRecord(base, record);
 
-  if (!confExists) await writeAtomic(base.configFile, confText, 0o644);
+  if (!confExists || confText.text !== confBefore) await writeAtomic(base.configFile, confText.text, 0o644);
+  for (const line of confText.said) out.info(`${paths0(base)}: ${line}`);
   const config = await loadConfig(base);
+  overriddenWarnings(config, det, changed, out);
   const paths = base.withStoreDir(config.storeDir);
   const runtime = await placeRuntime(paths);
   const created = await placeEntries(paths, config, firstEntries(det.adminIps, det.serverAddresses), false);
@@ -119,6 +160,8 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
     // an unconfirmed apply goes back to what this run found (on an upgrade: the previous tm3's)
     const unitsThisRun = hasSystemd(paths.root) ? await readUnitStates(paths) : undefined;
     const before = await snapshotKernel();
+    // knockd and Fail2Ban as this run found them: an unconfirmed apply stops what it started
+    const daemonsBefore = await daemonsRunning(paths);
     await installedTm3(paths, ['restart']);
     if (hasSystemd(paths.root)) {
       await systemctl(['daemon-reload']);
@@ -148,6 +191,8 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
           if (previous?.state !== 'installed') await systemctl(['disable', ...UNITS], true);
           if (unitsThisRun) await restoreUnitStates(paths, unitsThisRun);
         }
+        const stopped = await stopStarted(paths, daemonsBefore);
+        if (stopped.length) out.info(`stopped again: ${stopped.join(', ')} (this run started them)`);
         record.state = 'installed';
         await writeInstallRecord(paths, record);
         out.warn('not confirmed: the previous firewall rules are back, in the kernel and in /etc/iptables (as iptables-apply does); run tm3-install again when ready');
@@ -162,16 +207,72 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   await writeInstallRecord(paths, record);
   const faq = await readText(paths.knockFaq);
   if (faq) out.info(`\n${paths.inServer(paths.knockFaq)} (give it only to trusted users):\n${faq}`);
-  out.ok(`tm3 ${VERSION} installed: ${paths.inServer(tm3Bin(paths))}, runtime in ${paths.inServer(runtimeDir(paths))}; backups in ${paths.inServer(backupDir)}`);
+  // only a folder this run (or the first install) made: nothing replaced, nothing saved, no folder
+  const saved = await fs.access(record.backupDir).then(() => `; the files it replaced are in ${paths.inServer(record.backupDir)}`, () => '');
+  out.ok(`tm3 ${VERSION} installed: ${paths.inServer(tm3Bin(paths))}, runtime in ${paths.inServer(runtimeDir(paths))}${saved}`);
   await syslog(`tm3-install ${VERSION}: installed${o.apply ? ' and applied' : ' (staged)'}`);
   return 0;
+}
+
+/** Is each peer daemon running (systemd's unit, or the one tm3 runs itself under the root)? */
+async function daemonsRunning(paths: Paths): Promise<Record<'knockd' | 'fail2ban', boolean>> {
+  return { knockd: await knockdRunning(paths), fail2ban: await fail2banRunning(paths).catch(() => false) };
+}
+
+/** Stop each daemon that runs now but did not before; returns their names. */
+async function stopStarted(paths: Paths, before: Record<'knockd' | 'fail2ban', boolean>): Promise<string[]> {
+  const now = await daemonsRunning(paths);
+  const stopped: string[] = [];
+  if (now.knockd && !before.knockd) { await stopKnockd(paths); stopped.push('knockd'); }
+  if (now.fail2ban && !before.fail2ban) {
+    if (hasSystemd(paths.root)) await systemctl(['stop', 'fail2ban.service'], true);
+    else await stopFail2ban(paths);
+    stopped.push('fail2ban');
+  }
+  return stopped;
+}
+
+const paths0 = (p: Paths) => p.inServer(p.configFile);
+
+/** The keys a re-run was asked to change (a flag, or an answer that differs), set in tm3.conf in place. */
+function confUpdates(text: string, cfg: Config, det: Detected, changed: Set<string>): { text: string; said: string[] } {
+  const said: string[] = [];
+  const set = (section: string, key: string, now: string, value: string | undefined) => {
+    if (value === undefined || value === now) return;
+    text = setIniValue(text, section, key, value);
+    said.push(`[${section}] ${key} = ${value}${now ? ` (was ${now})` : ''}`);
+  };
+  if (changed.has('interface')) set('knock', 'interface', cfg.knock.interface, det.interface);
+  if (changed.has('publicIp')) set('server', 'public_address', cfg.server.publicAddress, det.publicIp);
+  if (changed.has('adminContact')) set('server', 'admin_contact', cfg.server.adminContact, det.adminContact);
+  return { text, said };
+}
+
+/** A drop-in in tm3.conf.d that sets the same key wins over tm3.conf: say so rather than pretend. */
+function overriddenWarnings(cfg: Config, det: Detected, changed: Set<string>, out: Output) {
+  const check = (what: string, key: string, effective: string, wanted: string | undefined) => {
+    if (changed.has(what) && wanted !== undefined && effective !== wanted) out.warn(`${key} stays ${effective || '(empty)'}: a file in /etc/tm3/tm3.conf.d sets it, and wins over tm3.conf (fix: edit that file)`);
+  };
+  check('interface', '[knock] interface', cfg.knock.interface, det.interface);
+  check('publicIp', '[server] public_address', cfg.server.publicAddress, det.publicIp);
+  check('adminContact', '[server] admin_contact', cfg.server.adminContact, det.adminContact);
+}
+
+/** Why knock.FAQ may name no address the internet reaches, or undefined when it does. */
+export async function faqAddressProblem(iface: string): Promise<string | undefined> {
+  const a = await interfaceAddress(iface);
+  if (!a) return `no public address is known and ${iface} has no address, so knock.FAQ would name no server to knock on`;
+  const range = ipaddr.parse(a).range();
+  if (!reachableFromOutside(a)) return `no public address is known, so knock.FAQ would name ${a} (${iface}), a ${range} address that phones outside this network cannot reach (behind NAT, knock on the router's public address)`;
+  return undefined;
 }
 
 function showDetected(d: Detected, out: Output) {
   out.info(`  admin address:    ${d.adminIps.join(', ') || '(none)'}`);
   out.info(`  interface:        ${d.interface}`);
   out.info(`  server addresses: ${d.serverAddresses.join(', ') || '(none)'}`);
-  out.info(`  public address:   ${d.publicIp ?? '(not looked up)'}`);
+  out.info(`  public address:   ${d.publicIp ?? '(none)'}`);
+  out.info(`  admin contact:    ${d.adminContact ?? '(none)'}`);
 }
 
 /** --dry-run: the plan and the diffs; nothing is written. */

@@ -44,7 +44,13 @@ export async function sandbox(opts: { keep: boolean }, out: Output): Promise<num
     const args = ['--root', lab.root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--admin-ip', admin.v6, '--no-public-ip', '--interface', 'veth-s', '--apply'];
     out.line(`  $ tm3-install ${args.join(' ')}`);
     const inst = await execa('ip', ['netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...args], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
-    for (const line of String(inst.stdout).split('\n').filter((l) => l && !l.startsWith(' ') && !/^(=|Knock|From|With|and the|keeps|Keep|new sequence)/.test(l))) out.line(`    ${line}`);
+    // the installer's own lines, not knock.FAQ (printed whole between its title and "installed")
+    let faq = false;
+    for (const line of String(inst.stdout).split('\n')) {
+      if (/knock\.FAQ \(give it only/.test(line)) faq = true;
+      else if (/^tm3 \S+ installed/.test(line)) faq = false;
+      if (line && !faq && !line.startsWith(' ')) out.line(`    ${line}`);
+    }
     if (inst.exitCode !== 0) { failures++; out.line(`  ${mark(false)} tm3-install exit ${inst.exitCode}: ${inst.stderr}`); }
     await expectReach('admin', admin, 'tcp', 22, 4, true);
     await expectReach('admin', admin, 'tcp', 22, 6, true);

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import fssync from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../model/errors.js';
 import { Paths } from '../store/paths.js';
@@ -14,6 +15,32 @@ import type { Output } from '../cli/output.js';
 import { readInstallRecord } from './record.js';
 import { restoreUnitStates, checkUnitsBefore } from './unit-states.js';
 import { printable } from '../model/address.js';
+import { writeAtomic } from '../store/files.js';
+import { DEFAULT_ADMIN_BODY, extractAdminBody } from '../plan/admin-section.js';
+import { backupStamp } from '../ops/render-files.js';
+import { inputPolicy } from '../apply/iptables.js';
+import { knockdRunning } from '../apply/knockd.js';
+import { fail2banRunning } from '../apply/fail2ban.js';
+
+/** What the box is left with, said plainly: the firewall in force and at boot, knockd and Fail2Ban. */
+async function leftWith(paths: Paths, apply: boolean): Promise<string[]> {
+  const lines: string[] = [];
+  if (apply) {
+    const policies = [`IPv4 ${await inputPolicy(4).catch(() => 'unknown')}`, `IPv6 ${await inputPolicy(6).catch(() => 'unknown')}`];
+    const open = policies.some((p) => / ACCEPT$/.test(p));
+    lines.push(`the kernel now has the rules found before tm3 (INPUT policy ${policies.join(', ')})${open ? ': unless those rules drop it, anyone reaches every service' : ''}`);
+  } else {
+    lines.push('the kernel was not touched (a staged root): the firewall tm3 loaded, if any, stays until a reboot or your own rules replace it');
+  }
+  const boot = [paths.rulesV4, paths.rulesV6].filter((f) => fssync.existsSync(f)).map((f) => paths.inServer(f));
+  lines.push(boot.length ? `at boot, netfilter-persistent loads ${boot.join(' and ')} (as before tm3)` : 'no /etc/iptables/rules.v4 or rules.v6: after a reboot this server has no firewall at all');
+  const state = async (unit: string, running: Promise<boolean>) => {
+    const enabled = hasSystemd(paths.root) ? ((await systemctl(['is-enabled', '--', unit], true)).stdout.trim() || 'not installed') : 'not started by tm3 any more';
+    return `${unit.replace('.service', '')} ${await running.catch(() => false) ? 'running' : 'stopped'}, ${enabled}`;
+  };
+  lines.push(`${await state('knockd.service', knockdRunning(paths))}; ${await state('fail2ban.service', fail2banRunning(paths))}${apply ? "; tm3's knock grants and bans are gone with its sets" : ''}`);
+  return lines;
+}
 
 /**
  * Put back every file the first install replaced (byte for byte), remove what tm3 placed,
@@ -27,8 +54,15 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   const migration = await lastMigration(paths);
   const unitsBefore = record.unitsBefore ? checkUnitsBefore(paths, record.unitsBefore) : undefined;
   if (unitsBefore?.refused.length) out.warn(`install.json: leaving these as they are, not unit states tm3 records: ${unitsBefore.refused.map(printable).join(', ')}`);
+  // The admin's own rules go with the script tm3 wrote (the original, if any, comes back in its
+  // place): keep them where the backups are, under a folder this run makes.
+  const adminBody = extractAdminBody(await readText(paths.custom));
+  const keepAdmin = adminBody !== undefined && adminBody !== DEFAULT_ADMIN_BODY && adminBody.trim() !== '';
+  const adminCopy = path.join(paths.backups, `${backupStamp()}-uninstall`, 'iptables-custom.ADMIN-SECTION');
   if (dryRun) {
     out.line('dry run: nothing will be changed.');
+    if (keepAdmin) out.line(`would save the ADMIN SECTION of ${paths.inServer(paths.custom)} to ${paths.inServer(adminCopy)}`);
+    else if (adminBody !== undefined) out.line("the ADMIN SECTION holds only tm3's example: nothing of yours to keep");
     if (migration) out.line(`would roll back the migration in ${paths.inServer(migration)} (tm3 migrate --rollback)`);
     for (const placed of record.placed) {
       const kept = await fs.access(path.join(record.backupDir, path.relative(root, placed))).then(() => true, () => false);
@@ -37,6 +71,9 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
     const units = Object.entries(unitsBefore?.ok.states ?? {}).map(([u, st]) => `${u} ${st}`).join(', ');
     out.line(`would ${hasSystemd(root) ? `disable the tm3 units${units ? ` (and leave ${units}, as before the install)` : ''}, ` : ''}stop knockd and fail2ban${apply && record.kernelSnapshot ? ', and load the kernel rules found before the install' : ''}`);
     return 0;
+  }
+  if (keepAdmin) {
+    await writeAtomic(adminCopy, `# The ADMIN SECTION of ${paths.inServer(paths.custom)}, saved by tm3-install --uninstall on ${new Date().toISOString()}.\n# To use these rules again, paste them between the ADMIN SECTION markers after a reinstall.\n${adminBody}`, 0o600);
   }
   if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
   await stopKnockd(paths).catch(() => undefined);
@@ -68,7 +105,11 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   await fs.rm(paths.at('/var/lib/tm3/install.json'), { force: true });
   if (hasSystemd(root)) await systemctl(['daemon-reload'], true);
   out.ok(`tm3 uninstalled: ${restored} original file(s) restored, ${record.placed.length - restored} removed${apply ? ', kernel rules as before the install' : ''}`);
-  out.info(`kept: whitelist entries in the store directory, /etc/tm3 and the backups in ${paths.inServer(record.backupDir)}`);
+  // name only folders that are there: an install that replaced nothing made none
+  const backups = await fs.access(record.backupDir).then(() => ` and the files it replaced, in ${paths.inServer(record.backupDir)}`, () => '');
+  out.info(`kept: whitelist entries in the store directory, /etc/tm3${backups}`);
+  if (keepAdmin) out.info(`kept: your ADMIN SECTION rules, in ${paths.inServer(adminCopy)} (they no longer run: paste them into your own firewall script, or back after a reinstall)`);
+  for (const line of await leftWith(paths, apply)) out.warn(line);
   await syslog('tm3-install: uninstalled');
   return 0;
 }

@@ -18,8 +18,7 @@ export const COMMON_PORTS = [
  * is injectable for tests; in use it is crypto.randomInt.
  */
 export function generateSequence(avoidRanges: PortRange[], avoidPorts: Iterable<number>, pick: (min: number, max: number) => number = randomInt): number[] {
-  const avoid = new Set<number>([...avoidPorts, ...COMMON_PORTS]);
-  const blocked = (p: number) => p < KNOCK_MIN || p > KNOCK_MAX || avoid.has(p) || avoidRanges.some((r) => p >= r.from && p <= r.to);
+  const blocked = blockedPort(avoidRanges, avoidPorts);
   const seq: number[] = [];
   for (let tries = 0; seq.length < 3; tries++) {
     if (tries > 10_000) throw new InputError('no free ports left for a knock sequence', 'narrow [firewall] open or the service catalog');
@@ -27,6 +26,17 @@ export function generateSequence(avoidRanges: PortRange[], avoidPorts: Iterable<
     if (!blocked(p) && !seq.includes(p)) seq.push(p);
   }
   return seq;
+}
+
+function blockedPort(avoidRanges: PortRange[], avoidPorts: Iterable<number>) {
+  const avoid = new Set<number>([...avoidPorts, ...COMMON_PORTS]);
+  return (p: number) => p < KNOCK_MIN || p > KNOCK_MAX || avoid.has(p) || avoidRanges.some((r) => p >= r.from && p <= r.to);
+}
+
+/** Would `generateSequence` still pick these ports now (nothing started listening on one since)? */
+export function sequenceStillFree(seq: number[], avoidRanges: PortRange[], avoidPorts: Iterable<number>): boolean {
+  const blocked = blockedPort(avoidRanges, avoidPorts);
+  return seq.length === 3 && new Set(seq).size === 3 && !seq.some(blocked);
 }
 
 export function parseSequence(text: string): number[] {

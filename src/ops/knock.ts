@@ -1,5 +1,6 @@
+import ipaddr from 'ipaddr.js';
 import { InputError, Tm3Error } from '../model/errors.js';
-import { generateSequence } from '../model/knock.js';
+import { generateSequence, sequenceStillFree } from '../model/knock.js';
 import { knockFiles, type KnockInputs } from '../plan/knock-files.js';
 import { readKnockState, writeKnockState, type KnockState } from '../store/knock-state.js';
 import { writeIfChanged } from '../store/files.js';
@@ -11,10 +12,11 @@ import type { Ctx } from '../cli/context.js';
 
 /** A fresh sequence that avoids RTP, the catalog, common ports and whatever listens here. */
 export async function newSequence(ctx: Ctx): Promise<number[]> {
-  // A scope of a whole protocol (a migrated "-p udp" rule) is not a port to steer clear of.
-  const ranges = [...ctx.config.firewall.open, ...[...ctx.config.catalog.values()].flat()].filter((r) => r.to - r.from < 32_768);
-  return generateSequence(ranges, await listeningPorts());
+  return generateSequence(avoidRanges(ctx), await listeningPorts());
 }
+
+// A scope of a whole protocol (a migrated "-p udp" rule) is not a port to steer clear of.
+const avoidRanges = (ctx: Ctx) => [...ctx.config.firewall.open, ...[...ctx.config.catalog.values()].flat()].filter((r) => r.to - r.from < 32_768);
 
 /** The values knock files need; a box without a sequence gets one (kept until `knock rotate`). */
 export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState): Promise<KnockInputs | undefined> {
@@ -29,9 +31,14 @@ export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState)
     ctx.out.warn('knockd has no interface to listen on (no default route); set [knock] interface');
     return undefined;
   }
-  const server = ctx.config.server.publicAddress || (await interfaceAddress(iface)) || 'this-server';
-  return { sequence: st.sequence, permanent: st.permanent, interface: iface, server, tm3: tm3Command(ctx.paths.root) };
+  const found = ctx.config.server.publicAddress || (await interfaceAddress(iface));
+  // an address behind NAT (or none) is not what a phone outside can knock on: knock.FAQ says so
+  const addressKnown = Boolean(ctx.config.server.publicAddress) || (found !== undefined && reachableFromOutside(found));
+  return { sequence: st.sequence, permanent: st.permanent, interface: iface, server: found || 'this-server', addressKnown, tm3: tm3Command(ctx.paths.root) };
 }
+
+const INSIDE = ['private', 'uniqueLocal', 'linkLocal', 'loopback', 'carrierGradeNat', 'unspecified'];
+export const reachableFromOutside = (address: string) => !INSIDE.includes(ipaddr.parse(address).range());
 
 /** Write the knock files and (re)start knockd on the configured interface. */
 export async function applyKnock(ctx: Ctx, inputs: KnockInputs): Promise<string> {
@@ -48,20 +55,33 @@ export async function setPermanent(ctx: Ctx, on: boolean): Promise<void> {
   await syslog(`knock permanent mode ${on ? 'activated' : 'deactivated'}`);
 }
 
-/** An employee left: a new sequence, knockd restarted on it, knock.FAQ rewritten. */
-export async function rotate(ctx: Ctx, dryRun: boolean): Promise<number[]> {
+export interface Rotation { sequence: number[]; /** the sequence a dry run showed, used now */ asShown: boolean; /** a dry run's sequence could not be used */ dropped?: string }
+
+/**
+ * An employee left: a new sequence, knockd restarted on it, knock.FAQ rewritten. A dry run picks
+ * the sequence and keeps it aside in knock.ini (pending), so the real rotate uses exactly what it
+ * showed, unless a port of it became unusable meanwhile (then it says so and picks another).
+ */
+export async function rotate(ctx: Ctx, dryRun: boolean): Promise<Rotation> {
   if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true first');
   const st = await readKnockState(ctx.paths);
   const old = st.sequence ?? [];
-  let seq = await newSequence(ctx);
+  const ranges = avoidRanges(ctx);
+  const listening = await listeningPorts();
+  const pending = st.pending;
+  const usable = pending && !pending.some((p) => old.includes(p)) && sequenceStillFree(pending, ranges, listening);
+  let seq = usable ? pending : await newSequence(ctx);
   while (seq.some((p) => old.includes(p))) seq = await newSequence(ctx);
-  if (dryRun) return seq;
-  st.sequence = seq;
-  const inputs = await knockInputs(ctx, false, st);
+  const dropped = pending && !usable ? `the sequence the dry run showed (${pending.join(' ')}) is no longer free here` : undefined;
+  if (dryRun) {
+    if (!usable) await writeKnockState(ctx.paths, { ...st, pending: seq });
+    return { sequence: seq, asShown: Boolean(usable), dropped };
+  }
+  const next: KnockState = { sequence: seq, permanent: st.permanent };
+  const inputs = await knockInputs(ctx, false, next);
   if (!inputs) throw new Tm3Error('knockd has no interface', 'set [knock] interface, then run tm3 knock rotate again', 2);
-  await writeKnockState(ctx.paths, st);
+  await writeKnockState(ctx.paths, next);
   await applyKnock(ctx, inputs);
   await syslog(`knock sequence rotated`);
-  return seq;
+  return { sequence: seq, asShown: Boolean(usable), dropped };
 }
-

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { parseNet } from '../model/address.js';
 import { Tm3Error } from '../model/errors.js';
+import { CONTACT } from '../model/contact.js';
 
 /** The package root: templates/ and hooks/ hold the Handlebars sources. */
 export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,6 +20,8 @@ const CHECKS: Record<string, RegExp> = {
   count: /^[1-9][0-9]{0,9}$/,
   // an absolute program path, then absolute paths or --root: how generated files call tm3
   command: /^\/[A-Za-z0-9._/+-]+(?: (?:\/[A-Za-z0-9._/+-]*|--root))*$/,
+  // whom users ask (knock.FAQ, tm3.conf): one plain line, see model/contact.ts
+  contact: CONTACT,
 };
 
 // A whole iptables-restore file, as rendered from templates/rules.v*: checked line by line

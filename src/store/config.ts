@@ -8,6 +8,7 @@ import { readText } from './files.js';
 import { nearest } from '../model/suggest.js';
 import { wideValues } from './wide.js';
 import { validateAbsPath, type Paths } from './paths.js';
+import { parseContact } from '../model/contact.js';
 
 export interface DnsServer { host: string; port: number }
 
@@ -18,7 +19,7 @@ export interface Config {
   firewall: { open: PortRange[]; trusted: Net[] };
   fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number; banTrusted: boolean };
   knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[]; maxPermanentPerHour: number };
-  server: { publicAddress: string };
+  server: { publicAddress: string; adminContact: string };
   /** files the config came from, in order */
   sources: string[];
 }
@@ -31,7 +32,7 @@ export const DEFAULTS = {
   // Wazo and XiVO log to /var/log/asterisk/full as well; Incredible PBX too.
   fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5', ban_trusted: 'false' },
   knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', max_permanent_per_hour: '10' },
-  server: { public_address: '' },
+  server: { public_address: '', admin_contact: '' },
 };
 
 type Sections = Record<string, Record<string, string>>;
@@ -127,7 +128,10 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       maxPermanentPerHour: int(s.knock.max_permanent_per_hour, '[knock] max_permanent_per_hour', 0, 10_000),
       services: [], // filled below: it needs the catalog
     },
-    server: { publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '' },
+    server: {
+      publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '',
+      adminContact: s.server.admin_contact.trim() ? parseContact(s.server.admin_contact, '[server] admin_contact') : '',
+    },
     sources,
   };
 }

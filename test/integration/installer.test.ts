@@ -135,6 +135,61 @@ describe('tm3-install (lab)', function () {
     }
   });
 
+  it('issue 16: tm3 run from the build tree against the installed root points no generated file at the build tree', async () => {
+    // render, restart, a knock rotation and permanent mode each rewrite files that call tm3
+    for (const args of [['render'], ['restart'], ['knock', 'rotate'], ['knock', 'activate'], ['knock', 'deactivate']]) {
+      const r = await lab.exec(lab.server.ns, process.execPath, [path.join(DIST, 'cli/main.js'), '--root', lab.root, ...args], { reject: false });
+      expect(r.exitCode, `tm3 ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    }
+    const naming: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const f = path.join(dir, e.name);
+        if (f === R('usr/local/lib/tm3') || f === R('proc')) continue;
+        if (e.isDirectory()) walk(f);
+        else if (e.isFile() && fs.statSync(f).size < 1_000_000 && fs.readFileSync(f, 'latin1').includes(REPO.replace(/\/$/, ''))) naming.push(path.relative(lab.root, f));
+      }
+    };
+    walk(lab.root);
+    expect(naming, `files naming ${REPO}`).to.deep.equal([]);
+    // and they do name the installed copy (so the check above looked at the right files)
+    for (const f of ['etc/knockd.conf', 'etc/systemd/system/tm3-refresh.service', 'root/add-ip', 'usr/local/sbin/tm3-refresh-soon']) {
+      expect(fs.readFileSync(R(f), 'utf8'), f).to.include(R('usr/local/lib/tm3/dist/cli/main.js'));
+    }
+  });
+
+  it('issue 16: knock rotate --dry-run shows the sequence the real rotate then uses', async () => {
+    const dry = await lab.tm3(['knock', 'rotate', '--dry-run']);
+    const shown = /would rotate to (\d+ \d+ \d+)/.exec(dry.stdout)?.[1];
+    expect(shown, dry.stdout + dry.stderr).to.be.a('string');
+    const again = await lab.tm3(['knock', 'rotate', '--dry-run']);
+    expect(again.stdout, 'a second dry run shows the same').to.include(`would rotate to ${shown}`);
+    const real = await lab.tm3(['knock', 'rotate']);
+    expect(real.exitCode, real.stderr).to.equal(0);
+    expect(real.stdout).to.include(`new sequence ${shown} (the one the dry run showed)`);
+    expect((JSON.parse((await lab.tm3(['knock', 'status', '--json'])).stdout) as { sequence: number[] }).sequence.join(' ')).to.equal(shown);
+    // the next dry run picks a new one
+    expect((await lab.tm3(['knock', 'rotate', '--dry-run'])).stdout).not.to.include(`would rotate to ${shown}`);
+  });
+
+  it("issue 16: knock.FAQ's Mac/Linux recipes, pasted as they are, open the door; none of them without the knock", async () => {
+    const faq = fs.readFileSync(R('root/knock.FAQ'), 'utf8');
+    const bash = faq.split('\n').find((l) => l.includes('/dev/tcp/'))!.trim();
+    const nmap = faq.split('\n').find((l) => /nmap -Pn -n/.test(l))!.trim();
+    expect(bash).to.include(lab.server.v4);
+    for (const recipe of [bash, nmap]) {
+      await lab.tm3(['knock', 'revoke', '--all']);
+      expect(await lab.reaches(stranger, 'tcp', 22), 'before the knock').to.equal(false);
+      const r = await lab.exec(stranger.ns, 'bash', ['-c', recipe], { reject: false });
+      expect(r.exitCode, `${recipe}: ${r.stderr}`).to.equal(0);
+      let open = false;
+      for (const t0 = Date.now(); !open && Date.now() - t0 < 3000;) open = await lab.reaches(stranger, 'tcp', 22);
+      expect(open, `after: ${recipe}`).to.equal(true);
+    }
+    await lab.tm3(['knock', 'revoke', '--all']);
+    expect(await lab.reaches(stranger, 'tcp', 22)).to.equal(false);
+  });
+
   it('7. an interactive apply over SSH that is not confirmed puts the previous rules back within the window', async () => {
     for (const bin of ['iptables', 'ip6tables']) await lab.exec(lab.server.ns, bin, ['-P', 'INPUT', 'ACCEPT']);
     const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...installArgs(), '--confirm-seconds', '3'].join(' ');
@@ -161,6 +216,10 @@ describe('tm3-install (lab)', function () {
       expect(fs.readFileSync(path.join(fresh, 'etc/iptables/rules.v4'), 'utf8')).to.equal(OLD_RULES);
       expect(fs.existsSync(path.join(fresh, 'etc/iptables/rules.v6')), 'rules.v6 did not exist before').to.equal(false);
       expect(await rules()).to.equal(kernel);
+      // the knockd and fail2ban-server this run started (tm3 runs them itself without systemd) are gone
+      expect(r.stdout).to.match(/stopped again: knockd, fail2ban/);
+      const ps = (await execa('ps', ['-eo', 'args'])).stdout.split('\n').filter((l) => l.includes(fresh) && /knockd|fail2ban-server/.test(l));
+      expect(ps, 'daemons left running').to.deep.equal([]);
     } finally {
       fs.rmSync(fresh, { recursive: true, force: true });
     }
@@ -209,13 +268,142 @@ describe('tm3-install (lab)', function () {
   });
 
   it('5. --uninstall restores the pre-existing rules.v4 byte for byte and removes the units', async () => {
+    const custom = R('usr/local/sbin/iptables-custom');
+    fs.writeFileSync(custom, fs.readFileSync(custom, 'utf8').replace('# <<< END ADMIN SECTION <<<', 'iptables -w -A TM3-ADMIN -s 198.51.100.77 -j DROP  # the admin s own line\n# <<< END ADMIN SECTION <<<'));
+    const dry = await installer(['--root', lab.root, '--uninstall', '--dry-run']);
+    expect(dry.stdout).to.match(/^would save the ADMIN SECTION of \/usr\/local\/sbin\/iptables-custom to \/var\/backups\/tm3\/\d{8}-\d{6}-uninstall\/iptables-custom\.ADMIN-SECTION$/m);
     const r = await installer(['--root', lab.root, '--uninstall', '--apply']);
     expect(r.exitCode, r.stderr).to.equal(0);
+    // issue 16: the admin's own rules are kept, and where is said
+    const saved = /kept: your ADMIN SECTION rules, in (\/var\/backups\/tm3\/\S+-uninstall\/iptables-custom\.ADMIN-SECTION)/.exec(r.stdout)?.[1];
+    expect(saved, r.stdout).to.be.a('string');
+    expect(fs.readFileSync(R(saved!), 'utf8')).to.include('iptables -w -A TM3-ADMIN -s 198.51.100.77 -j DROP  # the admin s own line');
+    // what the box is left with: OLD_RULES had policy ACCEPT, and the daemons are stopped
+    expect(r.stderr).to.match(/INPUT policy IPv4 ACCEPT, IPv6 ACCEPT\): unless those rules drop it, anyone reaches every service/);
+    expect(r.stderr).to.match(/at boot, netfilter-persistent loads \/etc\/iptables\/rules\.v4 /);
+    expect(r.stderr).to.match(/knockd stopped, .*fail2ban stopped/);
+    // every backup folder it names is one that exists
+    for (const dir of r.stdout.match(/\/var\/backups\/tm3\/[^\s,)]+/g) ?? []) expect(fs.existsSync(R(dir)), dir).to.equal(true);
     expect(fs.readFileSync(R('etc/iptables/rules.v4'), 'utf8')).to.equal(OLD_RULES);
     for (const f of ['etc/systemd/system/tm3-firewall.service', 'etc/systemd/system/tm3-refresh.timer', 'etc/network/if-up.d/tm3', 'usr/local/sbin/tm3', 'usr/local/lib/tm3', 'root/add-ip', 'etc/knockd.conf']) {
       expect(fs.existsSync(R(f)), f).to.equal(false);
     }
     expect((await lab.exec(lab.server.ns, 'ipset', ['list', '-n'])).stdout).not.to.match(/tm3-/);
+  });
+});
+
+describe('tm3-install answers, flags and re-runs (issue 16, lab)', function () {
+  this.timeout(240_000);
+  let lab: Lab;
+  let admin: Lab['server'];
+  const roots: string[] = [];
+  const freshRoot = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-answers-')); roots.push(d); return d; };
+  const PTY = fileURLToPath(new URL('./helpers/pty-drive.py', import.meta.url));
+  // an interface with an inside address, as on a box behind NAT (a veth: this kernel has no dummy)
+  const NATTED = 'tm3nat0';
+  before(async function () {
+    requireLab(this, ['python3', 'knockd']);
+    lab = await Lab.create(1);
+    [admin] = lab.clients;
+    for (const args of [['link', 'add', NATTED, 'type', 'veth', 'peer', 'name', 'tm3nat1'], ['addr', 'add', '10.77.0.1/24', 'dev', NATTED], ['link', 'set', NATTED, 'up']]) await lab.exec(lab.server.ns, 'ip', args);
+  });
+  after(async () => {
+    await lab?.destroy();
+    for (const d of roots) fs.rmSync(d, { recursive: true, force: true });
+  });
+  const run = (args: string[]) => execa('ip', ['netns', 'exec', lab.server.ns, process.execPath, INSTALLER, ...args], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+
+  it('a bad flag fails at once with one line and exit 2, before anything is written', async () => {
+    const root = freshRoot();
+    const base = ['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip'];
+    for (const [args, msg] of [
+      [['--interface', 'nosuch0'], /^tm3-install: interface 'nosuch0' does not exist on this server \(fix: give one that does: .*veth-s.*\)$/],
+      [['--interface', 'eth0;reboot'], /^tm3-install: 'eth0;reboot' is not an interface name \(fix: /],
+      [['--interface', 'veth-s', '--public-address', '203.0.113.300'], /^tm3-install: public address '203\.0\.113\.300' /],
+      [['--interface', 'veth-s', '--admin-contact', 'Ann; rm -rf /'], /^tm3-install: --admin-contact 'Ann; rm -rf \/' is not one plain line/],
+    ] as [string[], RegExp][]) {
+      const r = await run([...base, ...args]);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr.trim().split('\n'), 'one line').to.have.length(1);
+      expect(r.stderr.trim()).to.match(msg);
+      expect(fs.readdirSync(root), 'nothing written').to.deep.equal([]);
+    }
+  });
+
+  it('on a terminal, a typo in an answer asks again with the reason; an inside address gets the public address asked for', async () => {
+    const root = freshRoot();
+    const steps = [
+      ['Admin address\\(es\\) to whitelist.*\\]: ', `${admin.v4},192.0.2.999`],
+      ["admin address '192\\.0\\.2\\.999'.*Try again\\.[\\s\\S]*Admin address", admin.v4],
+      ['Interface facing the internet \\[.*\\]: ', 'eht0'],
+      ["interface 'eht0' does not exist on this server \\(fix: give one that does: .*\\)\\. Try again\\.[\\s\\S]*Interface facing", NATTED],
+      ['Public address users knock on \\(for knock\\.FAQ\\) \\[none\\]: ', ''],
+      ['Whom users ask when knocking fails.*\\]: ', 'Ann; Smith'],
+      ['not one plain line.*Try again\\.[\\s\\S]*Whom users ask', 'Ann Smith, +1 555 0100'],
+      ['knock\\.FAQ would name 10\\.77\\.0\\.1 \\(tm3nat0\\), a private address.*[\\s\\S]*Public address users knock on \\(Enter to go on without one\\): ', '203.0.113'],
+      ["public address '203\\.0\\.113'.*Try again\\.[\\s\\S]*Public address users knock on", '203.0.113.9'],
+    ];
+    const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', root, '--no-packages', '--no-migrate', '--no-public-ip'];
+    const r = await execa('python3', [PTY, JSON.stringify(steps), ...cmd], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
+    expect(r.stdout).to.match(/tm3 \S+ installed/);
+    const conf = fs.readFileSync(path.join(root, 'etc/tm3/tm3.conf'), 'utf8');
+    expect(conf).to.match(/^interface = tm3nat0$/m).and.match(/^public_address = 203\.0\.113\.9$/m).and.match(/^admin_contact = Ann Smith, \+1 555 0100$/m);
+    const faq = fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8');
+    expect(faq).to.match(/^ {4}Server: {2}203\.0\.113\.9$/m).and.include('If it still fails, ask Ann Smith, +1 555 0100.');
+    expect(fs.existsSync(path.join(root, `root/admin-${admin.v4}.iptables`))).to.equal(true);
+  });
+
+  it('Ctrl-C at a question ends the run with one line, and nothing is written', async () => {
+    const root = freshRoot();
+    const cmd = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', root, '--no-packages', '--no-public-ip'];
+    const r = await execa('python3', [PTY, JSON.stringify([['Admin address\\(es\\) to whitelist.*\\]: ', '\u0003']]), ...cmd], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    expect(r.exitCode, r.stdout).to.equal(2);
+    // (in red on a terminal: the colour ends before the fix)
+    expect(r.stdout).to.match(/tm3-install: interrupted at a question(\x1b\[0m)? \(fix: run tm3-install again when ready/);
+    expect(fs.readdirSync(root)).to.deep.equal([]);
+  });
+
+  it('without a terminal, an inside address is warned about and knock.FAQ says to ask; a re-run with new flags updates tm3.conf and keeps the admin\'s own keys', async () => {
+    const root = freshRoot();
+    const first = await run(['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', NATTED]);
+    expect(first.exitCode, first.stderr).to.equal(0);
+    expect(first.stderr).to.match(/warning: no public address is known, so knock\.FAQ would name 10\.77\.0\.1 \(tm3nat0\), a private address .*\(fix: tm3-install --public-address ADDR/);
+    expect(fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8')).to.match(/Server: {2}10\.77\.0\.1 {3}\(this is an inside address: ask the administrator/);
+    // the admin tunes tm3.conf by hand
+    const conf = path.join(root, 'etc/tm3/tm3.conf');
+    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace('[fail2ban]\n', '[fail2ban]\nmaxretry = 7   ; ours\n'));
+    const mine = fs.readFileSync(conf, 'utf8');
+    const dry = await run(['--root', root, '--yes', '--no-packages', '--dry-run', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+    expect(dry.stdout).to.include(`would set in ${conf}: [knock] interface = veth-s (was tm3nat0)`);
+    expect(fs.readFileSync(conf, 'utf8'), 'a dry run writes nothing').to.equal(mine);
+    const again = await run(['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s', '--public-address', '203.0.113.9', '--admin-contact', 'the IT desk, it@example.com']);
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect(again.stdout).to.include('/etc/tm3/tm3.conf: [knock] interface = veth-s (was tm3nat0)').and.include('[server] public_address = 203.0.113.9');
+    const after = fs.readFileSync(conf, 'utf8');
+    expect(after).to.include('maxretry = 7   ; ours').and.match(/^interface = veth-s$/m).and.match(/^public_address = 203\.0\.113\.9$/m).and.match(/^admin_contact = the IT desk, it@example\.com$/m);
+    // nothing else in the file moved
+    const strip = (t: string) => t.split('\n').filter((l) => !/^(interface|public_address|admin_contact) = /.test(l)).join('\n');
+    expect(strip(after)).to.equal(strip(mine));
+    expect(fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8')).to.match(/^ {4}Server: {2}203\.0\.113\.9$/m);
+    expect(fs.readFileSync(path.join(root, 'etc/knockd.conf'), 'utf8')).to.match(/^\s*Interface = veth-s$/m);
+    // a third run with the same flags changes nothing in tm3.conf
+    const third = await run(['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+    expect(third.exitCode, third.stderr).to.equal(0);
+    expect(third.stdout).not.to.match(/tm3\.conf: \[/);
+    expect(fs.readFileSync(conf, 'utf8')).to.equal(after);
+  });
+
+  it('--uninstall of an install that replaced nothing names no backup folder it did not make', async () => {
+    const root = freshRoot();
+    const inst = await run(['--root', root, '--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+    expect(inst.exitCode, inst.stderr).to.equal(0);
+    const un = await run(['--root', root, '--uninstall']);
+    expect(un.exitCode, un.stderr).to.equal(0);
+    const named = `${inst.stdout}\n${un.stdout}\n${un.stderr}`.match(/\/var\/backups\/tm3\/[^\s,)]*/g) ?? [];
+    for (const dir of named) expect(fs.existsSync(path.join(root, dir)), `${dir} is named but was never made`).to.equal(true);
+    expect(un.stdout).to.match(/^kept: whitelist entries in the store directory, \/etc\/tm3$/m);
+    expect(un.stderr).to.match(/the kernel was not touched \(a staged root\)/);
   });
 });
 

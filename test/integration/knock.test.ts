@@ -52,7 +52,7 @@ describe('PortKnocker with real knockd (lab)', function () {
     const faq = path.join(lab.root, 'root/knock.FAQ');
     expect(fs.statSync(faq).mode & 0o777).to.equal(0o600);
     const text = fs.readFileSync(faq, 'utf8');
-    expect(text).to.include(seq.join('  ')).and.include('nmap').and.include(`knock -d 500 ${lab.server.v4}`).and.include('DroidKnocker').and.include('PortKnock');
+    expect(text).to.include(seq.join(', then ')).and.include('nmap -Pn -n').and.include(`knock -d 500 ${lab.server.v4}`).and.include('Knock on Ports').and.include('Port Knocker');
   });
 
   it('1. the wrong order opens nothing; the right sequence opens the granted services within 1.5 s, for that client only', async () => {
@@ -132,7 +132,7 @@ describe('PortKnocker with real knockd (lab)', function () {
     expect(now).not.to.deep.equal(old);
     expect(await knockAndWait(rotated, old, 1500)).to.equal(-1);
     expect(await knockAndWait(rotated, now, 1500)).to.be.within(0, 1500);
-    expect(fs.readFileSync(path.join(lab.root, 'root/knock.FAQ'), 'utf8')).to.include(now.join('  ')).and.not.include(old.join('  '));
+    expect(fs.readFileSync(path.join(lab.root, 'root/knock.FAQ'), 'utf8')).to.include(now.join(', then ')).and.not.include(old.join(', then '));
   });
 
   it('3. three grants for one address at the same moment make one permanent entry, not three', async () => {

@@ -93,7 +93,7 @@ describe('tm3 migrate over the legacy fixtures', () => {
       await migrate(c, false);
       expect((await readKnockState(c.paths)).sequence).to.deep.equal([7113, 8224, 9335]);
       expect(fs.readFileSync(path.join(root, 'etc/knockd.conf'), 'utf8')).to.match(/^\s*sequence\s*=\s*7113:tcp,8224:tcp,9335:tcp$/m);
-      expect(fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8')).to.include('7113  8224  9335');
+      expect(fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8')).to.include('7113, then 8224, then 9335');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
@@ -132,7 +132,7 @@ describe('tm3 migrate keeps the address the users were told to knock on', () => 
       await migrate(await makeContext({ root, quiet: true }), false);
       expect(fs.readFileSync(path.join(root, 'etc/tm3/tm3.conf.d/50-migrated.conf'), 'utf8')).to.match(/\[server\]\npublic_address=198\.51\.100\.200/);
       const faq = fs.readFileSync(path.join(root, 'root/knock.FAQ'), 'utf8');
-      expect(faq).to.match(/^PortKnocker for 198\.51\.100\.200 /);
+      expect(faq).to.match(/^How to open the door to 198\.51\.100\.200 /).and.match(/^ {4}Server: {2}198\.51\.100\.200$/m);
       expect(faq).to.include('7113').and.include('8224').and.include('9335');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });

@@ -77,13 +77,15 @@ export function register(program: Command, context: () => Promise<Ctx>) {
 
   knock.command('rotate')
     .description('new sequence, knockd restarted, knock.FAQ rewritten: the old code stops working at once')
-    .option('-n, --dry-run', 'show the new sequence, change nothing')
+    .option('-n, --dry-run', 'show the new sequence (kept aside, so the real rotate uses it), change nothing else')
     .action(async (opts: { dryRun?: boolean }) => {
       const ctx = await context();
       const { rotate } = await import('../../ops/knock.js');
-      const seq = await rotate(ctx, Boolean(opts.dryRun));
-      if (opts.dryRun) ctx.out.line(`would rotate to ${seq.join(' ')} and rewrite knockd.conf and knock.FAQ`);
-      else await ctx.out.action(`knock: new sequence ${seq.join(' ')}; knock.FAQ rewritten (${ctx.paths.knockFaq})`);
+      const r = await rotate(ctx, Boolean(opts.dryRun));
+      const seq = r.sequence.join(' ');
+      if (r.dropped) ctx.out.warn(`${r.dropped}; ${opts.dryRun ? 'showing' : 'using'} a new one`);
+      if (opts.dryRun) ctx.out.line(`would rotate to ${seq} and rewrite knockd.conf and knock.FAQ (tm3 knock rotate will use exactly this sequence)`);
+      else await ctx.out.action(`knock: new sequence ${seq}${r.asShown ? ' (the one the dry run showed)' : ''}; knock.FAQ rewritten (${ctx.paths.knockFaq})`);
       // Someone left: the new code stops their knocks, but what their knocks already whitelisted stays.
       const { loadState } = await import('../../ops/state.js');
       const { entryAddresses } = await import('../../plan/sets.js');
