@@ -1,8 +1,9 @@
 // The installer's provider step: --providers a,b (checked before anything changes), or a question
 // on a terminal; none by default. Entries are written like `tm3 provider add` makes them, and the
 // first restart resolves any hostname among them.
-import { createInterface } from 'node:readline/promises';
-import { InputError, Tm3Error } from '../model/errors.js';
+import { createInterface } from 'node:readline';
+import { InputError } from '../model/errors.js';
+import { askValid } from './ask.js';
 import type { Provider } from '../model/provider.js';
 import { pickProviders, planProviderAdd } from '../ops/providers.js';
 import { loadProviders } from '../store/providers.js';
@@ -32,17 +33,10 @@ export async function askProviders(paths: Paths, out: Output): Promise<string[]>
   const providers = await loadProviders(paths);
   out.info('Trusted VoIP providers (SIP trunks that send calls from fixed addresses):');
   for (const p of providers) out.info(`  ${p.id.padEnd(12)} ${p.name}`);
+  // the installer's one way of asking: a typo asks again, Ctrl-C or a closed terminal ends the run
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    for (;;) {
-      const answer = await rl.question('Trust which providers? comma separated ids [none]: ');
-      try {
-        return parseProviderList(answer, providers);
-      } catch (err) {
-        if (!(err instanceof Tm3Error)) throw err;
-        out.warn(`${err.message} (fix: ${err.fix})`);
-      }
-    }
+    return await askValid(rl, 'Trust which providers? comma separated ids [none]: ', (a) => parseProviderList(a, providers));
   } finally {
     rl.close();
   }
