@@ -1,5 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { run } from './run.js';
+import { adminBodyLines, candidateStarts, instrument, parseTrace, type AdminFailure } from '../plan/admin-trace.js';
 
 /** Tag every action in syslog/the journal; a box without a syslog socket just skips it. */
 export async function syslog(message: string, priority: 'info' | 'warning' | 'err' = 'info'): Promise<void> {
@@ -40,9 +44,33 @@ export async function restartUnit(unit: string): Promise<{ active: boolean; stat
  * The admin's iptables-custom: failures are reported, never fatal (the original's promise).
  * `setsLoaded`: the caller has just brought every set to the plan, so the script skips reloading them.
  */
-export async function runCustomScript(file: string, setsLoaded = false): Promise<{ ok: boolean; output: string }> {
-  const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000, env: setsLoaded ? { TM3_SETS_LOADED: '1' } : {} });
-  return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
+export async function runCustomScript(file: string, setsLoaded = false): Promise<{ ok: boolean; output: string; failures: AdminFailure[] }> {
+  const env: Record<string, string> = setsLoaded ? { TM3_SETS_LOADED: '1' } : {};
+  const script = await fs.promises.readFile(file, 'utf8').catch(() => undefined);
+  const body = script === undefined ? undefined : adminBodyLines(script);
+  if (script === undefined || !body) {
+    const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000, env });
+    return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim(), failures: [] };
+  }
+  // a marker goes only where the lines before are whole commands, as dash itself parses them
+  const lines = script.split('\n');
+  const starts: number[] = [];
+  for (const i of candidateStarts(script)) {
+    const prefix = lines.slice(body.first, i).join('\n');
+    if ((await run('sh', ['-n'], { input: `${prefix}\n`, allowFail: true })).exitCode === 0) starts.push(i);
+  }
+  const token = `tm3-admin-${randomBytes(8).toString('hex')}`;
+  // a private copy (0700 directory): the one in /usr/local/sbin is what the boot runs, untouched
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tm3-custom-'));
+  try {
+    const copy = path.join(dir, 'iptables-custom');
+    await fs.promises.writeFile(copy, instrument(script, starts, token), { mode: 0o700, flag: 'wx' });
+    const r = await run('sh', [copy], { allowFail: true, timeoutMs: 300_000, env });
+    const { failures, output } = parseTrace(script, r.stderr, token);
+    return { ok: r.exitCode === 0, output: `${r.stdout}\n${output}`.trim(), failures };
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** tm3-failsafe: `check` reports what leaves the box open; `verify` also closes it again. */

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { Lab, CLI } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
 import { kernelSnapshot, storeSnapshot } from './snapshots.js';
+import { ADMIN_BEGIN, ADMIN_END } from '../../src/plan/admin-section.js';
 
 // Issue 16, "Undo and safety of everyday edits": del-acct asks and keeps what it deletes,
 // tm3 restore brings it back, --replace shows the old value, restart --dry-run shows the rule
@@ -67,6 +68,37 @@ describe('everyday edits: undo and safety (lab)', function () {
     expect(real.exitCode, real.stderr).to.equal(0);
     expect(real.stdout).to.match(/whitelisted desk: 198\.51\.100\.41\/32 for web; it replaced 198\.51\.100\.40\/32 for sip, source admin/);
     expect((await lab.tm3(['del-acct', 'desk'])).exitCode).to.equal(0);
+  });
+
+  it('restart names a failing ADMIN SECTION line with its error, logs it, exits 1, and the firewall stays closed', async () => {
+    const custom = path.join(lab.root, 'usr/local/sbin/iptables-custom');
+    const good = fs.readFileSync(custom, 'utf8');
+    const [client, other] = lab.clients;
+    try {
+      const start = good.indexOf(`${ADMIN_BEGIN}\n`) + ADMIN_BEGIN.length + 1;
+      // a typo in an address, then a line that works: the typo fails alone, and says so
+      const body = `/sbin/iptables -A INPUT -s 203.0.113.300 -p tcp --dport 80 -j ACCEPT\niptables -A INPUT -s ${client.v4} -p tcp --dport 22 -j ACCEPT\n`;
+      fs.writeFileSync(custom, good.slice(0, start) + body + good.slice(good.indexOf(ADMIN_END)));
+      const line = good.slice(0, start).split('\n').length;
+      const r = await lab.tm3(['restart']);
+      expect(r.exitCode, r.stderr).to.equal(1);
+      expect(r.stderr).to.include(`tm3: warning: ADMIN SECTION line ${line} of /usr/local/sbin/iptables-custom failed: /sbin/iptables -A INPUT -s 203.0.113.300 -p tcp --dport 80 -j ACCEPT: `);
+      expect(r.stderr).to.match(/203\.0\.113\.300.*not found/);
+      expect(r.stderr).to.not.match(new RegExp(`line ${line + 1} `));
+      expect(r.stdout).to.match(/iptables-custom 1 ADMIN SECTION line\(s\) failed/).and.not.match(/iptables-custom ok/);
+      expect(r.stderr).to.match(/tm3: 1 ADMIN SECTION line\(s\) of \/usr\/local\/sbin\/iptables-custom failed \(named above\); the rest of the firewall is in force \(fix: correct those lines/);
+      // what worked is in force, and nobody else got in
+      expect(await lab.reaches(client, 'tcp', 22)).to.equal(true);
+      expect(await lab.reaches(other, 'tcp', 22)).to.equal(false);
+      expect(await lab.reaches(other, 'tcp', 80)).to.equal(false);
+      const warn = await lab.tm3(['restart', '--admin-failures', 'warn']);
+      expect(warn.exitCode, warn.stderr).to.equal(0);
+      expect(warn.stderr).to.include(`ADMIN SECTION line ${line} of /usr/local/sbin/iptables-custom failed`);
+    } finally {
+      fs.writeFileSync(custom, good);
+      expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
+    }
+    expect(await lab.reaches(client, 'tcp', 22)).to.equal(false);
   });
 
   describe('del-acct keeps what it deletes, and tm3 restore brings it back', () => {
