@@ -21,6 +21,8 @@ export interface Config {
   server: { publicAddress: string };
   /** files the config came from, in order */
   sources: string[];
+  /** what the config means that an admin may not expect (shown by every command) */
+  warnings: string[];
 }
 
 // 172.16.0.0/12 is left out on purpose: on EC2 it is the provider's own network, a hole the original found.
@@ -98,6 +100,7 @@ function build(s: Sections, sources: string[]): Config {
 }
 
 function buildValues(s: Sections, services: Record<string, string>, sources: string[]): Config {
+  const warnings: string[] = [];
   return {
     storeDir: validateAbsPath(s.store.dir, '[store] dir'),
     dns: {
@@ -107,7 +110,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       maxAgeMinutes: int(s.dns.max_age_minutes, '[dns] max_age_minutes', 1, 525_600),
       maxAddresses: int(s.dns.max_addresses, '[dns] max_addresses', 1, 1024),
     },
-    catalog: buildCatalog(services) as Catalog,
+    catalog: buildCatalog(services, warnings) as Catalog,
     firewall: {
       open: s.firewall.open.trim() ? parsePortList(s.firewall.open, '[firewall] open') : [],
       trusted: list(s.firewall.trusted).map((t) => parseNet(t, { force: true, what: '[firewall] trusted' })),
@@ -129,6 +132,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
     },
     server: { publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '' },
     sources,
+    warnings,
   };
 }
 

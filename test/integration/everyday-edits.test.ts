@@ -101,6 +101,28 @@ describe('everyday edits: undo and safety (lab)', function () {
     expect(await lab.reaches(client, 'tcp', 22)).to.equal(false);
   });
 
+  it('sip-tcp follows an override of sip (a real packet to the new port passes, the old one does not), or a warning says it did not', async () => {
+    const [client] = lab.clients;
+    const dropin = path.join(lab.root, 'etc/tm3/tm3.conf.d/50-sip.conf');
+    fs.mkdirSync(path.dirname(dropin), { recursive: true });
+    try {
+      fs.writeFileSync(dropin, '[services]\nsip = udp/5080, tcp/5080\n');
+      expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
+      const add = await lab.tm3(['add-ip', 'trunk', client.v4, '--services', 'sip-tcp']);
+      expect(add.exitCode, add.stderr).to.equal(0);
+      expect(add.stderr).to.equal('');
+      expect(await lab.reaches(client, 'tcp', 5080)).to.equal(true);
+      expect(await lab.reaches(client, 'tcp', 5060)).to.equal(false);
+      fs.writeFileSync(dropin, '[services]\nsip = udp/5080\n');
+      const r = await lab.tm3(['list']);
+      expect(r.stderr).to.match(/tm3: warning: \[services\] sip has no tcp port, so sip-tcp keeps tcp\/5060:5069; set sip-tcp in \[services\]/);
+    } finally {
+      fs.rmSync(dropin, { force: true });
+      await lab.tm3(['del-acct', 'trunk']);
+      expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
+    }
+  });
+
   describe('del-acct keeps what it deletes, and tm3 restore brings it back', () => {
     it('on a terminal: the picker shows address, services, source and age; "n" deletes nothing', async () => {
       const [client] = lab.clients;
