@@ -6,6 +6,7 @@ import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
+import { restartDiff, type RestartDiff } from './restart-diff.js';
 import { touchLogs, FileUndo, readText } from '../store/files.js';
 import { extractAdminBody } from '../plan/admin-section.js';
 import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
@@ -20,7 +21,7 @@ import { lookUpNames } from './refresh.js';
 import { writeCache } from '../store/cache.js';
 
 /** adminFailures: ADMIN SECTION lines that failed (line number in iptables-custom, its text, the error) */
-export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string; adminFailures: AdminFailure[]; diff?: string[] }
+export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string; adminFailures: AdminFailure[]; diff?: RestartDiff }
 
 /**
  * The original's iptables-restart: rules.v4/v6, then Fail2Ban, then iptables-custom.
@@ -44,7 +45,10 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
     const kernel = await readTm3Sets();
     const changed = changedSets(sets, kernel);
-    if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [] };
+    if (dryRun) {
+      const diff = await restartDiff(ctx, sets, rendered, kernel);
+      return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
+    }
     try {
       return await applyRestart(ctx, sets, kernel, changed, rendered, knock, cuts, guard);
     } catch (err) {

@@ -123,6 +123,40 @@ describe('everyday edits: undo and safety (lab)', function () {
     }
   });
 
+  it('restart --dry-run shows the rule and set diff against the kernel after a change by hand, and changes nothing', async () => {
+    const quiet = await lab.tm3(['restart', '--dry-run']);
+    expect(quiet.exitCode, quiet.stderr).to.equal(0);
+    expect(quiet.stdout).to.include("tm3's IPv4 rules in the kernel are as planned").and.include("tm3's IPv6 rules in the kernel are as planned").and.include('no set would change');
+    // by hand: the jump to the whitelist chain deleted, IPv6 FORWARD opened, a stranger put in a set
+    await lab.exec(lab.server.ns, 'iptables', ['-D', 'INPUT', '-m', 'comment', '--comment', 'tm3', '-j', 'TM3-WHITELIST']);
+    await lab.exec(lab.server.ns, 'ip6tables', ['-P', 'FORWARD', 'ACCEPT']);
+    await lab.exec(lab.server.ns, 'ipset', ['add', 'tm3-ssh-4', '203.0.113.9']);
+    try {
+      const r = await unchanged(() => lab.tm3(['restart', '--dry-run']), 0, /would change tm3's IPv4 rules in the kernel/);
+      expect(r.stdout).to.match(/^\+-A INPUT -m comment --comment tm3 -j TM3-WHITELIST$/m);
+      expect(r.stdout).to.match(/^--P FORWARD ACCEPT$/m).and.match(/^\+-P FORWARD DROP$/m);
+      expect(r.stdout).to.match(/- 203\.0\.113\.9\/32 from tm3-ssh-4/);
+      const json = JSON.parse((await lab.tm3(['restart', '--dry-run', '--json'])).stdout);
+      expect(json.diff.sets).to.deep.equal(['- 203.0.113.9/32 from tm3-ssh-4']);
+      expect(json.diff.rules.map((x: { diff: string }) => x.diff !== '')).to.deep.equal([true, true]);
+    } finally {
+      expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
+    }
+    expect((await lab.tm3(['restart', '--dry-run'])).stdout).to.include("tm3's IPv4 rules in the kernel are as planned").and.include('no set would change');
+  });
+
+  it('restart --dry-run shows the diff of the saved rules files too', async () => {
+    const v4 = path.join(lab.root, 'etc/iptables/rules.v4');
+    const good = fs.readFileSync(v4, 'utf8');
+    try {
+      fs.writeFileSync(v4, good.replace(/^:INPUT DROP/m, ':INPUT ACCEPT'));
+      const r = await unchanged(() => lab.tm3(['restart', '--dry-run']), 0, /would change \/etc\/iptables\/rules\.v4:/);
+      expect(r.stdout).to.match(/^-:INPUT ACCEPT/m).and.match(/^\+:INPUT DROP/m);
+    } finally {
+      fs.writeFileSync(v4, good);
+    }
+  });
+
   describe('del-acct keeps what it deletes, and tm3 restore brings it back', () => {
     it('on a terminal: the picker shows address, services, source and age; "n" deletes nothing', async () => {
       const [client] = lab.clients;

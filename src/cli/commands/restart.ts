@@ -24,8 +24,14 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       }
       if (opts.dryRun) {
         ctx.out.line(r.written.length ? `would write:\n  ${r.written.join('\n  ')}` : 'no generated file would change');
-        ctx.out.line(r.swapped.length ? `would load sets: ${r.swapped.join(' ')}` : 'no set would change');
-        ctx.out.line('would apply rules.v4 and rules.v6, restart Fail2Ban and run iptables-custom');
+        for (const d of r.diff?.files ?? []) ctx.out.line(d.trimEnd());
+        // against the kernel now: a rule or a policy changed by hand shows here
+        for (const { family, diff } of r.diff?.rules ?? []) {
+          ctx.out.line(diff ? `would change tm3's IPv${family} rules in the kernel (policies, TM3 chains, rules commented tm3):\n${diff.trimEnd()}` : `tm3's IPv${family} rules in the kernel are as planned`);
+        }
+        const sets = r.diff?.sets ?? [];
+        ctx.out.line(sets.length ? `would change the kernel sets (${r.swapped.join(' ')}):\n  ${sets.join('\n  ')}` : 'no set would change');
+        ctx.out.line('would apply rules.v4 and rules.v6, restart Fail2Ban and run iptables-custom (which adds the ADMIN SECTION rules again)');
         return;
       }
       for (const b of r.backups) ctx.out.info(`backed up the previous file to ${b}`);
