@@ -12,8 +12,9 @@ export function age(iso: string, now = Date.now()): string {
 
 /** What an entry lets in, in one line: "203.0.113.5 for sip" or "home.example.org (198.51.100.7) for all". */
 export function entryValue(e: Entry, addresses?: { v4: string[]; v6: string[] }): string {
-  const current = addresses ? [...addresses.v4, ...addresses.v6] : [];
-  const target = e.address ? e.address.cidr : `${e.host}${e.host ? ` (${current.length ? current.join(', ') : 'unresolved'})` : ''}`;
+  // a name's addresses only when known: a kept copy (tm3 restore --list) has none to show
+  const current = addresses ? [...addresses.v4, ...addresses.v6] : undefined;
+  const target = e.address ? e.address.cidr : `${e.host}${current ? ` (${current.length ? current.join(', ') : 'unresolved'})` : ''}`;
   return `${target} for ${e.services.join(',')}`;
 }
 

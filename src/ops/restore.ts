@@ -28,7 +28,7 @@ export function readBackup(ctx: Ctx, b: Backup): Entry {
 }
 
 /** Bring a deleted entry back through the same validated change as add-ip/add-fqdn. */
-export async function restoreEntry(ctx: Ctx, which: string, dryRun: boolean): Promise<{ backup: Backup; entry: Entry; result: ChangeResult }> {
+export async function restoreEntry(ctx: Ctx, which: string, dryRun: boolean): Promise<{ backup: Backup; entry: Entry; result: ChangeResult; addresses?: { v4: string[]; v6: string[] } }> {
   const backup = findDeleted(ctx.paths, which);
   const entry = readBackup(ctx, backup);
   if (await entryExists(ctx.paths, entry.name)) {
@@ -46,5 +46,5 @@ export async function restoreEntry(ctx: Ctx, which: string, dryRun: boolean): Pr
   const result = await changeEntry(ctx, { add: entry, hostRecord }, dryRun);
   // restored: the copy would only offer to restore it twice
   if (!dryRun) await fs.rm(backup.file, { force: true });
-  return { backup, entry, result };
+  return { backup, entry, result, addresses: hostRecord };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'chai';
-import { Lab, CLI } from '../../src/lab/lab.js';
+import { Lab, CLI, DNS_DOMAIN } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
 import { kernelSnapshot, storeSnapshot } from './snapshots.js';
 import { ADMIN_BEGIN, ADMIN_END } from '../../src/plan/admin-section.js';
@@ -203,6 +203,22 @@ describe('everyday edits: undo and safety (lab)', function () {
       expect((await lab.tm3(['add-ip', 'phone', lab.clients[1].v4, '--services', 'ssh'])).exitCode).to.equal(0);
       await unchanged(() => lab.tm3(['restore', 'phone']), 2, new RegExp(`an entry named phone exists again \\(fix: .*tm3 del-acct phone first .*then tm3 restore ${id}`));
       expect((await lab.tm3(['del-acct', 'phone'])).exitCode).to.equal(0);
+    });
+
+    it('a name entry comes back too, looked up again', async () => {
+      const [, other] = lab.clients;
+      await lab.startDns({ [`pc.${DNS_DOMAIN}`]: [other.v4] });
+      expect((await lab.tm3(['add-fqdn', 'pc', `pc.${DNS_DOMAIN}`, '--services', 'ssh'])).exitCode).to.equal(0);
+      expect(await lab.reaches(other, 'tcp', 22)).to.equal(true);
+      const del = await lab.tm3(['del-acct', 'pc']);
+      expect(del.exitCode, del.stderr).to.equal(0);
+      expect(await lab.reaches(other, 'tcp', 22)).to.equal(false);
+      const back = await lab.tm3(['restore', 'pc']);
+      expect(back.exitCode, back.stderr).to.equal(0);
+      expect(back.stdout).to.include(`restored pc: pc.${DNS_DOMAIN} (${other.v4}/32) for ssh`);
+      expect(await lab.reaches(other, 'tcp', 22)).to.equal(true);
+      expect((await lab.tm3(['del-acct', 'pc', '--yes'])).exitCode).to.equal(0);
+      await lab.stopDns();
     });
 
     it('a kept file that is a symlink, or garbage, is refused; a symlink planted as the directory stops del-acct before any change', async () => {

@@ -31,7 +31,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         ctx.out.info('tm3 restore ID brings one back');
         return;
       }
-      const { backup, entry, result } = await restoreEntry(ctx, which, Boolean(opts.dryRun));
-      if (!opts.dryRun) await reportChange(ctx, `restored ${entry.name}: ${entryValue(entry)} (from ${ctx.paths.inServer(backup.file)})`, result);
+      const { backup, entry, result, addresses } = await restoreEntry(ctx, which, Boolean(opts.dryRun));
+      if (!opts.dryRun) await reportChange(ctx, `restored ${entry.name}: ${entryValue(entry, addresses)} (from ${ctx.paths.inServer(backup.file)})`, result);
     });
 }
