@@ -1,7 +1,7 @@
 // Which ADMIN SECTION line failed, and with what error. The boot runs iptables-custom as it is;
-// tm3 restart runs a copy with a marker before each command (`__tm3_at $? LINE`), which reports
-// the status of the command before it (and hands that status on, so `$?` means what it did).
-// Debian's dash has no $LINENO, so the markers carry the line numbers.
+// tm3 restart runs its text (sh -c, $0 still the file) with a marker before each command
+// (`__tm3_at $? LINE`), which reports the status of the command before it and hands that status
+// on, so `$?` means what it did. Debian's dash has no $LINENO, so the markers carry the lines.
 import { ADMIN_BEGIN, ADMIN_END } from './admin-section.js';
 
 export interface AdminFailure { line: number; text: string; status: number; error: string }

@@ -36,7 +36,7 @@ describe('ADMIN SECTION failures are named by line', () => {
     expect(r.output).to.not.match(/tm3-admin-/);
   });
 
-  it('keeps $?, continuations, if blocks, functions and here-docs as the shell means them', async () => {
+  it('keeps $?, $0, continuations, if blocks, functions and here-docs as the shell means them', async () => {
     const out = path.join(dir, 'out');
     const { r, first } = await run([
       'false',
@@ -54,9 +54,11 @@ describe('ADMIN SECTION failures are named by line', () => {
       `  echo in-f >> ${out}`,
       '}',
       'f',
+      `echo "$0" >> ${out}`,
       '',
     ].join('\n'));
-    expect(fs.readFileSync(out, 'utf8')).to.equal('kept-status\none two\nin-if\ntrue\nin-f\n');
+    // $0 too: a line that sources a file beside the script finds it
+    expect(fs.readFileSync(out, 'utf8')).to.equal(`kept-status\none two\nin-if\ntrue\nin-f\n${path.join(dir, 'iptables-custom')}\n`);
     // `false` fails (line 1), and the if block whose last command failed is named by its first line
     expect(r.failures.map((f) => [f.line, f.text])).to.deep.equal([[first, 'false'], [first + 4, 'if true; then']]);
     expect(r.failures[0].error).to.equal('exit status 1');
