@@ -22,9 +22,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (target: string | undefined, opts: { dryRun?: boolean; yes?: boolean; force?: boolean; confirmSeconds?: string }) => {
       const guard = guardOptions(opts);
       const ctx = await context();
-      // what each entry lets in, for the picker and the question
-      const entries = (await readEntries(ctx.paths, ctx.config.catalog)).entries;
-      const { cache } = await readCache(ctx.paths);
+      // what each entry lets in, for the picker and the question; a script is asked nothing, so
+      // it does not read the whole store twice (20,000 entries)
+      const asking = target === undefined || (interactive() && !opts.yes && !opts.dryRun);
+      const entries = asking ? (await readEntries(ctx.paths, ctx.config.catalog)).entries : [];
+      const { cache } = asking ? await readCache(ctx.paths) : { cache: {} as Awaited<ReturnType<typeof readCache>>['cache'] };
       const summary = (name: string) => {
         const e = entries.find((x) => x.name === name);
         return e ? entrySummary(e, e.host ? cache[e.host] : undefined) : 'an unreadable entry file';
