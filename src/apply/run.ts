@@ -5,7 +5,7 @@ import { PrereqError, Tm3Error } from '../model/errors.js';
 const PACKAGES: Record<string, string> = {
   iptables: 'iptables', 'iptables-restore': 'iptables', ip6tables: 'iptables', 'ip6tables-restore': 'iptables',
   'iptables-save': 'iptables', 'ip6tables-save': 'iptables', ipset: 'ipset', logger: 'bsdutils', systemctl: 'systemd',
-  sh: 'dash', 'fail2ban-client': 'fail2ban', knockd: 'knockd', ip: 'iproute2', ss: 'iproute2',
+  sh: 'dash', 'fail2ban-client': 'fail2ban', knockd: 'knockd', ip: 'iproute2', ss: 'iproute2', unshare: 'util-linux',
 };
 
 export interface RunResult { stdout: string; stderr: string; exitCode: number }

@@ -15,5 +15,7 @@ export async function makeContext(opts: GlobalOpts): Promise<Ctx> {
   const root = validateRoot(opts.root ?? process.env.TM3_ROOT ?? '/');
   const base = new Paths(root);
   const config = await loadConfig(base);
-  return { paths: base.withStoreDir(config.storeDir), config, out: new Output(Boolean(opts.quiet)) };
+  const out = new Output(Boolean(opts.quiet));
+  for (const w of config.warnings) out.warn(w);
+  return { paths: base.withStoreDir(config.storeDir), config, out };
 }

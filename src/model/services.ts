@@ -41,7 +41,7 @@ export function parsePortList(text: string, where: string): PortRange[] {
   });
 }
 
-export function buildCatalog(section: Record<string, unknown> = {}): Catalog {
+export function buildCatalog(section: Record<string, unknown> = {}, warnings: string[] = []): Catalog {
   const merged: Record<string, string> = { ...DEFAULT_SERVICES };
   for (const [name, value] of Object.entries(section)) {
     if (name === ALL) throw new InputError("[services] cannot redefine 'all'", "remove the 'all' line from [services]; it always means every port");
@@ -53,7 +53,24 @@ export function buildCatalog(section: Record<string, unknown> = {}): Catalog {
     if (value.trim() === '') continue; // an empty value in a drop-in removes a service
     catalog.set(name, parsePortList(value, `[services] ${name}`));
   }
+  deriveSipHalves(section, catalog, warnings);
   return catalog;
+}
+
+/**
+ * sip-udp and sip-tcp are the two halves of sip: an override of sip (a PBX on 5080) moves them
+ * too, unless [services] sets them itself. A half sip no longer has keeps its default, and says so.
+ */
+function deriveSipHalves(section: Record<string, unknown>, catalog: Catalog, warnings: string[]): void {
+  const sip = catalog.get('sip');
+  if (!('sip' in section) || !sip) return;
+  for (const proto of ['udp', 'tcp'] as const) {
+    const half = `sip-${proto}`;
+    if (half in section || !catalog.has(half)) continue;
+    const ranges = sip.filter((r) => r.proto === proto);
+    if (ranges.length) catalog.set(half, ranges);
+    else warnings.push(`[services] sip has no ${proto} port, so ${half} keeps ${describePorts(catalog.get(half)!)}; set ${half} in [services] (an empty value removes it)`);
+  }
 }
 
 /** "sip, web" -> ["sip","web"], in catalog order; 'all' swallows the rest. */

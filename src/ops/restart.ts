@@ -4,7 +4,9 @@ import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
 import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
-import { runCustomScript, hasSystemd } from '../apply/system.js';
+import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
+import type { AdminFailure } from '../plan/admin-trace.js';
+import { restartDiff, type RestartDiff } from './restart-diff.js';
 import { touchLogs, FileUndo, readText } from '../store/files.js';
 import { extractAdminBody } from '../plan/admin-section.js';
 import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
@@ -18,7 +20,8 @@ import { ensureClosed } from './closed.js';
 import { lookUpNames } from './refresh.js';
 import { writeCache } from '../store/cache.js';
 
-export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string }
+/** adminFailures: ADMIN SECTION lines that failed (line number in iptables-custom, its text, the error) */
+export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string; adminFailures: AdminFailure[]; diff?: RestartDiff }
 
 /**
  * The original's iptables-restart: rules.v4/v6, then Fail2Ban, then iptables-custom.
@@ -42,7 +45,10 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
     const kernel = await readTm3Sets();
     const changed = changedSets(sets, kernel);
-    if (dryRun) return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged' };
+    if (dryRun) {
+      const diff = await restartDiff(ctx, sets, rendered, kernel);
+      return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
+    }
     try {
       return await applyRestart(ctx, sets, kernel, changed, rendered, knock, cuts, guard);
     } catch (err) {
@@ -75,12 +81,19 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, strin
   // The sets were swapped to the plan above: the script's own reload would only repeat it.
   const custom = await runCustomScript(ctx.paths.custom, true);
   if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
+  // each failing line of the admin's own, named with its error, on screen and in the log
+  const shown = ctx.paths.inServer(ctx.paths.custom);
+  for (const f of custom.failures) {
+    const text = `ADMIN SECTION line ${f.line} of ${shown} failed: ${f.text}: ${f.error}`;
+    ctx.out.warn(text);
+    await syslog(`tm3 restart: ${text}`, 'warning');
+  }
   const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
 
   // Last, whatever the ADMIN SECTION did: closed again, loudly, or this restart fails.
   await ensureClosed(ctx, true);
   await confirmForced(ctx, cuts, guard);
-  return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: custom.ok ? 'ok' : 'errors', knockd };
+  return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: !custom.ok ? 'errors' : custom.failures.length ? `${custom.failures.length} ADMIN SECTION line(s) failed` : 'ok', knockd, adminFailures: custom.failures };
 }
 
 async function fail2banStep(ctx: Ctx): Promise<string> {

@@ -22,6 +22,8 @@ export interface Config {
   server: { publicAddress: string; adminContact: string };
   /** files the config came from, in order */
   sources: string[];
+  /** what the config means that an admin may not expect (shown by every command) */
+  warnings: string[];
 }
 
 // 172.16.0.0/12 is left out on purpose: on EC2 it is the provider's own network, a hole the original found.
@@ -99,6 +101,7 @@ function build(s: Sections, sources: string[]): Config {
 }
 
 function buildValues(s: Sections, services: Record<string, string>, sources: string[]): Config {
+  const warnings: string[] = [];
   return {
     storeDir: validateAbsPath(s.store.dir, '[store] dir'),
     dns: {
@@ -108,7 +111,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       maxAgeMinutes: int(s.dns.max_age_minutes, '[dns] max_age_minutes', 1, 525_600),
       maxAddresses: int(s.dns.max_addresses, '[dns] max_addresses', 1, 1024),
     },
-    catalog: buildCatalog(services) as Catalog,
+    catalog: buildCatalog(services, warnings) as Catalog,
     firewall: {
       open: s.firewall.open.trim() ? parsePortList(s.firewall.open, '[firewall] open') : [],
       trusted: list(s.firewall.trusted).map((t) => parseNet(t, { force: true, what: '[firewall] trusted' })),
@@ -133,6 +136,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       adminContact: s.server.admin_contact.trim() ? parseContact(s.server.admin_contact, '[server] admin_contact') : '',
     },
     sources,
+    warnings,
   };
 }
 

@@ -264,7 +264,7 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
     expect(add.stdout).to.include('Which services may this entry reach?').and.include('Choice(s)');
     expect(fs.readFileSync(path.join(lab.root, 'root/menu-pick.iptables'), 'utf8')).to.match(/^services=sip,web$/m);
     await expectOnly(lab, stranger, 4, ['tcp/80', 'tcp/5060', 'udp/5060']);
-    const del = await onTty(['del-acct'], 'menu-pick\n');
+    const del = await onTty(['del-acct'], 'menu-pick\ny\n');
     expect(del.stdout).to.match(/\d+\) menu-pick/).and.include('Entry to delete');
     expect(fs.existsSync(path.join(lab.root, 'root/menu-pick.iptables'))).to.equal(false);
     await expectOnly(lab, stranger, 4, []);

@@ -139,7 +139,7 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
 
   it('on a terminal, --force that is not confirmed rolls back kernel and files; the session flows again', async () => {
     const [k, s] = [await kernelSnapshot(lab), storeSnapshot(lab, ['root', 'etc/iptables'])];
-    const r = await onTty(['del-acct', 'admin', '--force', '--confirm-seconds', '3']);
+    const r = await onTty(['del-acct', 'admin', '--yes', '--force', '--confirm-seconds', '3']);
     expect(r.stdout).to.match(/Type "yes" within 3 s/);
     expect(r.stdout + r.stderr).to.match(/not confirmed within 3 s \(or the session hung up\): the change was rolled back/);
     expect(r.exitCode).to.equal(1);
@@ -150,7 +150,7 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
 
   it('a forced change whose terminal hangs up in the confirmation window (sshd dropping a frozen session) rolls back', async () => {
     const [k, s] = [await kernelSnapshot(lab), storeSnapshot(lab, ['root', 'etc/iptables'])];
-    const p = execa('script', ['-qec', ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, 'del-acct', 'admin', '--force', '--confirm-seconds', '30'].join(' '), '/dev/null'], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    const p = execa('script', ['-qec', ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, 'del-acct', 'admin', '--yes', '--force', '--confirm-seconds', '30'].join(' '), '/dev/null'], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
     let seen = '';
     p.stdout?.on('data', (d: Buffer) => { seen += d.toString(); });
     for (let i = 0; i < 100 && !seen.includes('Type "yes"'); i++) await sleep(100);
@@ -171,7 +171,7 @@ describe('no lockout: every command guards the admin SSH session (lab)', functio
     // The terminal stays up and its session leader lives on: only the shell between them dies, so
     // no SIGHUP or EIO reaches tm3 (as in sandboxes whose ptys never hang up). Neither shell
     // execs its last command, so the inner one is tm3's parent and not the session leader.
-    const tm3 = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, 'del-acct', 'admin', '--force', '--confirm-seconds', '30'].join(' ');
+    const tm3 = ['ip', 'netns', 'exec', lab.server.ns, process.execPath, CLI, '--root', lab.root, 'del-acct', 'admin', '--yes', '--force', '--confirm-seconds', '30'].join(' ');
     fs.writeFileSync(path.join(lab.root, 'parent.sh'), `echo shell=$$\n${tm3}\ntrue\n`);
     const p = execa('script', ['-qec', `sh ${path.join(lab.root, 'parent.sh')}; sleep 30`, '/dev/null'], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
     let seen = '';

@@ -8,19 +8,22 @@ import type { Ctx } from '../context.js';
 import { chooseServices, banOption } from './services-option.js';
 import { reportChange } from './report.js';
 import { guardOptions, addGuardOptions } from './guard-options.js';
+import { checkArgOrder } from './arg-order.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
   addGuardOptions(program
     .command('add-fqdn')
     .description('whitelist a (dynamic) DNS name; re-resolved by tm3 refresh every 10 minutes')
     .argument('<name>', 'entry name: letters, digits, . _ - (becomes NAME.iptables)')
-    .argument('<hostname>', 'fully-qualified name, e.g. home.dyndns.example.org')
+    .argument('[hostname]', 'fully-qualified name, e.g. home.dyndns.example.org')
+    .usage('[options] <name> <hostname>')
     .option('-s, --services <list>', "comma list from the catalog, or 'all' (default: menu on a terminal, else all)")
     .option('--allow-unresolved', 'add the name even if it does not resolve now')
     .option('--replace', 'overwrite an existing entry of that name')
     .option('--ban <never|allow>', 'may Fail2Ban ban these addresses? (default: never for admin entries)')
     .option('-n, --dry-run', 'show the entry and the kernel change, change nothing'))
-    .action(async (name: string, hostname: string, opts: { services?: string; ban?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean; force?: boolean; confirmSeconds?: string }) => {
+    .action(async (name: string, given: string | undefined, opts: { services?: string; ban?: string; allowUnresolved?: boolean; replace?: boolean; dryRun?: boolean; force?: boolean; confirmSeconds?: string }) => {
+      const hostname = checkArgOrder('add-fqdn', name, given);
       const entryName = validateName(name);
       const ban = banOption(opts.ban);
       const guard = guardOptions(opts);
