@@ -1,7 +1,7 @@
 import { planSets, entryAddresses } from '../plan/sets.js';
 import { formatEntry, neverBanned, type Entry } from '../model/entry.js';
 import { liftBans, syncIgnored } from './fail2ban.js';
-import { InputError } from '../model/errors.js';
+import { InputError, Tm3Error } from '../model/errors.js';
 import { entrySummary } from '../model/entry-summary.js';
 import fs from 'node:fs/promises';
 import { writeEntry, deleteEntry, entryExists, readEntryFile } from '../store/entries.js';
@@ -78,8 +78,14 @@ export async function changeEntryLocked(ctx: Ctx, change: Change, dryRun: boolea
       if (change.keep) {
         // the file as it is (never followed if it is a link); one that cannot be read is not kept
         const text = readEntryFile(ctx.paths.entryFile(name));
-        if (typeof text === 'string') kept.push(await keepDeleted(ctx.paths, name, text));
-        else ctx.out.warn(`${name}.iptables is not kept for tm3 restore: ${text instanceof Error ? text.message : 'it vanished'}`);
+        if (typeof text === 'string') {
+          // Revocation comes first: a copy that cannot be kept safely (a planted link, a full disk)
+          // is said, never a reason to leave a removed person's access in place.
+          try { kept.push(await keepDeleted(ctx.paths, name, text)); } catch (err) {
+            if (!(err instanceof Tm3Error)) throw err;
+            ctx.out.warn(`${name} is removed but not kept for tm3 restore: ${err.message} (fix: ${err.fix})`);
+          }
+        } else ctx.out.warn(`${name}.iptables is not kept for tm3 restore: ${text instanceof Error ? text.message : 'it vanished'}`);
       }
       await deleteEntry(ctx.paths, name);
     }
