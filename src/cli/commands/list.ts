@@ -5,26 +5,43 @@ import type { Ctx } from '../context.js';
 export function register(program: Command, context: () => Promise<Ctx>) {
   program
     .command('list')
-    .description('list the whitelist entries')
+    .description('list the whitelist entries (with ADDRESS: those that hold or cover it)')
+    .argument('[address]', 'an address or CIDR: only the entries that hold or cover it (an fqdn entry at its last answer)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (address: string | undefined, opts: { json?: boolean }) => {
+      const { parseFilter, touches } = await import('../../ops/filter.js');
+      const net = address === undefined ? undefined : parseFilter(address);
       const ctx = await context();
-      const { entries } = await loadState(ctx);
-      const rows = entries.map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added }));
+      const { entries, cache } = await loadState(ctx);
+      const { entryAddresses } = await import('../../plan/sets.js');
+      const rows = entries
+        .filter((e) => !net || entryAddresses(e, cache).some((c) => touches(c, net)))
+        .map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added, ...(e.family ? { family: e.family } : {}) }));
       if (opts.json) return ctx.out.json(rows);
-      if (rows.length === 0) return ctx.out.line('no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
-      table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE'], rows.map((r) => [r.name, r.target, r.services.join(','), r.source]));
+      if (rows.length === 0) return ctx.out.line(net ? `no entry holds or covers ${net.prefix === (net.family === 4 ? 32 : 128) ? net.address : net.cidr} (tm3 why ${net.address} says what the kernel does with it)` : 'no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
+      const fam = rows.some((r) => r.family);
+      table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE', ...(fam ? ['FAMILY'] : [])], rows.map((r) => [r.name, r.target, r.services.join(','), r.source, ...(fam ? [r.family ? `IPv${r.family} only` : 'both'] : [])]));
     });
 
   program
     .command('status')
-    .description('entries with their current addresses, and whether the kernel matches the plan')
+    .description('entries with their current addresses, grants, bans, and whether the kernel matches the plan (with ADDRESS: only what holds or covers it)')
+    .argument('[address]', 'an address or CIDR: only the entries, grants and bans that hold or cover it')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (address: string | undefined, opts: { json?: boolean }) => {
+      const { parseFilter, touches } = await import('../../ops/filter.js');
+      const net = address === undefined ? undefined : parseFilter(address);
       const ctx = await context();
       const { status } = await import('../../ops/status.js');
       const { liveGrants } = await import('../../ops/grants.js');
-      const s = { ...(await status(ctx)), grants: await liveGrants() };
+      const all = { ...(await status(ctx)), grants: await liveGrants() };
+      const s = !net ? all : {
+        ...all,
+        entries: all.entries.filter((e) => e.addresses.some((c) => touches(c, net))),
+        grants: all.grants.filter((g) => touches(g.address, net)),
+        bans: all.bans.filter((b) => touches(b, net)),
+        banDetails: all.banDetails.filter((b) => touches(b.address, net)),
+      };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`firewall: ${s.firewall.active ? 'active' : 'NOT ACTIVE'} (IPv4 INPUT ${s.firewall.v4}, IPv6 INPUT ${s.firewall.v6})`);
       ctx.out.line(s.kernelMatchesPlan ? 'kernel: matches the whitelist' : `kernel: differs from the whitelist (run tm3 restart):\n  ${s.problems.join('\n  ')}`);
@@ -35,10 +52,21 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         ]));
       }
       for (const e of s.entries) if (e.dropped?.length) ctx.out.line(`${e.name}: the last answer also held ${e.dropped.join(', ')}, not whitelisted`);
-      const knocked = s.entries.filter((e) => e.source === 'knock' && Date.now() - Date.parse(e.added) < 3_600_000).length;
+      const knocked = all.entries.filter((e) => e.source === 'knock' && Date.now() - Date.parse(e.added) < 3_600_000).length;
       if (ctx.config.knock.enabled && knocked >= ctx.config.knock.maxPermanentPerHour) ctx.out.line(`knock: ${knocked} permanent knock entries in the last hour reach [knock] max_permanent_per_hour; new knocks get timed grants only`);
       if (ctx.config.knock.enabled || s.grants.length) ctx.out.line((await import('./knock.js')).grantLines(s.grants));
-      if (ctx.config.fail2ban.enabled) ctx.out.line(s.bans.length ? `banned by Fail2Ban: ${s.bans.join(' ')}` : 'banned by Fail2Ban: nobody');
+      if (ctx.config.fail2ban.enabled || s.bans.length) {
+        if (!s.bans.length) ctx.out.line('banned by Fail2Ban: nobody');
+        else {
+          const { duration } = await import('../../ops/why.js');
+          ctx.out.line('banned by Fail2Ban:');
+          table(ctx, ['  ADDRESS', 'JAIL', 'NOTE'], s.banDetails.map((b) => [
+            `  ${b.address}`,
+            b.jails.map((j) => `${j.jail} (${duration(j.secondsLeft)} left)`).join(', ') || 'kernel set only (no running jail)',
+            b.whitelisted.length ? `WHITELISTED (${b.whitelisted.join(', ')}) AND BANNED: the ban wins; tm3 unban ${b.address}` : '',
+          ]));
+        }
+      }
       if (!s.kernelMatchesPlan) process.exitCode = 1;
     });
 }
