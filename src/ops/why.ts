@@ -81,7 +81,7 @@ function reasonOf(text: string, grantLeft: number | null): Reason {
   if (m?.[1] === 'open') return { kind: 'open', ports: m[2] };
   const p = /^INPUT policy (\S+)$/.exec(text);
   if (p) return { kind: 'policy', policy: p[1] };
-  return { kind: 'rule', rule: text };
+  return { kind: 'rule', rule: /^the rule '(.*)'$/.exec(text)?.[1] ?? text };
 }
 
 const covers = (e: Entry, state: State, address: string) => entryAddresses(e, state.cache).some((c) => netContains(c, address));
@@ -114,7 +114,7 @@ function describe(r: Reason, infos: EntryInfo[], ban: Why['ban']): string {
       return `banned by Fail2Ban (${jails}; set ${r.set})`;
     }
     case 'policy': return r.policy === 'DROP' ? 'not whitelisted' : `INPUT policy ${r.policy}: the firewall is not active`;
-    case 'rule': return `a rule tm3 did not write (ADMIN SECTION?): ${r.rule}`;
+    case 'rule': return `a rule tm3 did not write (the ADMIN SECTION of iptables-custom, or typed by hand): ${r.rule}`;
     case 'entry': {
       if (!r.entries.length) return `set ${r.set}, which no entry in the files explains`;
       return r.entries.map((n) => {
@@ -172,6 +172,7 @@ export async function why(ctx: Ctx, addressText: string, portText?: string): Pro
   const isBanned = kernelBanned || jails.length > 0;
   if (isBanned) fixes.push(`tm3 unban ${address}`);
   if (drift.some((d) => d.includes('the files accept'))) fixes.push('tm3 restart');
+  else if (checks.some((c) => !c.accepted && c.reason.kind === 'rule')) fixes.push(`take that rule out of the ADMIN SECTION of ${ctx.paths.custom}, then tm3 restart`);
   else if (!asked ? !accepted : !checks[0].accepted) {
     // what the files would still refuse once the ban is gone: only that needs an entry
     const unbanned = { ...f, sets: new Map([...f.sets].filter(([n]) => n !== setName(BAN, family))) };

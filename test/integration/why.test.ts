@@ -154,6 +154,25 @@ describe('tm3 why: the verdict and its reason, from the kernel (lab)', function 
     await agree(odd, 4, 'tcp/22', false);
   });
 
+  it('a deny in the ADMIN SECTION comes before the whitelist, and why names that rule', async () => {
+    await ok(['add-ip', 'blocked', odd.v4, '--services', 'sip']);
+    await agree(odd, 4, 'udp/5060', true);
+    const custom = path.join(lab.root, 'usr/local/sbin/iptables-custom');
+    const text = fs.readFileSync(custom, 'utf8');
+    const begin = text.indexOf('# >>> ADMIN SECTION');
+    const eol = text.indexOf('\n', begin) + 1;
+    fs.writeFileSync(custom, `${text.slice(0, eol)}iptables -A TM3-ADMIN -s ${odd.v4} -p udp --dport 5060 -j DROP\n${text.slice(eol)}`);
+    await ok(['restart']);
+    const w = await agree(odd, 4, 'udp/5060', false);
+    expect(w.checks[0].reason.kind).to.equal('rule');
+    expect(w.summary).to.match(/DROPPED: a rule tm3 did not write \(the ADMIN SECTION of iptables-custom, or typed by hand\): -A TM3-ADMIN -s 192\.0\.2\.40\/32 -p udp/);
+    expect(w.drift, 'the ADMIN SECTION holds it: the files agree').to.deep.equal([]);
+    expect(w.fixes[0]).to.match(/^take that rule out of the ADMIN SECTION of .*iptables-custom, then tm3 restart$/);
+    fs.writeFileSync(custom, text);
+    await ok(['restart']);
+    await ok(['del-acct', 'blocked']);
+  });
+
   it('IPv6', async () => {
     await ok(['add-ip', 'desk6', phone.v6, '--services', 'sip']);
     const w = await agree(phone, 6, 'udp/5060', true);
@@ -187,6 +206,7 @@ describe('tm3 why: the verdict and its reason, from the kernel (lab)', function 
     const none = await ok(['list', '203.0.113.99']);
     expect(none.stdout).to.match(/no entry holds or covers 203\.0\.113\.99/);
     expect(JSON.parse((await ok(['list', phone.v6, '--json'])).stdout).map((e: { name: string }) => e.name)).to.deep.equal(['desk6']);
+    expect(JSON.parse((await ok(['list', 'phone.example.org', '--json'])).stdout).map((e: { name: string }) => e.name), 'a name').to.deep.equal(['roamer']);
     await ok(['knock', 'grant', stranger.v4]);
     await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock(), 'set', 'asterisk', 'banip', '203.0.113.66']);
     const st = JSON.parse((await ok(['status', stranger.v4, '--json'])).stdout);

@@ -49,5 +49,10 @@ describe('list/status ADDRESS: holds or covers', () => {
     ['2001:db8::10/128', '2001:db8::10', true], ['2001:db8::/32', '2001:db8::10', true], ['192.0.2.10/32', '2001:db8::10', false],
     ['192.0.2.10', '192.0.2.10', true],
   ];
-  for (const [cidr, filter, want] of cases) it(`${cidr} ~ ${filter}: ${want}`, () => expect(touches(cidr, parseFilter(filter))).to.equal(want));
+  for (const [cidr, filter, want] of cases) it(`${cidr} ~ ${filter}: ${want}`, () => expect(touches(cidr, parseFilter(filter).net!)).to.equal(want));
+  it('a name is a name; a broken address keeps its own error; junk is refused', () => {
+    expect(parseFilter('Phone.Example.org.')).to.deep.equal({ label: 'phone.example.org', host: 'phone.example.org' });
+    expect(() => parseFilter('192.0.2.300')).to.throw(Tm3Error, /not a valid IP address/);
+    expect(() => parseFilter('nonsense!')).to.throw(Tm3Error, /not an IP address/);
+  });
 });

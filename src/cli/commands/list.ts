@@ -6,19 +6,19 @@ export function register(program: Command, context: () => Promise<Ctx>) {
   program
     .command('list')
     .description('list the whitelist entries (with ADDRESS: those that hold or cover it)')
-    .argument('[address]', 'an address or CIDR: only the entries that hold or cover it (an fqdn entry at its last answer)')
+    .argument('[address]', 'an address or CIDR: only the entries that hold or cover it (an fqdn entry at its last answer); or a hostname')
     .option('--json', 'machine-readable output')
     .action(async (address: string | undefined, opts: { json?: boolean }) => {
-      const { parseFilter, touches } = await import('../../ops/filter.js');
-      const net = address === undefined ? undefined : parseFilter(address);
+      const { parseFilter, entryMatches } = await import('../../ops/filter.js');
+      const filter = address === undefined ? undefined : parseFilter(address);
       const ctx = await context();
       const { entries, cache } = await loadState(ctx);
       const { entryAddresses } = await import('../../plan/sets.js');
       const rows = entries
-        .filter((e) => !net || entryAddresses(e, cache).some((c) => touches(c, net)))
+        .filter((e) => !filter || entryMatches(filter, e.host, entryAddresses(e, cache)))
         .map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added, ...(e.family ? { family: e.family } : {}) }));
       if (opts.json) return ctx.out.json(rows);
-      if (rows.length === 0) return ctx.out.line(net ? `no entry holds or covers ${net.prefix === (net.family === 4 ? 32 : 128) ? net.address : net.cidr} (tm3 why ${net.address} says what the kernel does with it)` : 'no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
+      if (rows.length === 0) return ctx.out.line(filter ? `no entry holds or covers ${filter.label}${filter.net ? ` (tm3 why ${filter.net.address} says what the kernel does with it)` : ''}` : 'no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
       const fam = rows.some((r) => r.family);
       table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE', ...(fam ? ['FAMILY'] : [])], rows.map((r) => [r.name, r.target, r.services.join(','), r.source, ...(fam ? [r.family ? `IPv${r.family} only` : 'both'] : [])]));
     });
@@ -26,22 +26,18 @@ export function register(program: Command, context: () => Promise<Ctx>) {
   program
     .command('status')
     .description('entries with their current addresses, grants, bans, and whether the kernel matches the plan (with ADDRESS: only what holds or covers it)')
-    .argument('[address]', 'an address or CIDR: only the entries, grants and bans that hold or cover it')
+    .argument('[address]', 'an address or CIDR: only the entries, grants and bans that hold or cover it; or a hostname')
     .option('--json', 'machine-readable output')
     .action(async (address: string | undefined, opts: { json?: boolean }) => {
-      const { parseFilter, touches } = await import('../../ops/filter.js');
-      const net = address === undefined ? undefined : parseFilter(address);
+      const { parseFilter, entryMatches, addressMatches } = await import('../../ops/filter.js');
+      const filter = address === undefined ? undefined : parseFilter(address);
       const ctx = await context();
       const { status } = await import('../../ops/status.js');
       const { liveGrants } = await import('../../ops/grants.js');
       const all = { ...(await status(ctx)), grants: await liveGrants() };
-      const s = !net ? all : {
-        ...all,
-        entries: all.entries.filter((e) => e.addresses.some((c) => touches(c, net))),
-        grants: all.grants.filter((g) => touches(g.address, net)),
-        bans: all.bans.filter((b) => touches(b, net)),
-        banDetails: all.banDetails.filter((b) => touches(b.address, net)),
-      };
+      const entries = filter ? all.entries.filter((e) => entryMatches(filter, e.kind === 'fqdn' ? e.target : undefined, e.addresses)) : all.entries;
+      const at = (a: string) => !filter || addressMatches(filter, a, entries.flatMap((e) => e.addresses));
+      const s = { ...all, entries, grants: all.grants.filter((g) => at(g.address)), bans: all.bans.filter(at), banDetails: all.banDetails.filter((b) => at(b.address)) };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`firewall: ${s.firewall.active ? 'active' : 'NOT ACTIVE'} (IPv4 INPUT ${s.firewall.v4}, IPv6 INPUT ${s.firewall.v6})`);
       ctx.out.line(s.kernelMatchesPlan ? 'kernel: matches the whitelist' : `kernel: differs from the whitelist (run tm3 restart):\n  ${s.problems.join('\n  ')}`);
