@@ -52,7 +52,11 @@ describe('tm3 why: the verdict and its reason, from the kernel (lab)', function 
 
   it('an entry: accepted for its services, with its name, services and source; dropped elsewhere with the add-ip that would let it in', async () => {
     const w = await agree(phone, 4, 'udp/5060', true);
-    expect(w.checks[0].reason).to.include({ kind: 'entry', service: 'sip' });
+    expect(Object.keys(w)).to.deep.equal(['address', 'family', 'port', 'accepted', 'summary', 'checks', 'entries', 'grant', 'ban', 'drift', 'fixes']);
+    expect(w).to.deep.include({ address: phone.v4, family: 4, port: 'udp/5060', accepted: true, grant: null, ban: { inKernel: false, jails: [] }, drift: [], fixes: [] });
+    expect(w.checks).to.deep.equal([{ proto: 'udp', port: 5060, service: 'sip', accepted: true, reason: { kind: 'entry', set: 'tm3-sip-4', service: 'sip', entries: ['desk'] }, text: w.checks[0].text }]);
+    expect(w.entries.map((e) => e.name)).to.deep.equal(['desk', 'roamer']);
+    expect(w.entries[0]).to.deep.include({ name: 'desk', target: `${phone.v4}/32`, kind: 'address', services: ['sip'], source: 'admin', addresses: [`${phone.v4}/32`] });
     expect(w.summary).to.match(/ACCEPTED: entry desk \(services sip; source admin; 192\.0\.2\.10\/32\)/);
     const ssh = await agree(phone, 4, 'tcp/22', false);
     expect(ssh.checks[0].reason.kind).to.equal('policy');
@@ -180,6 +184,14 @@ describe('tm3 why: the verdict and its reason, from the kernel (lab)', function 
     expect(w.summary).to.match(/entry desk6/);
     await agree(stranger, 6, 'udp/5060', false);
     await agree(phone, 6, 'tcp/22', false);
+    // a v6 ban, ahead of the port open to everyone
+    await agree(stranger, 6, 'udp/10000', true);
+    await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock(), 'set', 'asterisk', 'banip', stranger.v6]);
+    const b = await agree(stranger, 6, 'udp/10000', false);
+    expect(b.checks[0].reason).to.deep.equal({ kind: 'banned', set: 'tm3-ban-6' });
+    expect(b.ban?.jails.map((j) => j.jail)).to.deep.equal(['asterisk']);
+    await ok(['unban', stranger.v6]);
+    await agree(stranger, 6, 'udp/10000', true);
   });
 
   it('bad input: one line naming the fix, exit 2', async () => {
@@ -217,8 +229,20 @@ describe('tm3 why: the verdict and its reason, from the kernel (lab)', function 
     expect(st2.entries).to.deep.equal([]);
     expect(st2.grants).to.deep.equal([]);
     expect(st2.bans).to.deep.equal(['203.0.113.66']);
-    const bad = await lab.tm3(['list', 'nonsense!']);
+    const badList = await lab.tm3(['list', 'nonsense!']);
+    expect(badList.exitCode).to.equal(2);
+    const bad = await lab.tm3(['status', '192.0.2.300']);
     expect(bad.exitCode).to.equal(2);
     expect(bad.stderr.trim().split('\n')).to.have.length(1);
+  });
+
+  it('a kernel that lost the firewall (a flushed INPUT, policy ACCEPT): why says accepted, as the probe finds, and that the files disagree', async () => {
+    await lab.wipeKernel();
+    const w = await agree(stranger, 4, 'udp/5060', true);
+    expect(w.checks[0].reason).to.deep.equal({ kind: 'policy', policy: 'ACCEPT' });
+    expect(w.summary).to.match(/ACCEPTED: INPUT policy ACCEPT: the firewall is not active/);
+    expect(w.drift.join('\n')).to.match(/the kernel accepts udp\/5060 .* but the files do not \(run tm3 restart/);
+    await ok(['restart']);
+    await agree(stranger, 4, 'udp/5060', false);
   });
 });
