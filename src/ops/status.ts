@@ -1,6 +1,6 @@
 import { planSets, changedSets, entryAddresses, setName, BAN } from '../plan/sets.js';
 import { planRules, WHITELIST_CHAIN } from '../plan/rules.js';
-import { readTm3Sets } from '../apply/ipset.js';
+import { readSetState } from '../apply/ipset.js';
 import { inputPolicy, chainRules } from '../apply/iptables.js';
 import type { Ctx } from '../cli/context.js';
 import { netContains, type Family } from '../model/address.js';
@@ -61,9 +61,9 @@ export async function status(ctx: Ctx, loaded?: State): Promise<Status> {
     const missing = planRules(ctx.config, fam).whitelist.filter((r) => !have.includes(`-A ${WHITELIST_CHAIN} ${r}`));
     if (missing.length) problems.push(`IPv${fam} chain ${WHITELIST_CHAIN} lacks ${missing.length} rule(s)`);
   }
-  const kernel = await readTm3Sets();
-  for (const s of changedSets(planSets(ctx.config, state.entries, state.cache), kernel)) {
-    problems.push(kernel.has(s.name) ? `set ${s.name} differs from the store` : `set ${s.name} is missing from the kernel`);
+  const { sets: kernel, lacking } = await readSetState();
+  for (const s of changedSets(planSets(ctx.config, state.entries, state.cache), kernel, lacking)) {
+    problems.push(!kernel.has(s.name) ? `set ${s.name} is missing from the kernel` : lacking.has(s.name) && changedSets([s], kernel).length === 0 ? `set ${s.name} has no hit counters (an older tm3 made it; tm3 restart converts it)` : `set ${s.name} differs from the store`);
   }
   const bans = [...(kernel.get(setName(BAN, 4)) ?? []), ...(kernel.get(setName(BAN, 6)) ?? [])].map((c) => c.split('/')[0]);
   const jails = bans.length && ctx.config.fail2ban.enabled && (await fail2banRunning(ctx.paths)) ? await jailBans(ctx.paths) : [];

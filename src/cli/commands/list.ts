@@ -1,21 +1,27 @@
 import type { Command } from 'commander';
 import { loadState } from '../../ops/state.js';
 import type { Ctx } from '../context.js';
+import type { Entry } from '../../model/entry.js';
+import type { Cache } from '../../store/cache.js';
 
 export function register(program: Command, context: () => Promise<Ctx>) {
   program
     .command('list')
     .description('list the whitelist entries (with ADDRESS: those that hold or cover it)')
     .argument('[address]', 'an address or CIDR: only the entries that hold or cover it (an fqdn entry at its last answer); or a hostname')
+    .option('--stale <age>', 'only entries no packet has used for AGE (30d, 12h, 2w), from the kernel\'s hit counters')
     .option('--json', 'machine-readable output')
-    .action(async (address: string | undefined, opts: { json?: boolean }) => {
+    .action(async (address: string | undefined, opts: { json?: boolean; stale?: string }) => {
       const { parseFilter, entryMatches } = await import('../../ops/filter.js');
       const filter = address === undefined ? undefined : parseFilter(address);
+      const { parseAge } = await import('../../plan/usage.js');
+      const staleFor = opts.stale === undefined ? undefined : parseAge(opts.stale);
       const ctx = await context();
-      const { entries, cache } = await loadState(ctx);
+      const { entries: all, cache } = await loadState(ctx);
       const { entryAddresses } = await import('../../plan/sets.js');
+      const entries = all.filter((e) => !filter || entryMatches(filter, e.host, entryAddresses(e, cache)));
+      if (staleFor !== undefined) return listStale(ctx, entries, cache, staleFor, opts.stale!, Boolean(opts.json));
       const rows = entries
-        .filter((e) => !filter || entryMatches(filter, e.host, entryAddresses(e, cache)))
         .map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added, ...(e.family ? { family: e.family } : {}) }));
       if (opts.json) return ctx.out.json(rows);
       if (rows.length === 0) return ctx.out.line(filter ? `no entry holds or covers ${filter.label}${filter.net ? ` (tm3 why ${filter.net.address} says what the kernel does with it)` : ''}` : 'no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
@@ -65,6 +71,22 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       }
       if (!s.kernelMatchesPlan) process.exitCode = 1;
     });
+}
+
+/** `tm3 list --stale AGE`: the kernel's counters now, against the last look the refresh timer kept. */
+async function listStale(ctx: Ctx, entries: Entry[], cache: Cache, seconds: number, text: string, json: boolean) {
+  const { observe, entryUse, staleEntries } = await import('../../plan/usage.js');
+  const { readUsage } = await import('../../store/usage.js');
+  const { readSetState } = await import('../../apply/ipset.js');
+  const now = new Date();
+  const usage = observe(await readUsage(ctx.paths), (await readSetState()).hits, now.toISOString());
+  const uses = entryUse(entries, cache, usage);
+  const stale = staleEntries(uses, now.getTime(), seconds);
+  const uncounted = uses.filter((u) => !u.counted).map((u) => u.name);
+  if (json) return ctx.out.json({ since: usage.since, stale, uncounted });
+  if (uncounted.length) ctx.out.warn(`no hit counters yet for ${uncounted.join(', ')} (their sets predate counters: tm3 restart converts them)`);
+  if (stale.length === 0) return ctx.out.line(`no entry unused for ${text} (counting since ${usage.since})`);
+  table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE', 'LAST USED'], stale.map((u) => [u.name, u.target, u.services.join(','), u.source, u.lastUsed ? `${age(Math.round((now.getTime() - Date.parse(u.lastUsed)) / 1000))} ago` : `never since ${u.quietSince}`]));
 }
 
 function age(seconds: number): string {
