@@ -69,3 +69,36 @@ export async function changeIgnored(paths: Paths, add: string[], del: string[]):
     for (const d of del) await client(paths, ['set', jail, 'delignoreip', d]);
   }
 }
+
+/** One jail's ban on an address: secondsLeft is null for a ban that never ends (bantime -1). */
+export interface JailBan { jail: string; address: string; secondsLeft: number | null }
+
+/**
+ * `get JAIL banip --with-time` lines (fail2ban 0.11+, Debian 12 has 1.0.2), local time:
+ * "192.0.2.30 \t2026-11-26 21:40:01 + 3600 = 2026-11-26 22:40:01". Pure, for the tests.
+ */
+export function parseBanTimes(jail: string, text: string, now = Date.now()): JailBan[] {
+  const out: JailBan[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s+\S+ \S+ \+ (-?\d+) = (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)/.exec(line.trim());
+    if (!m) continue;
+    const end = Date.parse(`${m[3]}T${m[4]}`);
+    out.push({ jail, address: m[1], secondsLeft: Number(m[2]) < 0 ? null : Math.max(0, Math.round((end - now) / 1000)) });
+  }
+  return out;
+}
+
+/** "`- Jail list:\tasterisk, sshd" -> ['asterisk', 'sshd'] */
+export const parseJailList = (text: string) => (/Jail list:\s*(.*)$/m.exec(text)?.[1] ?? '').split(/[,\s]+/).filter(Boolean);
+
+/** Every running jail's bans with their time left; [] when Fail2Ban is not running. */
+export async function jailBans(paths: Paths): Promise<JailBan[]> {
+  const st = await client(paths, ['status']);
+  if (st.exitCode !== 0) return [];
+  const bans: JailBan[] = [];
+  for (const jail of parseJailList(st.stdout)) {
+    const r = await client(paths, ['get', jail, 'banip', '--with-time']);
+    if (r.exitCode === 0) bans.push(...parseBanTimes(jail, r.stdout));
+  }
+  return bans;
+}

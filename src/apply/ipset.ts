@@ -3,28 +3,63 @@ import { setOptions, SET_PREFIX, type SetPlan } from '../plan/sets.js';
 
 const SIDE = '.n';
 
-/** Members of every tm3 set in the kernel, as canonical CIDRs. */
-export async function readTm3Sets(): Promise<Map<string, string[]>> {
+/** A member's counters: what the kernel's set match counted (whitelist sets made with `counters`). */
+export interface Hits { packets: number; bytes: number }
+
+export interface SetState {
+  /** members of every tm3 set, as canonical CIDRs */
+  sets: Map<string, string[]>;
+  /** whitelist sets made without counters (by a tm3 before them): a swap converts them */
+  lacking: Set<string>;
+  /** set -> member CIDR -> counters, for the sets that have them */
+  hits: Map<string, Map<string, Hits>>;
+}
+
+const cidrOf = (member: string) => (member.includes('/') ? member : `${member}/${member.includes(':') ? 128 : 32}`);
+
+/** Every tm3 set in the kernel, from one `ipset save`. */
+export async function readSetState(): Promise<SetState> {
   const { stdout } = await run('ipset', ['save']);
   const sets = new Map<string, string[]>();
+  const lacking = new Set<string>();
+  const hits = new Map<string, Map<string, Hits>>();
   for (const line of stdout.split('\n')) {
-    const [verb, name, member] = line.split(' ');
+    const w = line.split(' ');
+    const [verb, name, member] = w;
     if (!name?.startsWith(SET_PREFIX) || name.endsWith(SIDE)) continue;
-    if (verb === 'create') sets.set(name, []);
-    else if (verb === 'add' && member) sets.get(name)?.push(member.includes('/') ? member : `${member}/${member.includes(':') ? 128 : 32}`);
+    if (verb === 'create') {
+      sets.set(name, []);
+      if (!w.includes('timeout') && !w.includes('counters')) lacking.add(name);
+      if (w.includes('counters')) hits.set(name, new Map());
+    } else if (verb === 'add' && member) {
+      sets.get(name)?.push(cidrOf(member));
+      const p = w.indexOf('packets');
+      const b = w.indexOf('bytes');
+      if (p > 0 && b > 0) hits.get(name)?.set(cidrOf(member), { packets: Number(w[p + 1]), bytes: Number(w[b + 1]) });
+    }
   }
   for (const members of sets.values()) members.sort();
-  return sets;
+  return { sets, lacking, hits };
+}
+
+/** Members of every tm3 set in the kernel, as canonical CIDRs. */
+export async function readTm3Sets(): Promise<Map<string, string[]>> {
+  return (await readSetState()).sets;
 }
 
 /** Load each set into a side set and swap it in: the live set changes in one step. */
-export function swapScript(sets: SetPlan[], existing: Set<string>): string {
+export function swapScript(sets: SetPlan[], existing: Set<string>, hits: Map<string, Map<string, Hits>> = new Map()): string {
   const lines: string[] = [];
   for (const s of sets) {
     if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s)}`);
     if (s.timed) continue; // live grants and bans are never replaced
     lines.push(`create ${s.name}${SIDE} ${setOptions(s)}`);
-    for (const m of s.members) lines.push(`add ${s.name}${SIDE} ${m}`);
+    // a member that stays keeps its count, so a swap does not make a used entry look unused
+    const had = hits.get(s.name);
+    for (const m of s.members) {
+      const h = had?.get(m);
+      lines.push(h ? `add ${s.name}${SIDE} ${m} packets ${h.packets} bytes ${h.bytes}` : `add ${s.name}${SIDE} ${m}`);
+    }
     lines.push(`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`);
   }
   return `${lines.join('\n')}\n`;
@@ -34,7 +69,8 @@ export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<
   if (sets.length === 0) return;
   // Side sets left by a killed run would make "create" fail; they hold nothing live.
   for (const s of sets) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
-  await run('ipset', ['restore'], { input: swapScript(sets, existing) });
+  const { hits } = await readSetState();
+  await run('ipset', ['restore'], { input: swapScript(sets, existing, hits) });
 }
 
 /** Create, empty, the planned sets the kernel lacks: new rules can then be tested before any live set changes. */

@@ -2,7 +2,7 @@ import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
 import type { Cut } from '../plan/reach.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
+import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
@@ -19,6 +19,7 @@ import { knockInputs, applyKnock } from './knock.js';
 import { ensureClosed } from './closed.js';
 import { lookUpNames } from './refresh.js';
 import { writeCache } from '../store/cache.js';
+import { recordUsage } from '../store/usage.js';
 
 /** adminFailures: ADMIN SECTION lines that failed (line number in iptables-custom, its text, the error) */
 export interface RestartResult { written: string[]; backups: string[]; swapped: string[]; fail2ban: string; custom: string; knockd: string; adminFailures: AdminFailure[]; diff?: RestartDiff }
@@ -43,8 +44,8 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
     const knock = await knockInputs(ctx, dryRun);
     const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
-    const kernel = await readTm3Sets();
-    const changed = changedSets(sets, kernel);
+    const { sets: kernel, lacking } = await readSetState();
+    const changed = changedSets(sets, kernel, lacking);
     if (dryRun) {
       const diff = await restartDiff(ctx, sets, rendered, kernel);
       return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
@@ -76,6 +77,8 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, strin
   await restoreRules(6, v6);
   const planned = new Set(sets.map((s) => s.name));
   await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
+  // sets converted to counters just now start being counted here
+  await recordUsage(ctx.paths, (await readSetState()).hits).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
 
   const fail2ban = await fail2banStep(ctx);
   // The sets were swapped to the plan above: the script's own reload would only repeat it.

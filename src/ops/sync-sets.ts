@@ -1,6 +1,6 @@
 import { changedSets, planSets, type SetPlan } from '../plan/sets.js';
 import { ipsetsText } from '../plan/files.js';
-import { readTm3Sets, swapSets } from '../apply/ipset.js';
+import { readSetState, swapSets } from '../apply/ipset.js';
 import { writeIfChanged } from '../store/files.js';
 import type { Ctx } from '../cli/context.js';
 import type { State } from './state.js';
@@ -25,8 +25,8 @@ export function describeSetChanges(before: SetPlan[], after: SetPlan[]): string[
 export async function syncSets(ctx: Ctx, state: State): Promise<string[]> {
   const sets = planSets(ctx.config, state.entries, state.cache);
   await writeIfChanged(ctx.paths.ipsets, ipsetsText(sets), 0o640);
-  const kernel = await readTm3Sets();
-  const changed = changedSets(sets, kernel);
+  const { sets: kernel, lacking } = await readSetState();
+  const changed = changedSets(sets, kernel, lacking);
   await swapSets(changed, new Set(kernel.keys()));
   return changed.map((s) => s.name);
 }

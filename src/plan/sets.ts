@@ -14,7 +14,7 @@ export const SET_PREFIX = 'tm3-';
 export const setName = (service: string, family: Family) => `${SET_PREFIX}${service}-${family}`;
 /** ipset create options; constant so that a saved file, the kernel and a side set always agree. */
 export const setOptions = (s: Pick<SetPlan, 'family' | 'timed' | 'timeout'>) =>
-  s.timed ? `hash:ip family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${s.timeout ?? 0}` : `hash:net family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
+  s.timed ? `hash:ip family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${s.timeout ?? 0}` : `hash:net family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576 counters`;
 export const KNOCK = 'knock';
 /** Fail2Ban's bans: filled by the tm3-ipset banaction, matched ahead of everything but loopback. */
 export const BAN = 'ban';
@@ -52,11 +52,15 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
   return sets;
 }
 
-/** The names of the sets whose members differ from what the kernel holds (or which it lacks). */
-export function changedSets(plan: SetPlan[], kernel: Map<string, string[]>): SetPlan[] {
+/**
+ * The names of the sets whose members differ from what the kernel holds (or which it lacks), and
+ * the whitelist sets an older tm3 made without counters: ipset cannot add them to a live set, so
+ * they are swapped for a side set made with them, holding the same members.
+ */
+export function changedSets(plan: SetPlan[], kernel: Map<string, string[]>, lacking: Set<string> = new Set()): SetPlan[] {
   return plan.filter((s) => {
     const have = kernel.get(s.name);
     if (s.timed) return !have; // live grants and bans: only created, never replaced
-    return !have || have.length !== s.members.length || have.some((m, i) => m !== s.members[i]);
+    return !have || lacking.has(s.name) || have.length !== s.members.length || have.some((m, i) => m !== s.members[i]);
   });
 }

@@ -16,7 +16,7 @@ describe('fault: concurrent commands lose and corrupt nothing (lab)', function (
     expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
     return r;
   };
-  const members = async (set: string) => (await lab.exec(lab.server.ns, 'ipset', ['list', set])).stdout.split('\n').filter((l) => /^[0-9a-f.:]+(\/\d+)?$/.test(l)).sort();
+  const members = async (set: string) => (await lab.exec(lab.server.ns, 'ipset', ['list', set])).stdout.split('\n').map((l) => l.replace(/ packets \d+ bytes \d+$/, '')).filter((l) => /^[0-9a-f.:]+(\/\d+)?$/.test(l)).sort();
 
   before(async function () {
     requireLab(this);

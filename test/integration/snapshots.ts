@@ -12,7 +12,8 @@ export async function kernelSnapshot(lab: Lab): Promise<string> {
   const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
   // a timed member (a knock grant) counts its timeout down: only its presence is state
   // and a set's hash seed (initval) is new each time a swap recreates it: not state either
-  const members = sets.stdout.replace(/^(add \S+ \S+) timeout \d+/gm, '$1').replace(/ initval 0x[0-9a-f]+/g, '');
+  // and a whitelist member's hit counters count what passed: not state
+  const members = sets.stdout.replace(/^(add \S+ \S+) timeout \d+/gm, '$1').replace(/ initval 0x[0-9a-f]+/g, '').replace(/ packets \d+ bytes \d+/g, '');
   // a hash set lists its members in hash order, which a reload may change: sorted, the content is the state
   return [members.split('\n').sort().join('\n'), strip(v4.stdout), strip(v6.stdout)].join('\n---\n');
 }
