@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { run } from './run.js';
-import { adminBodyLines, candidateStarts, instrument, parseTrace, type AdminFailure } from '../plan/admin-trace.js';
+import { parseTrace, type AdminFailure } from '../plan/admin-trace.js';
 
 /** Tag every action in syslog/the journal; a box without a syslog socket just skips it. */
 export async function syslog(message: string, priority: 'info' | 'warning' | 'err' = 'info'): Promise<void> {
@@ -43,48 +43,13 @@ export async function restartUnit(unit: string): Promise<{ active: boolean; stat
  * `setsLoaded`: the caller has just brought every set to the plan, so the script skips reloading them.
  */
 export async function runCustomScript(file: string, setsLoaded = false): Promise<{ ok: boolean; output: string; failures: AdminFailure[] }> {
-  const env: Record<string, string> = setsLoaded ? { TM3_SETS_LOADED: '1' } : {};
-  const script = await fs.promises.readFile(file, 'utf8').catch(() => undefined);
-  const body = script === undefined ? undefined : adminBodyLines(script);
-  // beyond what one argument may hold (see below): unmarked, as before
-  if (script === undefined || !body || Buffer.byteLength(script) > 90_000) {
-    const r = await run('sh', [file], { allowFail: true, timeoutMs: 300_000, env });
-    return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim(), failures: [] };
-  }
-  const starts = await commandStarts(script, body.first);
+  // The file itself, as the boot runs it, traced (see admin-trace.ts): nothing is added to its text.
   const token = `tm3-admin-${randomBytes(8).toString('hex')}`;
-  // The marked copy runs as `sh -c TEXT FILE`, so $0 is still the script's own path (an admin
-  // line may source a file beside it); the file itself, which the boot runs, is not touched.
-  const text = instrument(script, starts, token);
-  const r = await run('sh', ['-c', text, file], { allowFail: true, timeoutMs: 300_000, env });
+  const env: Record<string, string> = { PS4: `${token} `, ...(setsLoaded ? { TM3_SETS_LOADED: '1' } : {}) };
+  const r = await run('sh', ['-x', file], { allowFail: true, timeoutMs: 300_000, env });
+  const script = await fs.promises.readFile(file, 'utf8').catch(() => '');
   const { failures, output } = parseTrace(script, r.stderr, token);
   return { ok: r.exitCode === 0, output: `${r.stdout}\n${output}`.trim(), failures };
-}
-
-/**
- * The candidate lines where a command starts, as dash parses them: the lines since the last
- * start must be whole commands (not inside an if, a quote, a function). One dash checks every
- * piece (`sh -nc`, parse only); a piece that is not whole is retried from the last start.
- */
-async function commandStarts(script: string, first: number): Promise<number[]> {
-  const lines = script.split('\n');
-  const piece = (a: number, b: number) => lines.slice(a, b).join('\n');
-  // each piece after a newline, so one that starts with '-' is never taken for an option
-  const whole = async (pieces: string[]) => {
-    if (pieces.length === 0) return [];
-    const r = await run('sh', ['-c', 'for s; do sh -nc "$s" 2>/dev/null && echo y || echo n; done', 'tm3-parse', ...pieces.map((x) => `\n${x}`)], { allowFail: true });
-    return r.stdout.split('\n').map((l) => l === 'y');
-  };
-  const candidates = candidateStarts(script);
-  const from = [first, ...candidates];
-  const quick = await whole(candidates.map((c, k) => piece(from[k], c)));
-  const starts: number[] = [];
-  let last = first;
-  for (const [k, c] of candidates.entries()) {
-    const ok = last === from[k] ? quick[k] : (await whole([piece(last, c)]))[0];
-    if (ok) { starts.push(c); last = c; }
-  }
-  return starts;
 }
 
 /** tm3-failsafe: `check` reports what leaves the box open; `verify` also closes it again. */

@@ -1,10 +1,18 @@
-// Which ADMIN SECTION line failed, and with what error. The boot runs iptables-custom as it is;
-// tm3 restart runs its text (sh -c, $0 still the file) with a marker before each command
-// (`__tm3_at $? LINE`), which reports the status of the command before it and hands that status
-// on, so `$?` means what it did. Debian's dash has no $LINENO, so the markers carry the lines.
+// Which ADMIN SECTION line failed, and with what error. tm3 restart runs iptables-custom exactly
+// as the boot does (the file itself, under sh), only with `-x`: dash then writes each command it
+// runs to stderr behind PS4, a random token. An error line after a traced command is that
+// command's. No marker is ever written into the admin's text: a here-doc, `set -e`, a NUL byte or
+// a very long section runs as the boot runs it. Debian's dash has no $LINENO and no ERR trap, so
+// the line is found by matching the command as run against the section's lines, and a command
+// that fails without a word on stderr (`false`) is not reported; iptables, ip6tables and ipset
+// always say why they failed.
 import { ADMIN_BEGIN, ADMIN_END } from './admin-section.js';
 
-export interface AdminFailure { line: number; text: string; status: number; error: string }
+/** line: 1-based line in iptables-custom, when the command could be matched to one */
+export interface AdminFailure { line?: number; text: string; error: string }
+
+/** The traced no-op the template runs just before the ADMIN SECTION (the trace's boundary). */
+export const ADMIN_TRACE_MARK = ': tm3 admin section follows';
 
 /** 0-based indices of the admin body's lines in the script, or undefined when it has no section. */
 export function adminBodyLines(script: string): { first: number; end: number } | undefined {
@@ -14,67 +22,69 @@ export function adminBodyLines(script: string): { first: number; end: number } |
   return first > 0 && end >= first ? { first, end } : undefined;
 }
 
-/**
- * Lines where a command may start: not blank or a comment, not after a backslash continuation,
- * not inside a here-document (`sh -n` takes an unfinished one as complete). Whether the lines
- * before form whole commands (not inside an if, a quote, a function) is sh -n's to say.
- */
-export function candidateStarts(script: string): number[] {
-  const body = adminBodyLines(script);
-  if (!body) return [];
-  const lines = script.split('\n');
-  const out: number[] = [];
-  let heredoc: { word: string; tabs: boolean } | undefined;
-  let continued = false;
-  for (let i = body.first; i < body.end; i++) {
-    const l = lines[i];
-    if (heredoc) {
-      if ((heredoc.tabs ? l.replace(/^\t+/, '') : l) === heredoc.word) heredoc = undefined;
-      continue;
-    }
-    if (!continued && l.trim() !== '' && !l.trim().startsWith('#')) out.push(i);
-    continued = /(^|[^\\])(\\\\)*\\$/.test(l);
-    const h = /<<(-?)\s*(['"]?)([A-Za-z0-9_]+)\2/.exec(l);
-    if (h) heredoc = { word: h[3], tabs: h[1] === '-' };
-  }
-  return out;
-}
+const KEYWORDS = /^(?:if|then|else|elif|do|while|until|!|\{|\(|\}|\))\s+/;
+const REDIRECT = /\s*\d*(?:>>|<<-?|>&|<&|>\||[<>])\s*\S+/g;
+const unquote = (s: string) => s.replace(/["']/g, '');
 
-/** The script with a marker before each command start and one after the section. */
-export function instrument(script: string, starts: number[], token: string): string {
-  const body = adminBodyLines(script)!;
-  const lines = script.split('\n');
-  const at = new Set(starts);
-  const out: string[] = [];
-  lines.forEach((l, i) => {
-    if (i === 0 && l.startsWith('#!')) { out.push(l); return; }
-    if (i === body.first) out.push(markerFunction(token));
-    if (at.has(i) || i === body.end) out.push(`__tm3_at $? ${i === body.end ? 0 : i + 1}`);
-    out.push(l);
+/** A section line as a list of patterns, one per simple command on it, that a traced command matches. */
+function linePatterns(line: string): RegExp[] {
+  if (/^\s*(#|$)/.test(line)) return [];
+  return unquote(line).split(/&&|\|\||;|\|/).map((seg) => {
+    let s = seg.replace(REDIRECT, '').trim();
+    for (let k = 0; k < 4 && KEYWORDS.test(`${s} `); k++) s = `${s} `.replace(KEYWORDS, '').trim();
+    return s;
+  }).filter((s) => s && !/^(?:fi|done|esac|then|else|do)$/.test(s)).map((s) => {
+    const parts = s.split(/(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/).map((p, i) => (i % 2 ? '.*?' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+')));
+    return new RegExp(`^${parts.join('')}$`);
   });
-  return out.join('\n');
 }
 
-// The status of the command before, reported when it failed, then handed on unchanged.
-const markerFunction = (token: string) => `__tm3_at() { __tm3_s=$1; if [ "$__tm3_s" -ne 0 ] && [ -n "\${__tm3_l:-}" ]; then printf '\\n${token} fail %s %s\\n' "$__tm3_l" "$__tm3_s" >&2; fi; __tm3_l=$2; [ "$2" -eq 0 ] && __tm3_l=; printf '\\n${token} at %s\\n' "$2" >&2; return $__tm3_s; }`;
+/**
+ * The section line a traced command came from: the first match after the last one (commands
+ * mostly run in order, so this is one step each), else the first anywhere (a loop, a function).
+ */
+function lineFinder(lines: string[], body: { first: number; end: number }) {
+  const patterns = new Map<number, RegExp[]>();
+  const matches = (i: number, cmd: string) => {
+    if (!patterns.has(i)) patterns.set(i, linePatterns(lines[i]));
+    return patterns.get(i)!.some((re) => re.test(cmd));
+  };
+  return (command: string, after: number): number | undefined => {
+    const cmd = unquote(command).trim();
+    for (let i = Math.max(after, body.first); i < body.end; i++) if (matches(i, cmd)) return i + 1;
+    for (let i = body.first; i < Math.min(after, body.end); i++) if (matches(i, cmd)) return i + 1;
+    return undefined;
+  };
+}
 
-/** The failures the markers reported, each with its line's text and what it wrote to stderr. */
+const WARNING = /^#?\s*warning:/i;
+
+/** The failures in a `sh -x` run's stderr (PS4 = token + space), and the output without the trace. */
 export function parseTrace(script: string, stderr: string, token: string): { failures: AdminFailure[]; output: string } {
   const lines = script.split('\n');
-  const said = new Map<number, string[]>();
+  const body = adminBodyLines(script);
   const failures: AdminFailure[] = [];
   const rest: string[] = [];
-  let current = 0;
+  const prefix = `${token} `;
+  let inAdmin = false;
+  let current: AdminFailure | undefined;
+  let last = 0;
+  const lineOf = body ? lineFinder(lines, body) : () => undefined;
   for (const l of stderr.split('\n')) {
-    const at = new RegExp(`^${token} at (\\d+)$`).exec(l);
-    const fail = new RegExp(`^${token} fail (\\d+) (\\d+)$`).exec(l);
-    if (at) current = Number(at[1]);
-    else if (fail) {
-      const line = Number(fail[1]);
-      failures.push({ line, text: (lines[line - 1] ?? '').trim(), status: Number(fail[2]), error: (said.get(line) ?? []).join('; ') || `exit status ${fail[2]}` });
-    } else if (l.trim() !== '') {
-      if (current) said.set(current, [...(said.get(current) ?? []), l.trim()]);
-      rest.push(l);
+    if (l.startsWith(prefix)) {
+      const cmd = l.slice(prefix.length);
+      if (cmd.trim() === ADMIN_TRACE_MARK.trim()) { inAdmin = true; continue; }
+      if (!inAdmin || !body) continue;
+      const line = lineOf(cmd, last);
+      if (line) last = line;
+      current = { line, text: line ? lines[line - 1].trim() : cmd.trim(), error: '' };
+      continue;
+    }
+    if (l.trim() === '') continue;
+    rest.push(l);
+    if (inAdmin && current && !WARNING.test(l.trim())) {
+      if (!current.error) failures.push(current);
+      current.error = current.error ? `${current.error}; ${l.trim()}` : l.trim();
     }
   }
   return { failures, output: rest.join('\n') };
