@@ -22,6 +22,9 @@ const PREFIX_RE = /^(?:0|[1-9][0-9]{0,2})$/;
 // ('reserved' is not among them: ipaddr.js files the documentation ranges the lab uses there.)
 const NEVER_RANGES = new Set(['unspecified', 'multicast', 'broadcast', 'ipv4Mapped']);
 const CLASS_E = ipaddr.parseCIDR('240.0.0.0/4');
+// IPv6 prefixes that carry IPv4 addresses: behind a NAT64 gateway (RFC 6052 well-known and
+// local-use prefixes) the whole IPv4 internet arrives as 64:ff9b::a.b.c.d, so a /96 there is a /0.
+const V4_IN_V6 = ['64:ff9b::/96', '64:ff9b:1::/48', '::ffff:0:0/96'].map((c) => ipaddr.parseCIDR(c) as [ipaddr.IPv6, number]);
 
 interface ParseOptions {
   /** allow prefixes broader than /8 (v4) or /32 (v6) */
@@ -93,6 +96,16 @@ function checkNet(text: string, opts: ParseOptions): Net {
     : ipaddr.IPv6.networkAddressFromCIDR(`${canonAddr}/${prefix}`)).toString();
   if (canonical !== canonAddr) {
     throw new InputError(`${what} '${raw}' has host bits set`, `did you mean ${canonical}/${prefix}?`);
+  }
+  if (family === 6) {
+    for (const [net, len] of V4_IN_V6) {
+      const holdsIt = prefix <= len && net.match(addr as ipaddr.IPv6, prefix);
+      if (holdsIt) throw new InputError(`${what} '${raw}' holds ${net.toString()}/${len}, where the whole IPv4 internet appears as IPv6 (NAT64, IPv4-mapped)`, 'whitelist the translated address of the client instead, e.g. 64:ff9b::203.0.113.7; this is never allowed');
+      // inside it, the width that counts is the IPv4 one: /104 is an IPv4 /8
+      if (prefix < 104 && (addr as ipaddr.IPv6).match(net, len) && !opts.force) {
+        throw new InputError(`${what} '${raw}' stands for IPv4 addresses broader than /8`, `narrow it, or pass --force if you really mean a /${prefix}`);
+      }
+    }
   }
   const range = addr.range();
   if (NEVER_RANGES.has(range) || (family === 4 && (addr as ipaddr.IPv4).match(CLASS_E as [ipaddr.IPv4, number]))) {

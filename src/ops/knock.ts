@@ -4,6 +4,7 @@ import { generateSequence, sequenceStillFree } from '../model/knock.js';
 import { knockFiles, type KnockInputs } from '../plan/knock-files.js';
 import { readKnockState, writeKnockState, type KnockState } from '../store/knock-state.js';
 import { writeIfChanged } from '../store/files.js';
+import { withLock } from '../store/lock.js';
 import { restartKnockd } from '../apply/knockd.js';
 import { defaultInterface, interfaceAddress, listeningPorts } from '../apply/net.js';
 import { syslog } from '../apply/system.js';
@@ -46,7 +47,13 @@ export async function applyKnock(ctx: Ctx, inputs: KnockInputs): Promise<string>
   return restartKnockd(ctx.paths, inputs.interface);
 }
 
-export async function setPermanent(ctx: Ctx, on: boolean): Promise<void> {
+// knock.ini is read, changed and written back: under tm3's lock, so a rotate and a dry run (or
+// activate) running at once never write back an old sequence a departed employee knew.
+export function setPermanent(ctx: Ctx, on: boolean): Promise<void> {
+  return withLock(ctx.paths, () => setPermanentLocked(ctx, on));
+}
+
+async function setPermanentLocked(ctx: Ctx, on: boolean): Promise<void> {
   const st = await readKnockState(ctx.paths);
   st.permanent = on;
   await writeKnockState(ctx.paths, st);
@@ -62,7 +69,11 @@ export interface Rotation { sequence: number[]; /** the sequence a dry run showe
  * the sequence and keeps it aside in knock.ini (pending), so the real rotate uses exactly what it
  * showed, unless a port of it became unusable meanwhile (then it says so and picks another).
  */
-export async function rotate(ctx: Ctx, dryRun: boolean): Promise<Rotation> {
+export function rotate(ctx: Ctx, dryRun: boolean): Promise<Rotation> {
+  return withLock(ctx.paths, () => rotateLocked(ctx, dryRun));
+}
+
+async function rotateLocked(ctx: Ctx, dryRun: boolean): Promise<Rotation> {
   if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true first');
   const st = await readKnockState(ctx.paths);
   const old = st.sequence ?? [];

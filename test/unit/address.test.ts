@@ -53,6 +53,18 @@ describe('parseNet', () => {
     });
   }
 
+  it('IPv6 prefixes that carry IPv4 (NAT64, IPv4-mapped) count at their IPv4 width; holding a whole one is never allowed', () => {
+    for (const t of ['64:ff9b::/96', '64:ff9b::/95', '::fffe:0:0/95', '64:ff9b:1::/48']) {
+      expect(() => parseNet(t), t).to.throw(/whole IPv4 internet appears as IPv6/);
+      expect(() => parseNet(t, { force: true }), `${t} --force`).to.throw(/whole IPv4 internet/);
+    }
+    expect(() => parseNet('::/8', { force: true })).to.throw(/holds 64:ff9b::\/96/);
+    expect(() => parseNet('64:ff9b::/100')).to.throw(/stands for IPv4 addresses broader than \/8/);
+    expect(parseNet('64:ff9b::/100', { force: true }).cidr).to.equal('64:ff9b::/100');
+    expect(parseNet('64:ff9b::cb00:7100/120').cidr).to.equal('64:ff9b::cb00:7100/120');
+    expect(parseNet('2001:db8::/32').cidr).to.equal('2001:db8::/32');
+  });
+
   it('every refusal names a fix', () => {
     for (const [input, , opts] of invalid) {
       try { parseNet(input, opts); } catch (e) { expect((e as InputError).fix, input).to.be.a('string').and.not.equal(''); }
