@@ -182,11 +182,14 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       const kept = await confirmWithin(o.confirmSeconds, 'The firewall is up. Can you still open a NEW ssh session to this server?');
       if (!kept) {
         await restoreKernel(before);
-        // A reboot must not bring back what was not confirmed: the boot rules this run changed go back too.
-        for (const f of [paths.rulesV4, paths.rulesV6].filter((x) => planned.written.includes(x))) {
+        // A reboot, or a daemon that reads its config again, must not bring back what was not
+        // confirmed: every file this run replaced goes back (the boot rules, and knockd's and
+        // Fail2Ban's config: a legacy box's users keep their old knock). What it newly wrote for
+        // a peer daemon goes; tm3's own new files stay, unused (its units are disabled below).
+        for (const f of planned.written) {
           const saved = path.join(backupDir, path.relative(paths.root, f));
           if (await fs.access(saved).then(() => true, () => false)) await copyAtomic(saved, f);
-          else await fs.rm(f, { force: true });
+          else if ([paths.rulesV4, paths.rulesV6, paths.knockdConf, paths.knockdDefault].includes(f) || f.startsWith(`${paths.f2b.conf}/`)) await fs.rm(f, { force: true });
         }
         if (hasSystemd(paths.root)) {
           // an upgrade keeps the previous tm3 running at boot, with the rules.v4 just put back
@@ -195,6 +198,9 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
         }
         const stopped = await stopStarted(paths, daemonsBefore);
         if (stopped.length) out.info(`stopped again: ${stopped.join(', ')} (this run started them)`);
+        // the ones that ran before run on their own config again
+        const ranBefore = [...(daemonsBefore.knockd ? ['knockd.service'] : []), ...(daemonsBefore.fail2ban ? ['fail2ban.service'] : [])];
+        if (hasSystemd(paths.root) && ranBefore.length) await systemctl(['try-restart', ...ranBefore], true);
         record.state = 'installed';
         await writeInstallRecord(paths, record);
         out.warn('not confirmed: the previous firewall rules are back, in the kernel and in /etc/iptables (as iptables-apply does); run tm3-install again when ready');

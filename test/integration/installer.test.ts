@@ -210,6 +210,9 @@ describe('tm3-install (lab)', function () {
     try {
       fs.mkdirSync(path.join(fresh, 'etc/iptables'), { recursive: true });
       fs.writeFileSync(path.join(fresh, 'etc/iptables/rules.v4'), OLD_RULES);
+      // a legacy box's knockd.conf: its users' knock opens the rules that come back (red team)
+      const oldKnockd = '[options]\n\tUseSyslog\n\n[opencloseSSH]\n\tsequence = 7113:tcp,8224:tcp,9335:tcp\n\tseq_timeout = 15\n\ttcpflags = syn\n\tstart_command = /sbin/iptables -I INPUT -s %IP% -j ACCEPT\n';
+      fs.writeFileSync(path.join(fresh, 'etc/knockd.conf'), oldKnockd);
       const rules = async () => (await lab.exec(lab.server.ns, 'iptables-save', ['-t', 'filter'])).stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
       const kernel = await rules();
       const args = ['--root', fresh, '--yes', '--no-packages', '--no-migrate', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s', '--apply', '--confirm-seconds', '2'];
@@ -218,6 +221,9 @@ describe('tm3-install (lab)', function () {
       expect(r.stdout + r.stderr).to.match(/previous firewall rules are back, in the kernel and in \/etc\/iptables/);
       expect(fs.readFileSync(path.join(fresh, 'etc/iptables/rules.v4'), 'utf8')).to.equal(OLD_RULES);
       expect(fs.existsSync(path.join(fresh, 'etc/iptables/rules.v6')), 'rules.v6 did not exist before').to.equal(false);
+      expect(fs.readFileSync(path.join(fresh, 'etc/knockd.conf'), 'utf8'), 'knockd.conf as it was').to.equal(oldKnockd);
+      const jailFiles = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => /tm3/.test(f)) : []);
+      expect(jailFiles(path.join(fresh, 'etc/fail2ban')), "tm3's Fail2Ban files, which nothing before used").to.deep.equal([]);
       expect(await rules()).to.equal(kernel);
       // the knockd and fail2ban-server this run started (tm3 runs them itself without systemd) are gone
       expect(r.stdout).to.match(/stopped again: knockd, fail2ban/);
