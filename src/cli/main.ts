@@ -19,6 +19,7 @@ import * as unban from './commands/unban.js';
 import * as provider from './commands/provider.js';
 import * as restore from './commands/restore.js';
 import * as why from './commands/why.js';
+import * as user from './commands/user.js';
 
 const program = new Command('tm3')
   .description("Travelin' Man 3: a whitelist-first firewall for Asterisk PBX servers")
@@ -34,7 +35,7 @@ program.configureOutput(oneLine);
 // Each command imports its work inside its action (await import), so a command loads only what it
 // runs: tm3 list and tm3 knock grant start without Handlebars, and list without execa.
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
-for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate, unban, provider, restore, why]) cmd.register(program, context);
+for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate, unban, provider, restore, why, user]) cmd.register(program, context);
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 // `tm3 add-ip x 198.51.100.9 sip` must not quietly whitelist every port: extra words are an error.
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine).allowExcessArguments(false);

@@ -24,6 +24,8 @@ export interface Entry {
   ban?: 'never' | 'allow';
   /** a name whitelisted over one family only (a legacy box's rules.v4 named it, rules.v6 not) */
   family?: 4 | 6;
+  /** the person whose opening made it (tm3 user revoke removes it with them) */
+  person?: string;
 }
 
 /** Admin-made entries are never banned by default; knock grants stay bannable (a hotel network can be hostile). */
@@ -46,6 +48,8 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
   const source = (str('source') ?? 'admin') as Source;
   const ban = str('ban');
   const family = str('family');
+  const person = str('person');
+  if (person !== undefined && !/^[a-z][a-z0-9_-]{0,31}$/.test(person)) throw new InputError(`entry ${name} has person='${printable(person)}'`, 'a person name is lower-case letters, digits, _ or -; or leave it out');
   if (family !== undefined && family !== '4' && family !== '6') throw new InputError(`entry ${name} has family='${printable(family)}'`, 'use family=4 or family=6, or leave it out for both');
   if (ban !== undefined && ban !== 'never' && ban !== 'allow') throw new InputError(`entry ${name} has ban='${printable(ban)}'`, 'use ban=never or ban=allow, or leave it out');
   if (!SOURCES.includes(source)) throw new InputError(`entry ${name} has unknown source '${printable(source)}'`, `use one of ${SOURCES.join(', ')}`);
@@ -58,6 +62,7 @@ export function parseEntry(name: string, text: string, catalog: Catalog): Entry 
     added: str('added') ?? '',
     ...(ban ? { ban: ban as 'never' | 'allow' } : {}),
     ...(family && host ? { family: Number(family) as 4 | 6 } : {}),
+    ...(person ? { person } : {}),
   };
 }
 
@@ -84,5 +89,6 @@ export function formatEntry(e: Entry): string {
   fields.added = e.added;
   if (e.ban) fields.ban = e.ban;
   if (e.family && e.host) fields.family = String(e.family);
+  if (e.person) fields.person = e.person;
   return `# tm3 whitelist entry. Edit with tm3 add-ip/add-fqdn --replace, remove with tm3 del-acct ${e.name}.\n${encode({ entry: fields }).trimEnd()}\n`;
 }

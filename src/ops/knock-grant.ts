@@ -16,35 +16,47 @@ import { loadState } from './state.js';
 // a knock and the door opening, so it loads only what a grant needs; the entry change of
 // permanent mode is imported only when permanent mode is on.
 
+/** Who opened: a person (their SPA stanza or, later, their knock section), and the packet's own source. */
+export interface Who { person?: string; from?: string; method?: 'knock' | 'spa' }
+
 /** A knock that came through: a timed grant, and a permanent entry when activated. */
-export async function grant(ctx: Ctx, text: string): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string }> {
+export async function grant(ctx: Ctx, text: string, who: Who = {}): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string; seconds: number }> {
   const net = parseHost(text, 'knock address');
   const addr = ipaddr.parse(net.address);
   if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
   if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
-  await addTimed(setName(KNOCK, net.family), net.address, ctx.config.knock.grantSeconds);
-  await syslog(`knock grant: ${net.address} for ${ctx.config.knock.grantSeconds}s (${ctx.config.knock.services.join(',')})`);
+  const person = who.person ? await (await import('./person-grant.js')).personFor(ctx, net.address, who) : undefined;
+  const seconds = person?.seconds ?? ctx.config.knock.grantSeconds;
+  await addTimed(setName(KNOCK, net.family), net.address, seconds);
+  await syslog(`knock grant: ${net.address} for ${seconds}s (${ctx.config.knock.services.join(',')})${person ? ` to person ${person.name}` : ''}`);
+  const opening = { address: net.address, person: person?.name ?? null, method: who.method ?? 'knock', services: ctx.config.knock.services, seconds } as const;
+  const done = async (r: { address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string }) => {
+    await (await import('./person-grant.js')).recordOpening(ctx, { ...opening, at: new Date().toISOString(), ...(r.entry ? { entry: r.entry } : {}) }, person);
+    return { ...r, seconds };
+  };
   const st = await readKnockState(ctx.paths);
-  if (!st.permanent) return { address: net.address, alreadyWhitelisted: false };
+  if (person ? !person.permanent : !st.permanent) return done({ address: net.address, alreadyWhitelisted: false });
 
   // Check and add under one lock: two knocks in quick succession must not make two entries.
   const { changeEntryLocked } = await import('./entry-change.js');
   return withLock(ctx.paths, async () => {
     const { entries, cache } = await loadState(ctx);
     const covered = entries.some((e) => entryAddresses(e, cache).some((c) => netContains(c, net.address)));
-    if (covered) return { address: net.address, alreadyWhitelisted: true };
+    if (covered) return done({ address: net.address, alreadyWhitelisted: true });
     const refused = await noEntryFor(ctx, net.address, entries);
     if (refused) {
       await syslog(`knock: ${net.address} keeps a timed grant only: ${refused}`, 'warning');
-      return { address: net.address, alreadyWhitelisted: false, timedOnly: refused };
+      return done({ address: net.address, alreadyWhitelisted: false, timedOnly: refused });
     }
     const now = new Date();
-    let name = knockEntryName(now);
-    for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${knockEntryName(now)}-${i}`;
-    const entry: Entry = { name, address: net, services: ctx.config.knock.services, source: 'knock', added: now.toISOString() };
+    // a person's entry carries their name, so revoking them finds it (NAME-YYYYmmdd-HHMMSS)
+    const base = person ? `${person.name}-${knockEntryName(now)}` : knockEntryName(now);
+    let name = base;
+    for (let i = 2; await entryExists(ctx.paths, name); i++) name = `${base}-${i}`;
+    const entry: Entry = { name, address: net, services: person?.services ?? ctx.config.knock.services, source: 'knock', added: now.toISOString(), ...(person ? { person: person.name } : {}) };
     await changeEntryLocked(ctx, { add: entry }, false);
     await syslog(`knock: permanently whitelisted ${net.address} as ${name}`);
-    return { address: net.address, entry: name, alreadyWhitelisted: false };
+    return done({ address: net.address, entry: name, alreadyWhitelisted: false });
   });
 }
 

@@ -18,10 +18,19 @@ export interface RefreshResult {
   changedHosts: string[];
   swapped: string[];
   changes: string[];
+  /** people past --expires, revoked by this run (issue 18) */
+  expiredPeople?: string[];
 }
 
 /** The original's ipchecker: re-resolve every name, keep last good, swap only changed sets. */
 export async function refresh(ctx: Ctx, dryRun: boolean): Promise<RefreshResult> {
+  // the timer is what ends people past --expires; each revocation takes the lock itself
+  const expiredPeople = dryRun ? [] : await (await import('./people.js')).expirePeople(ctx);
+  const r = await refreshSets(ctx, dryRun);
+  return expiredPeople.length ? { ...r, expiredPeople } : r;
+}
+
+function refreshSets(ctx: Ctx, dryRun: boolean): Promise<RefreshResult> {
   return withLock(ctx.paths, async () => {
     const state = await loadState(ctx);
     const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));

@@ -92,6 +92,8 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, strin
     await syslog(`tm3 restart: ${text}`, 'warning');
   }
   const knockd = knock ? await applyKnock(ctx, knock).catch((e: Error) => { ctx.out.warn(`knockd: ${e.message}`); return 'failed'; }) : 'disabled';
+  // personal SPA (issue 18): fwknopd on the people's stanzas, stopped when there are none
+  await (await import('./people.js')).applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
 
   // Last, whatever the ADMIN SECTION did: closed again, loudly, or this restart fails.
   await ensureClosed(ctx, true);

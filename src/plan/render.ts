@@ -15,6 +15,7 @@ const CHECKS: Record<string, RegExp> = {
   // rule bodies are built in plan/rules.ts from validated parts; nothing else may look like one
   rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
   word: /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/,
+  base64: /^[A-Za-z0-9+/]{20,200}={0,2}$/,
   port: /^[1-9][0-9]{0,4}$/,
   // seconds and counts from config (a week's bantime is 604800)
   count: /^[1-9][0-9]{0,9}$/,

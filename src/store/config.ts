@@ -20,6 +20,8 @@ export interface Config {
   fail2ban: { enabled: boolean; asteriskLog: string; bantime: number; findtime: number; maxretry: number; banTrusted: boolean };
   knock: { enabled: boolean; interface: string; grantSeconds: number; services: string[]; maxPermanentPerHour: number };
   server: { publicAddress: string; adminContact: string };
+  /** personal SPA keys (fwknopd); people exist only with it or knocking */
+  spa: { enabled: boolean; port: number };
   /** files the config came from, in order */
   sources: string[];
   /** what the config means that an admin may not expect (shown by every command) */
@@ -35,6 +37,7 @@ export const DEFAULTS = {
   fail2ban: { enabled: 'true', asterisk_log: '/var/log/asterisk/full', bantime: '3600', findtime: '600', maxretry: '5', ban_trusted: 'false' },
   knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', max_permanent_per_hour: '10' },
   server: { public_address: '', admin_contact: '' },
+  spa: { enabled: 'true', port: '62201' },
 };
 
 type Sections = Record<string, Record<string, string>>;
@@ -135,6 +138,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       publicAddress: s.server.public_address.trim() ? parseNet(s.server.public_address, { what: '[server] public_address' }).address : '',
       adminContact: s.server.admin_contact.trim() ? parseContact(s.server.admin_contact, '[server] admin_contact') : '',
     },
+    spa: { enabled: bool(s.spa.enabled, '[spa] enabled'), port: int(s.spa.port, '[spa] port', 1, 65_535) },
     sources,
     warnings,
   };

@@ -49,6 +49,23 @@ export class Paths {
   get knockFaq() { return path.join(this.storeDir, 'knock.FAQ'); }
   get knockdPid() { return this.at('/run/tm3/knockd.pid'); }
   get knockdLog() { return this.at('/var/log/tm3-knockd.log'); }
+  /** people (issue 18): one file each, their SPA keys inside */
+  get usersDir() { return this.at('/etc/tm3/users'); }
+  userFile(name: string) { return path.join(this.usersDir, `${name}.conf`); }
+  get cardsDir() { return this.at('/root/tm3-users'); }
+  userCard(name: string) { return path.join(this.cardsDir, `${name}.FAQ`); }
+  /** which person each live grant belongs to, and when each person last got in */
+  get grantOwners() { return this.at('/var/lib/tm3/grant-people'); }
+  get lastAccess() { return this.at('/var/lib/tm3/last-access'); }
+  get fwknopdConf() { return this.at('/etc/fwknop/fwknopd.conf'); }
+  get fwknopAccess() { return this.at('/etc/fwknop/access.conf'); }
+  get fwknopdDefault() { return this.at('/etc/default/fwknop-server'); }
+  get fwknopdPid() { return this.at('/run/tm3/fwknopd.pid'); }
+  get fwknopdLog() { return this.at('/var/log/tm3/fwknopd.log'); }
+  /** replay protection: every SPA packet fwknopd has seen, kept across reboots (not under /run) */
+  get fwknopDigests() { return this.at('/var/lib/tm3/fwknop-digest.cache'); }
+  get auditLog() { return this.at('/var/log/tm3/access.jsonl'); }
+  get logrotate() { return this.at('/etc/logrotate.d/tm3'); }
   /** fail2ban's config, socket, pid, database and log, all under the root */
   get f2b() {
     return { conf: this.at('/etc/fail2ban'), socket: this.at('/run/fail2ban/fail2ban.sock'), pid: this.at('/run/fail2ban/fail2ban.pid'), db: this.at('/var/lib/fail2ban/fail2ban.sqlite3'), log: this.at('/var/log/fail2ban.log') };

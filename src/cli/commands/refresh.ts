@@ -22,6 +22,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         ctx.out.warn(msg);
         if (!opts.dryRun) await syslog(msg, 'warning');
       }
+      for (const name of r.expiredPeople ?? []) await ctx.out.action(`refresh: person ${name} expired and was revoked`);
       if (opts.json) return ctx.out.json(r);
       for (const c of r.changes) ctx.out.info(`  ${c}`);
       const what = r.swapped.length ? `${r.swapped.length} set(s) swapped` : 'no change';

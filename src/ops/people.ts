@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import ipaddr from 'ipaddr.js';
+import { InputError } from '../model/errors.js';
+import { validatePersonName, expired, type Person } from '../model/person.js';
+import { ALL } from '../model/services.js';
+import { spaFiles, cardFile, logrotateFile, type SpaInputs } from '../plan/spa-files.js';
+import { readPeople, readPerson, writePerson, deletePerson, grantOwners, forgetGrantOwner } from '../store/people.js';
+import { readKnockState } from '../store/knock-state.js';
+import { writeIfChanged, removeFile } from '../store/files.js';
+import { withLock } from '../store/lock.js';
+import { restartFwknopd, stopFwknopd } from '../apply/fwknopd.js';
+import { defaultInterface, interfaceAddress } from '../apply/net.js';
+import { syslog } from '../apply/system.js';
+import { tm3Command } from '../tm3-command.js';
+import type { Ctx } from '../cli/context.js';
+import { liveGrants, removeGrants, restoreGrants, withoutGrants, type Grant } from './grants.js';
+import { guardLockout, confirmForced, type GuardOptions } from './lockout.js';
+import { loadState } from './state.js';
+import { reachableFromOutside } from './knock.js';
+
+/** New SPA keys: fwknop's Rijndael key (32 bytes) and HMAC-SHA256 key (64 bytes). */
+export const newKeys = () => ({ key: randomBytes(32).toString('base64'), hmacKey: randomBytes(64).toString('base64') });
+
+async function spaInputs(ctx: Ctx, people: Person[]): Promise<SpaInputs | undefined> {
+  const iface = ctx.config.knock.interface || (await defaultInterface());
+  if (!iface) return undefined;
+  const found = ctx.config.server.publicAddress || (await interfaceAddress(iface));
+  const st = await readKnockState(ctx.paths);
+  return {
+    people, interface: iface, server: found || 'this-server', addressKnown: Boolean(ctx.config.server.publicAddress) || (found !== undefined && reachableFromOutside(found)),
+    tm3: tm3Command(ctx.paths.root), ...(ctx.config.knock.enabled && st.sequence ? { knockSequence: st.sequence } : {}),
+  };
+}
+
+/**
+ * Render access.conf (one stanza per person), fwknopd.conf, the cards and the logrotate snippet,
+ * then restart fwknopd on them (stop it when nobody is left). Openings go through the knock
+ * sets, so SPA needs knocking's timed sets: with [knock] enabled = false fwknopd is stopped.
+ */
+export async function applyPeople(ctx: Ctx, people?: Person[]): Promise<string> {
+  const list = people ?? (await readPeople(ctx.paths, ctx.config.catalog)).people;
+  await writeIfChanged(logrotateFile(ctx.paths).path, logrotateFile(ctx.paths).text, 0o644);
+  const live = list.filter((p) => !expired(p));
+  const inputs = await spaInputs(ctx, live);
+  if (!inputs) { ctx.out.warn('fwknopd has no interface to listen on (no default route); set [knock] interface'); return 'no interface'; }
+  for (const p of live) { const c = cardFile(ctx.config, ctx.paths, inputs, p); await fs.mkdir(ctx.paths.cardsDir, { recursive: true, mode: 0o700 }); await writeIfChanged(c.path, c.text, c.mode); }
+  if (!ctx.config.spa.enabled || !ctx.config.knock.enabled || live.length === 0) {
+    // access.conf without a stanza: nobody's key works, even if a fwknopd someone else started reads it
+    // (a box that never had a person gets no /etc/fwknop files at all)
+    const had = await fs.lstat(ctx.paths.fwknopAccess).then(() => true, () => false);
+    if (had || list.length) for (const f of spaFiles(ctx.config, ctx.paths, { ...inputs, people: [] })) await writeIfChanged(f.path, f.text, f.mode);
+    await stopFwknopd(ctx.paths);
+    return live.length === 0 ? 'stopped (no people)' : 'stopped ([spa] or [knock] disabled)';
+  }
+  for (const f of spaFiles(ctx.config, ctx.paths, inputs)) await writeIfChanged(f.path, f.text, f.mode);
+  return restartFwknopd(ctx.paths, inputs.interface);
+}
+
+export interface AddOptions { services: string[]; expires?: string; grantSeconds?: number; permanent: boolean; dryRun: boolean }
+
+export function addPerson(ctx: Ctx, name: string, o: AddOptions): Promise<{ person: Person; card: string; fwknopd: string }> {
+  validatePersonName(name);
+  if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled, and personal access opens through its timed sets', 'set [knock] enabled = true, then tm3 restart');
+  const outside = o.services.filter((s) => !ctx.config.knock.services.includes(ALL) && !ctx.config.knock.services.includes(s));
+  if (outside.length) throw new InputError(`--services ${outside.join(',')} is outside [knock] services (${ctx.config.knock.services.join(',')}), and an opening gives exactly those`, `give a subset of ${ctx.config.knock.services.join(',')}, or widen [knock] services`);
+  return withLock(ctx.paths, async () => {
+    if (await readPerson(ctx.paths, ctx.config.catalog, name).catch(() => true)) throw new InputError(`person ${name} exists already`, `tm3 user rotate ${name} gives new keys; tm3 user revoke ${name} removes them`);
+    const person: Person = { name, services: o.services, ...(o.expires ? { expires: o.expires } : {}), ...(o.grantSeconds ? { grantSeconds: o.grantSeconds } : {}), permanent: o.permanent, ...newKeys(), added: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const card = ctx.paths.inServer(ctx.paths.userCard(name));
+    if (o.dryRun) return { person, card, fwknopd: 'unchanged' };
+    await writePerson(ctx.paths, person);
+    const fwknopd = await applyPeople(ctx);
+    await syslog(`user add: ${name} (${o.services.join(',')}${o.expires ? `, until ${o.expires}` : ''})`);
+    return { person, card, fwknopd };
+  }, { dryRun: o.dryRun });
+}
+
+export function rotatePerson(ctx: Ctx, name: string, dryRun: boolean): Promise<string> {
+  validatePersonName(name);
+  return withLock(ctx.paths, async () => {
+    const p = await readPerson(ctx.paths, ctx.config.catalog, name);
+    if (!p) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
+    if (dryRun) return ctx.paths.inServer(ctx.paths.userCard(name));
+    await writePerson(ctx.paths, { ...p, ...newKeys() });
+    await applyPeople(ctx);
+    await syslog(`user rotate: new SPA keys for ${name}`);
+    return ctx.paths.inServer(ctx.paths.userCard(name));
+  }, { dryRun });
+}
+
+export interface Revocation { name: string; grants: string[]; entries: string[] }
+
+/** What a person holds: their live grants (by the owner records) and their permanent entries. */
+async function holdings(ctx: Ctx, name: string): Promise<{ grants: Grant[]; entries: string[] }> {
+  const owners = await grantOwners(ctx.paths);
+  const grants = (await liveGrants()).filter((g) => owners.get(ipaddr.process(g.address).toString())?.person === name);
+  const { entries } = await loadState(ctx);
+  return { grants, entries: entries.filter((e) => e.person === name).map((e) => e.name) };
+}
+
+/**
+ * tm3 user revoke: their stanza first (fwknopd restarted without it: their key opens nothing
+ * more), then their live grants and permanent entries, established flows included (the
+ * whitelist rules match the sets on every packet). Nobody else's stanza, grant or entry moves.
+ */
+export function revokePerson(ctx: Ctx, name: string, opts: { dryRun: boolean; guard: GuardOptions; why?: string }): Promise<Revocation> {
+  validatePersonName(name);
+  return withLock(ctx.paths, () => revokeLocked(ctx, name, opts), { dryRun: opts.dryRun });
+}
+
+async function revokeLocked(ctx: Ctx, name: string, opts: { dryRun: boolean; guard: GuardOptions; why?: string }): Promise<Revocation> {
+  const exists = await fs.lstat(ctx.paths.userFile(name)).then(() => true, () => false);
+  const held = await holdings(ctx, name);
+  if (!exists && held.grants.length === 0 && held.entries.length === 0) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
+  const result = { name, grants: held.grants.map((g) => g.address), entries: held.entries };
+  if (opts.dryRun) return result;
+  await deletePerson(ctx.paths, name);
+  await removeFile(ctx.paths.userCard(name));
+  await applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
+  if (held.entries.length) {
+    const { changeEntryLocked } = await import('./entry-change.js');
+    await changeEntryLocked(ctx, { remove: held.entries, grants: held.grants, guard: opts.guard, what: `revoking ${name}` }, false);
+  } else if (held.grants.length) {
+    const addresses = held.grants.map((g) => g.address);
+    const cuts = await guardLockout(ctx, opts.guard, `revoking ${name}`, (now) => withoutGrants(now, addresses));
+    await removeGrants(held.grants);
+    try { await confirmForced(ctx, cuts, opts.guard); } catch (err) { await restoreGrants(held.grants); throw err; }
+  }
+  for (const g of held.grants) await forgetGrantOwner(ctx.paths, ipaddr.process(g.address).toString());
+  await syslog(`user revoke: ${name}${opts.why ? ` (${opts.why})` : ''}; ended grants ${result.grants.join(' ') || 'none'}; removed entries ${result.entries.join(' ') || 'none'}`);
+  return result;
+}
+
+/** The refresh timer's part: everyone past --expires is revoked, one by one; a failure is said, the rest go on. */
+export async function expirePeople(ctx: Ctx): Promise<string[]> {
+  const { people } = await readPeople(ctx.paths, ctx.config.catalog);
+  const gone: string[] = [];
+  for (const p of people.filter((x) => expired(x))) {
+    try {
+      // nobody typed this: the lockout guard does not ask (lockout.ts), and an expired person is gone regardless
+      await revokePerson(ctx, p.name, { dryRun: false, guard: { force: true }, why: `expired ${p.expires}` });
+      gone.push(p.name);
+    } catch (err) {
+      ctx.out.warn(`person ${p.name} expired but was not revoked: ${(err as Error).message}`);
+    }
+  }
+  return gone;
+}

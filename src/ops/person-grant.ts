@@ -1,0 +1,40 @@
+import ipaddr from 'ipaddr.js';
+import { parseHost } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import { validatePersonName, expired } from '../model/person.js';
+import { readPerson, writeGrantOwner, writeLastAccess } from '../store/people.js';
+import { appendOpening, openingLine, type Opening } from '../store/audit.js';
+import { syslog } from '../apply/system.js';
+import type { Ctx } from '../cli/context.js';
+import type { Who } from './knock-grant.js';
+
+export interface Granted { name: string; services: string[]; seconds: number; permanent: boolean }
+
+/**
+ * The person an opening is for, or a refusal: a name with no file (revoked), a person past
+ * --expires, or an SPA packet whose named address is not the one it came from (fwknopd's $SRC
+ * against $PKT_SRC: a captured packet resent from elsewhere must open nothing).
+ */
+export async function personFor(ctx: Ctx, address: string, who: Who): Promise<Granted> {
+  const name = validatePersonName(who.person ?? '');
+  const p = await readPerson(ctx.paths, ctx.config.catalog, name);
+  if (!p) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
+  if (expired(p)) throw new InputError(`person ${name} expired at ${p.expires}`, `tm3 user add ${name} --expires DATE gives them access again`);
+  if (who.from !== undefined) {
+    const from = parseHost(who.from, 'packet source');
+    if (ipaddr.process(from.address).toString() !== ipaddr.process(address).toString()) {
+      await syslog(`knock grant refused: person ${name}'s packet names ${address} but came from ${from.address}`, 'warning');
+      throw new InputError(`the packet names ${address} but came from ${from.address}`, 'send it from the address it names (fwknop -R or -a YOUR.ADDRESS)');
+    }
+  }
+  return { name, services: p.services, seconds: p.grantSeconds ?? ctx.config.knock.grantSeconds, permanent: p.permanent };
+}
+
+/** The audit trail of one opening: syslog, /var/log/tm3/access.jsonl, and the person's records. */
+export async function recordOpening(ctx: Ctx, o: Opening, person?: Granted): Promise<void> {
+  await syslog(openingLine(o));
+  await appendOpening(ctx.paths, o).catch((e: Error) => syslog(`access log not written: ${e.message}`, 'warning'));
+  if (!person) return;
+  await writeGrantOwner(ctx.paths, ipaddr.process(o.address).toString(), { person: person.name, until: new Date(Date.parse(o.at) + o.seconds * 1000).toISOString() });
+  await writeLastAccess(ctx.paths, person.name, { at: o.at, from: o.address, method: o.method });
+}
