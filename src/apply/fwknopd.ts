@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { run } from './run.js';
 import { hasSystemd, systemctl, restartUnit } from './system.js';
 import { Tm3Error } from '../model/errors.js';
@@ -40,10 +41,24 @@ export async function restartFwknopd(paths: Paths, iface: string): Promise<strin
   fs.mkdirSync(paths.runDir, { recursive: true });
   fs.mkdirSync(path.dirname(paths.fwknopDigests), { recursive: true });
   fs.mkdirSync(path.dirname(paths.fwknopdLog), { recursive: true });
-  const r = await run('fwknopd', ['-c', paths.fwknopdConf, '-a', paths.fwknopAccess, '-i', iface, '-p', paths.fwknopdPid, '-d', paths.fwknopDigests], { allowFail: true });
-  if (r.exitCode !== 0) throw new Tm3Error(`fwknopd did not start: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, `fwknopd -c ${paths.fwknopdConf} -a ${paths.fwknopAccess} --exit-parse-config says what it refuses`);
+  const args = ['-c', paths.fwknopdConf, '-a', paths.fwknopAccess, '-i', iface, '-p', paths.fwknopdPid, '-d', paths.fwknopDigests];
+  const check = await run('fwknopd', [...args, '--exit-parse-config'], { allowFail: true });
+  if (check.exitCode !== 0) throw new Tm3Error(`fwknopd refuses its config: ${(check.stderr || check.stdout).trim().split('\n').pop()}`, `fwknopd -c ${paths.fwknopdConf} -a ${paths.fwknopAccess} --exit-parse-config says more`);
+  // in the foreground, detached, its output kept in the log: without syslog a lab still says why
+  const log = fs.openSync(paths.fwknopdLog, 'a', 0o600);
+  spawn('fwknopd', ['-f', '--verbose', ...args], { detached: true, stdio: ['ignore', log, log] }).unref();
+  fs.closeSync(log);
   for (let i = 0; i < 100 && !pidAlive(paths.fwknopdPid); i++) await new Promise((res) => setTimeout(res, 20));
-  return `running (pid ${pidAlive(paths.fwknopdPid) ?? '?'})`;
+  const pid = pidAlive(paths.fwknopdPid);
+  // It writes its pid before it opens the capture: a packet sent in between would be missed, so
+  // wait (2 s at most) until its packet socket is there. A revoke or rotate then hands back a
+  // daemon that hears the next packet.
+  for (let i = 0; pid && i < 40; i++) {
+    const { stdout } = await run('ss', ['-H', '-0', '-p'], { allowFail: true });
+    if (stdout.includes(`pid=${pid},`)) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return `running (pid ${pid ?? '?'})`;
 }
 
 export async function stopFwknopd(paths: Paths): Promise<void> {

@@ -64,6 +64,8 @@ export function addPerson(ctx: Ctx, name: string, o: AddOptions): Promise<{ pers
   if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled, and personal access opens through its timed sets', 'set [knock] enabled = true, then tm3 restart');
   const outside = o.services.filter((s) => !ctx.config.knock.services.includes(ALL) && !ctx.config.knock.services.includes(s));
   if (outside.length) throw new InputError(`--services ${outside.join(',')} is outside [knock] services (${ctx.config.knock.services.join(',')}), and an opening gives exactly those`, `give a subset of ${ctx.config.knock.services.join(',')}, or widen [knock] services`);
+  // the failsafe holds every grant to [knock] grant_seconds (a longer one looks like a planted hole)
+  if (o.grantSeconds && o.grantSeconds > ctx.config.knock.grantSeconds) throw new InputError(`--grant ${o.grantSeconds}s is longer than [knock] grant_seconds (${ctx.config.knock.grantSeconds}s), the longest grant tm3 allows`, `give --grant ${ctx.config.knock.grantSeconds} or less, or raise [knock] grant_seconds`);
   return withLock(ctx.paths, async () => {
     if (await readPerson(ctx.paths, ctx.config.catalog, name).catch(() => true)) throw new InputError(`person ${name} exists already`, `tm3 user rotate ${name} gives new keys; tm3 user revoke ${name} removes them`);
     const person: Person = { name, services: o.services, ...(o.expires ? { expires: o.expires } : {}), ...(o.grantSeconds ? { grantSeconds: o.grantSeconds } : {}), permanent: o.permanent, ...newKeys(), added: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };

@@ -27,7 +27,7 @@ export async function personFor(ctx: Ctx, address: string, who: Who): Promise<Gr
       throw new InputError(`the packet names ${address} but came from ${from.address}`, 'send it from the address it names (fwknop -R or -a YOUR.ADDRESS)');
     }
   }
-  return { name, services: p.services, seconds: p.grantSeconds ?? ctx.config.knock.grantSeconds, permanent: p.permanent };
+  return { name, services: p.services, seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds), permanent: p.permanent };
 }
 
 /** The audit trail of one opening: syslog, /var/log/tm3/access.jsonl, and the person's records. */
