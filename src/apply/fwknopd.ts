@@ -32,7 +32,6 @@ export const fwknopdRunning = (paths: Paths) => (hasSystemd(paths.root)
  */
 export async function restartFwknopd(paths: Paths, iface: string): Promise<string> {
   if (hasSystemd(paths.root)) {
-    await systemctl(['enable', UNIT], true);
     const u = await restartUnit(UNIT);
     if (!u.active) throw new Tm3Error(`${UNIT} is ${u.state} after a restart`, 'journalctl -u fwknop-server says why');
     return 'restarted (systemd)';
@@ -61,8 +60,13 @@ export async function restartFwknopd(paths: Paths, iface: string): Promise<strin
   return `running (pid ${pid ?? '?'})`;
 }
 
-export async function stopFwknopd(paths: Paths): Promise<void> {
-  if (hasSystemd(paths.root)) { await systemctl(['stop', UNIT], true); return; }
+/** Stopped; with `disable`, also off at boot (nobody left to let in: no failed unit at every boot). */
+export async function stopFwknopd(paths: Paths, disable = false): Promise<void> {
+  if (hasSystemd(paths.root)) {
+    if (disable) await systemctl(['disable', '--quiet', UNIT], true);
+    await systemctl(['stop', UNIT], true);
+    return;
+  }
   const pid = pidAlive(paths.fwknopdPid);
   if (!pid) return;
   process.kill(pid, 'SIGTERM');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run } from '../apply/run.js';
 
-export const PACKAGES = ['iptables', 'ipset', 'iptables-persistent', 'ipset-persistent', 'netfilter-persistent', 'fail2ban', 'knockd'];
+export const PACKAGES = ['iptables', 'ipset', 'iptables-persistent', 'ipset-persistent', 'netfilter-persistent', 'fail2ban', 'knockd', 'fwknop-server'];
 const PRESEED = fileURLToPath(new URL('../../installer/debconf-preseed.txt', import.meta.url));
 
 /** apt-get, non-interactive, with iptables-persistent's questions answered in advance. */

@@ -50,7 +50,7 @@ export async function applyPeople(ctx: Ctx, people?: Person[]): Promise<string> 
     // (a box that never had a person gets no /etc/fwknop files at all)
     const had = await fs.lstat(ctx.paths.fwknopAccess).then(() => true, () => false);
     if (had || list.length) for (const f of spaFiles(ctx.config, ctx.paths, { ...inputs, people: [] })) await writeIfChanged(f.path, f.text, f.mode);
-    await stopFwknopd(ctx.paths);
+    await stopFwknopd(ctx.paths, true);
     return live.length === 0 ? 'stopped (no people)' : 'stopped ([spa] or [knock] disabled)';
   }
   for (const f of spaFiles(ctx.config, ctx.paths, inputs)) await writeIfChanged(f.path, f.text, f.mode);
