@@ -116,10 +116,13 @@ describe('personal SPA access with real fwknopd and fwknop (lab)', function () {
   });
 
   it('a fresh packet stolen before it arrives and sent from another address opens nothing (tm3 checks $PKT_SRC)', async () => {
+    await ok(['knock', 'revoke', alice.v4]);
     const packet = await spa(alice, keysOf('alice'), { send: false });
     await resend(thief, packet);
     expect(await opensWithin(thief, 2500)).to.equal(-1);
     await expectOnly(lab, thief, 4, []);
+    // nor for the address it names: a packet that did not come from there proves nothing
+    await expectOnly(lab, alice, 4, []);
   });
 
   it('a wrong key opens nothing', async () => {
@@ -144,8 +147,24 @@ describe('personal SPA access with real fwknopd and fwknop (lab)', function () {
     expect(dave.lastAccess).to.deep.include({ from: stranger.v4, method: 'spa' });
     const dry = await ok(['user', 'revoke', 'dave', '--dry-run']);
     expect(dry.stdout).to.include(stranger.v4).and.include(dave.entries[0].name);
+    expect((JSON.parse((await ok(['list', '--json'])).stdout) as { name: string; person?: string }[]).find((e) => e.name === dave.entries[0].name)?.person).to.equal('dave');
     await expectOnly(lab, stranger, 4, ['tcp/22']);
-    await ok(['user', 'revoke', 'dave']);
+    // an SSH-like session each (ssh is tcp/22 and tcp/9022; the sink listens on 9022): dave's must stop, bob's go on
+    const sink = await lab.startSink([9022], []);
+    const flows = [await lab.flow(stranger, 4, 'tcp', 9022), await lab.flow(bob, 4, 'tcp', 9022)];
+    let ended = 0;
+    try {
+      for (let i = 0; i < 50 && (sink.from(stranger.v4).length < 2 || sink.from(bob.v4).length < 2); i++) await sleep(100);
+      expect(sink.from(stranger.v4).length, "dave's session flows before the revoke").to.be.at.least(2);
+      // the session is to an SSH port, so the lockout guard sees an admin: the admin says --force
+      await ok(['user', 'revoke', 'dave', '--force']);
+      ended = Date.now();
+      await sleep(2500);
+    } finally {
+      await Promise.all(flows.map((f) => f.stop()));
+    }
+    expect(sink.from(stranger.v4).filter((x) => x.t > ended + 1000), "dave's established session after the revoke").to.deep.equal([]);
+    expect(sink.from(bob.v4).filter((x) => x.t > ended + 1000).length, "bob's session goes on").to.be.greaterThan(5);
     await expectOnly(lab, stranger, 4, []);
     await expectOnly(lab, bob, 4, ['tcp/22']);
     expect(fs.existsSync(path.join(lab.root, 'root/tm3-users/dave.FAQ'))).to.equal(false);

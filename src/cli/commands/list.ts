@@ -22,11 +22,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const entries = all.filter((e) => !filter || entryMatches(filter, e.host, entryAddresses(e, cache)));
       if (staleFor !== undefined) return listStale(ctx, entries, cache, staleFor, opts.stale!, Boolean(opts.json));
       const rows = entries
-        .map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added, ...(e.family ? { family: e.family } : {}) }));
+        .map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added, ...(e.family ? { family: e.family } : {}), ...(e.person ? { person: e.person } : {}) }));
       if (opts.json) return ctx.out.json(rows);
       if (rows.length === 0) return ctx.out.line(filter ? `no entry holds or covers ${filter.label}${filter.net ? ` (tm3 why ${filter.net.address} says what the kernel does with it)` : ''}` : 'no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
       const fam = rows.some((r) => r.family);
-      table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE', ...(fam ? ['FAMILY'] : [])], rows.map((r) => [r.name, r.target, r.services.join(','), r.source, ...(fam ? [r.family ? `IPv${r.family} only` : 'both'] : [])]));
+      table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE', ...(fam ? ['FAMILY'] : [])], rows.map((r) => [r.name, r.target, r.services.join(','), r.person ? `${r.source} (${r.person})` : r.source, ...(fam ? [r.family ? `IPv${r.family} only` : 'both'] : [])]));
     });
 
   program
