@@ -27,7 +27,10 @@ export async function grant(ctx: Ctx, text: string, who: Who = {}): Promise<{ ad
   if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
   const person = who.person ? await (await import('./person-grant.js')).personFor(ctx, net.address, who) : undefined;
   const seconds = person?.seconds ?? ctx.config.knock.grantSeconds;
+  const claim = person ? await import('./person-grant.js') : undefined;
+  if (person) await claim!.claimGrant(ctx, net.address, person, seconds);
   await addTimed(setName(KNOCK, net.family), net.address, seconds);
+  if (person) await claim!.stillAllowed(ctx, net.address, net.family, person);
   await syslog(`knock grant: ${net.address} for ${seconds}s (${ctx.config.knock.services.join(',')})${person ? ` to person ${person.name}` : ''}`);
   const opening = { address: net.address, person: person?.name ?? null, method: who.method ?? 'knock', services: ctx.config.knock.services, seconds } as const;
   const done = async (r: { address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string }) => {

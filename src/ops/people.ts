@@ -5,7 +5,7 @@ import { InputError } from '../model/errors.js';
 import { validatePersonName, expired, type Person } from '../model/person.js';
 import { ALL } from '../model/services.js';
 import { spaFiles, cardFile, logrotateFile, type SpaInputs } from '../plan/spa-files.js';
-import { readPeople, readPerson, writePerson, deletePerson, grantOwners, forgetGrantOwner } from '../store/people.js';
+import { readPeople, readPerson, writePerson, deletePerson, grantHolders, setGrantHolder } from '../store/people.js';
 import { readKnockState } from '../store/knock-state.js';
 import { writeIfChanged, removeFile } from '../store/files.js';
 import { withLock } from '../store/lock.js';
@@ -91,14 +91,18 @@ export function rotatePerson(ctx: Ctx, name: string, dryRun: boolean): Promise<s
   }, { dryRun });
 }
 
-export interface Revocation { name: string; grants: string[]; entries: string[] }
+/** `shared`: granted addresses another person holds too (one NAT): their grant stays */
+export interface Revocation { name: string; grants: string[]; entries: string[]; shared: string[] }
 
 /** What a person holds: their live grants (by the owner records) and their permanent entries. */
-async function holdings(ctx: Ctx, name: string): Promise<{ grants: Grant[]; entries: string[] }> {
-  const owners = await grantOwners(ctx.paths);
-  const grants = (await liveGrants()).filter((g) => owners.get(ipaddr.process(g.address).toString())?.person === name);
+async function holdings(ctx: Ctx, name: string): Promise<{ grants: Grant[]; shared: Grant[]; entries: string[] }> {
+  const holders = await grantHolders(ctx.paths);
+  const now = Date.now();
+  const mine = (await liveGrants()).filter((g) => holders.get(ipaddr.process(g.address).toString())?.[name] !== undefined);
+  // an address another person holds a grant on too (one NAT, two travellers) stays granted for them
+  const shared = mine.filter((g) => Object.entries(holders.get(ipaddr.process(g.address).toString()) ?? {}).some(([k, v]) => k !== name && Date.parse(v) > now));
   const { entries } = await loadState(ctx);
-  return { grants, entries: entries.filter((e) => e.person === name).map((e) => e.name) };
+  return { grants: mine.filter((g) => !shared.includes(g)), shared, entries: entries.filter((e) => e.person === name).map((e) => e.name) };
 }
 
 /**
@@ -113,13 +117,16 @@ export function revokePerson(ctx: Ctx, name: string, opts: { dryRun: boolean; gu
 
 async function revokeLocked(ctx: Ctx, name: string, opts: { dryRun: boolean; guard: GuardOptions; why?: string }): Promise<Revocation> {
   const exists = await fs.lstat(ctx.paths.userFile(name)).then(() => true, () => false);
-  const held = await holdings(ctx, name);
-  if (!exists && held.grants.length === 0 && held.entries.length === 0) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
-  const result = { name, grants: held.grants.map((g) => g.address), entries: held.entries };
-  if (opts.dryRun) return result;
+  const seen = await holdings(ctx, name);
+  if (!exists && seen.grants.length === 0 && seen.entries.length === 0) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
+  if (opts.dryRun) return { name, grants: seen.grants.map((g) => g.address), entries: seen.entries, shared: seen.shared.map((g) => g.address) };
+  // the person first, fwknopd restarted without them, and only then what they hold: an opening
+  // in flight either sees them gone (person-grant.ts stillAllowed) or is counted here
   await deletePerson(ctx.paths, name);
   await removeFile(ctx.paths.userCard(name));
   await applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
+  const held = await holdings(ctx, name);
+  const result = { name, grants: held.grants.map((g) => g.address), entries: held.entries, shared: held.shared.map((g) => g.address) };
   if (held.entries.length) {
     const { changeEntryLocked } = await import('./entry-change.js');
     await changeEntryLocked(ctx, { remove: held.entries, grants: held.grants, guard: opts.guard, what: `revoking ${name}` }, false);
@@ -129,7 +136,7 @@ async function revokeLocked(ctx: Ctx, name: string, opts: { dryRun: boolean; gua
     await removeGrants(held.grants);
     try { await confirmForced(ctx, cuts, opts.guard); } catch (err) { await restoreGrants(held.grants); throw err; }
   }
-  for (const g of held.grants) await forgetGrantOwner(ctx.paths, ipaddr.process(g.address).toString());
+  for (const g of [...held.grants, ...held.shared]) await setGrantHolder(ctx.paths, ipaddr.process(g.address).toString(), name);
   await syslog(`user revoke: ${name}${opts.why ? ` (${opts.why})` : ''}; ended grants ${result.grants.join(' ') || 'none'}; removed entries ${result.entries.join(' ') || 'none'}`);
   return result;
 }

@@ -2,9 +2,12 @@ import ipaddr from 'ipaddr.js';
 import { parseHost } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { validatePersonName, expired } from '../model/person.js';
-import { readPerson, writeGrantOwner, writeLastAccess } from '../store/people.js';
+import { readPerson, setGrantHolder, writeLastAccess } from '../store/people.js';
 import { appendOpening, openingLine, type Opening } from '../store/audit.js';
 import { syslog } from '../apply/system.js';
+import { removeMembers } from '../apply/ipset.js';
+import { setName, KNOCK } from '../plan/sets.js';
+import type { Family } from '../model/address.js';
 import type { Ctx } from '../cli/context.js';
 import type { Who } from './knock-grant.js';
 
@@ -30,11 +33,29 @@ export async function personFor(ctx: Ctx, address: string, who: Who): Promise<Gr
   return { name, services: p.services, seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds), permanent: p.permanent };
 }
 
+/**
+ * A revoke racing an opening (fwknopd ran tm3 just before the revoke restarted it) must not
+ * leave a grant behind. The owner record is written before the grant is added, and the person
+ * is looked up again after: either this sees them gone and takes the grant back, or the revoke
+ * (which deletes the person first, then reads the owner records and the live grants) sees both.
+ */
+export async function claimGrant(ctx: Ctx, address: string, person: Granted, seconds: number): Promise<void> {
+  await setGrantHolder(ctx.paths, ipaddr.process(address).toString(), person.name, new Date(Date.now() + seconds * 1000).toISOString());
+}
+
+export async function stillAllowed(ctx: Ctx, address: string, family: Family, person: Granted): Promise<void> {
+  const p = await readPerson(ctx.paths, ctx.config.catalog, person.name).catch(() => undefined);
+  if (p && !expired(p)) return;
+  // someone else behind the same address keeps their grant
+  const others = await setGrantHolder(ctx.paths, ipaddr.process(address).toString(), person.name);
+  if (Object.keys(others).length === 0) await removeMembers(setName(KNOCK, family), [address]);
+  throw new InputError(`person ${person.name} was revoked while their opening ran; it was taken back`, 'nothing to do');
+}
+
 /** The audit trail of one opening: syslog, /var/log/tm3/access.jsonl, and the person's records. */
 export async function recordOpening(ctx: Ctx, o: Opening, person?: Granted): Promise<void> {
   await syslog(openingLine(o));
   await appendOpening(ctx.paths, o).catch((e: Error) => syslog(`access log not written: ${e.message}`, 'warning'));
   if (!person) return;
-  await writeGrantOwner(ctx.paths, ipaddr.process(o.address).toString(), { person: person.name, until: new Date(Date.parse(o.at) + o.seconds * 1000).toISOString() });
   await writeLastAccess(ctx.paths, person.name, { at: o.at, from: o.address, method: o.method });
 }

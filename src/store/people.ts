@@ -65,38 +65,45 @@ export async function writePerson(paths: Paths, p: Person): Promise<void> {
 export const deletePerson = (paths: Paths, name: string) => removeFile(paths.userFile(name));
 
 /**
- * Which person holds a granted address, and each person's last access: one small file each
- * (/var/lib/tm3/grant-people/ADDRESS, /var/lib/tm3/last-access/NAME.json), written atomically,
- * so two people opening at the same moment never lose each other's record.
+ * Which people hold a granted address, and each person's last access: one small file each
+ * (/var/lib/tm3/grant-people/ADDRESS, /var/lib/tm3/last-access/NAME.json), written atomically.
  */
-export interface GrantOwner { person: string; until: string }
 export interface LastAccess { at: string; from: string; method: string }
+
+/** Who holds a granted address, each with the end of their grant: two people behind one NAT share it. */
+export type Holders = Record<string, string>;
 
 const ownerFile = (paths: Paths, address: string) => path.join(paths.grantOwners, address);
 const lastFile = (paths: Paths, name: string) => path.join(paths.lastAccess, `${name}.json`);
 
-export async function writeGrantOwner(paths: Paths, address: string, o: GrantOwner): Promise<void> {
-  await fs.mkdir(paths.grantOwners, { recursive: true, mode: 0o700 });
-  await writeAtomic(ownerFile(paths, address), `${JSON.stringify(o)}\n`, 0o600);
+function readHolders(paths: Paths, address: string): Holders {
+  const text = readEntryFile(ownerFile(paths, address));
+  if (typeof text !== 'string') return {};
+  try {
+    const o = JSON.parse(text) as unknown;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return {};
+    return Object.fromEntries(Object.entries(o).filter(([k, v]) => PERSON_RE.test(k) && typeof v === 'string' && !Number.isNaN(Date.parse(v))));
+  } catch { return {}; /* a torn or foreign file names nobody */ }
 }
 
-/** Every address whose grant a person holds (a record for a grant the kernel ended is harmless). */
-export async function grantOwners(paths: Paths): Promise<Map<string, GrantOwner>> {
-  const out = new Map<string, GrantOwner>();
+/** Add (until set) or drop (until undefined) one holder of an address; past holders are forgotten. */
+export async function setGrantHolder(paths: Paths, address: string, person: string, until?: string, now = Date.now()): Promise<Holders> {
+  const h = Object.fromEntries(Object.entries(readHolders(paths, address)).filter(([k, v]) => k !== person && Date.parse(v) > now));
+  if (until) h[person] = until;
+  if (Object.keys(h).length === 0) { await removeFile(ownerFile(paths, address)); return h; }
+  await fs.mkdir(paths.grantOwners, { recursive: true, mode: 0o700 });
+  await writeAtomic(ownerFile(paths, address), `${JSON.stringify(h)}\n`, 0o600);
+  return h;
+}
+
+/** Every address some person holds a grant on (a record for a grant the kernel ended is harmless). */
+export async function grantHolders(paths: Paths): Promise<Map<string, Holders>> {
+  const out = new Map<string, Holders>();
   let names: string[] = [];
   try { names = await fs.readdir(paths.grantOwners); } catch { return out; }
-  for (const n of names) {
-    const text = readEntryFile(ownerFile(paths, n));
-    if (typeof text !== 'string') continue;
-    try {
-      const o = JSON.parse(text) as GrantOwner;
-      if (typeof o.person === 'string' && PERSON_RE.test(o.person) && typeof o.until === 'string') out.set(n, { person: o.person, until: o.until });
-    } catch { /* a torn or foreign file names nobody */ }
-  }
+  for (const n of names) out.set(n, readHolders(paths, n));
   return out;
 }
-
-export const forgetGrantOwner = (paths: Paths, address: string) => removeFile(ownerFile(paths, address));
 
 export async function writeLastAccess(paths: Paths, name: string, a: LastAccess): Promise<void> {
   await fs.mkdir(paths.lastAccess, { recursive: true, mode: 0o700 });

@@ -201,4 +201,16 @@ describe('personal SPA access with real fwknopd and fwknop (lab)', function () {
     expect(await opensWithin(carol, 2500)).to.equal(-1);
     await expectOnly(lab, bob, 4, ['tcp/22']);
   });
+  it('two people behind one address: revoking one keeps the grant the other holds there', async () => {
+    await ok(['knock', 'revoke', thief.v4]).catch(() => undefined);
+    await spa(thief, keysOf('bob'));
+    expect(await opensWithin(thief, 5000)).to.be.at.least(0);
+    await spa(thief, keysOf('alice'));
+    for (let i = 0; i < 30 && !audit().some((o) => o.person === 'alice' && o.address === thief.v4 && Date.now() - Date.parse((o as unknown as { at: string }).at) < 10_000); i++) await sleep(200);
+    const r = await ok(['user', 'revoke', 'bob']);
+    expect(r.stdout).to.include(`kept the grant of ${thief.v4}`);
+    await expectOnly(lab, thief, 4, ['tcp/22']);
+    await ok(['user', 'revoke', 'alice']);
+    await expectOnly(lab, thief, 4, []);
+  });
 });

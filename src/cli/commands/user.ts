@@ -70,7 +70,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const ctx = await context();
       const { revokePerson } = await import('../../ops/people.js');
       const r = await revokePerson(ctx, name, { dryRun: Boolean(opts.dryRun), guard });
-      const what = `grants ${r.grants.join(' ') || 'none'}; entries ${r.entries.join(' ') || 'none'}`;
+      const what = `grants ${r.grants.join(' ') || 'none'}; entries ${r.entries.join(' ') || 'none'}${r.shared.length ? `; kept the grant of ${r.shared.join(' ')}, which another person holds too` : ''}`;
       if (opts.dryRun) return ctx.out.line(`would revoke ${name}: their SPA stanza and card; ${what}`);
       await ctx.out.action(`user: revoked ${name}; ended ${what}`);
     });
