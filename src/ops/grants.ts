@@ -7,10 +7,11 @@ import type { Access } from '../plan/reach.js';
 import type { Family } from '../model/address.js';
 import { withLock } from '../store/lock.js';
 import type { Ctx } from '../cli/context.js';
+import type { Paths } from '../store/paths.js';
 import { guardLockout, confirmForced, type GuardOptions } from './lockout.js';
 
 /** A live knock grant, as the kernel holds it: the kernel itself ends it when secondsLeft runs out. */
-export interface Grant { address: string; family: Family; secondsLeft: number }
+export interface Grant { address: string; family: Family; secondsLeft: number; /** the people it is for (tm3 user); none = the site knock */ people?: string[] }
 
 /** Every live grant, from the timed knock sets ("add tm3-knock-4 192.0.2.10 timeout 3581"). */
 export async function liveGrants(): Promise<Grant[]> {
@@ -24,6 +25,17 @@ export async function liveGrants(): Promise<Grant[]> {
 }
 
 const same = (a: string, b: string) => { try { return ipaddr.process(a).toString() === ipaddr.process(b).toString(); } catch { return false; } };
+
+/** The grants with the people each is for (tm3 status, why and knock status show them). */
+export async function withPeople(paths: Paths, grants: Grant[]): Promise<Grant[]> {
+  const { grantHolders } = await import('../store/people.js');
+  const holders = await grantHolders(paths);
+  const now = Date.now();
+  return grants.map((g) => {
+    const people = Object.entries(holders.get(ipaddr.process(g.address).toString()) ?? {}).filter(([, until]) => Date.parse(until) > now).map(([p]) => p).sort();
+    return people.length ? { ...g, people } : g;
+  });
+}
 
 /** The access model without these grants: what revoking them leaves. */
 export function withoutGrants(access: Access[], addresses: string[]): Access[] {

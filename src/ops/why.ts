@@ -8,7 +8,7 @@ import { extractAdminBody } from '../plan/admin-section.js';
 import { readText } from '../store/files.js';
 import { jailBans, fail2banRunning, type JailBan } from '../apply/fail2ban.js';
 import { kernelAccess, plannedAccess } from './lockout.js';
-import { liveGrants } from './grants.js';
+import { liveGrants, withPeople } from './grants.js';
 import { loadState, type State } from './state.js';
 import type { Ctx } from '../cli/context.js';
 
@@ -45,7 +45,7 @@ export interface Why {
   checks: Check[];
   /** entries in the files that hold or cover the address */
   entries: EntryInfo[];
-  grant: { secondsLeft: number } | null;
+  grant: { secondsLeft: number; people?: string[] } | null;
   ban: { inKernel: boolean; jails: { jail: string; secondsLeft: number | null }[] } | null;
   /** where the kernel and the files disagree, each with what to run */
   drift: string[];
@@ -138,7 +138,7 @@ export async function why(ctx: Ctx, addressText: string, portText?: string): Pro
   const k = kernel.find((a) => a.family === family)!;
   const f = files.find((a) => a.family === family)!;
 
-  const grant = (await liveGrants()).find((g) => g.address === address);
+  const grant = (await withPeople(ctx.paths, await liveGrants())).find((g) => g.address === address);
   const kernelBanned = (k.sets.get(setName(BAN, family)) ?? []).some((m) => m.split('/')[0] === address);
   let jails: JailBan[] = [];
   if (ctx.config.fail2ban.enabled && (await fail2banRunning(ctx.paths))) jails = (await jailBans(ctx.paths)).filter((b) => b.address === address);
@@ -190,6 +190,6 @@ export async function why(ctx: Ctx, addressText: string, portText?: string): Pro
     : `${address}: ${accepted ? `ACCEPTED for ${[...new Set(checks.filter((c) => c.accepted).map((c) => c.service))].join(', ')}` : 'DROPPED for every service'}`;
   return {
     address, family, port: asked ? `${asked.proto}/${asked.port}` : null, accepted, summary, checks, entries: infos,
-    grant: grant ? { secondsLeft: grant.secondsLeft } : null, ban, drift, fixes,
+    grant: grant ? { secondsLeft: grant.secondsLeft, ...(grant.people ? { people: grant.people } : {}) } : null, ban, drift, fixes,
   };
 }

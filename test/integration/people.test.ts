@@ -145,6 +145,11 @@ describe('personal SPA access with real fwknopd and fwknop (lab)', function () {
     expect(dave.entries[0].name).to.match(/^dave-\d{8}-\d{6}$/);
     expect(dave.entries[0].target).to.equal(`${stranger.v4}/32`);
     expect(dave.lastAccess).to.deep.include({ from: stranger.v4, method: 'spa' });
+    // status, why and knock status say whose each grant is
+    const st = JSON.parse((await ok(['status', '--json'])).stdout) as { grants: { address: string; people?: string[] }[] };
+    expect(st.grants.find((g) => g.address === bob.v4)?.people).to.deep.equal(['bob']);
+    expect((JSON.parse((await ok(['why', stranger.v4, '--json'])).stdout) as { grant: { people?: string[] } }).grant.people).to.deep.equal(['dave']);
+    expect((await ok(['knock', 'status'])).stdout).to.match(new RegExp(`${bob.v4.replace(/\./g, '\\.')}\\s+\\d+s left\\s+\\(bob\\)`));
     const dry = await ok(['user', 'revoke', 'dave', '--dry-run']);
     expect(dry.stdout).to.include(stranger.v4).and.include(dave.entries[0].name);
     expect((JSON.parse((await ok(['list', '--json'])).stdout) as { name: string; person?: string }[]).find((e) => e.name === dave.entries[0].name)?.person).to.equal('dave');

@@ -49,11 +49,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
       const st = await readKnockState(ctx.paths);
-      const { liveGrants } = await import('../../ops/grants.js');
+      const { liveGrants, withPeople } = await import('../../ops/grants.js');
       const { loadState } = await import('../../ops/state.js');
       const { permanentLastHour } = await import('../../ops/knock-grant.js');
       const made = permanentLastHour((await loadState(ctx)).entries);
-      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await liveGrants(), permanentLastHour: made, maxPermanentPerHour: ctx.config.knock.maxPermanentPerHour };
+      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await withPeople(ctx.paths, await liveGrants()), permanentLastHour: made, maxPermanentPerHour: ctx.config.knock.maxPermanentPerHour };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`knocking: ${s.enabled ? 'enabled' : 'disabled'}; knockd ${s.knockdRunning ? 'running' : 'NOT running'}`);
       ctx.out.line(`sequence: ${s.sequence.join(' ') || 'none yet (tm3 restart makes one)'}; grants last ${s.grantSeconds}s for ${s.services.join(',')}`);
@@ -104,5 +104,5 @@ export function register(program: Command, context: () => Promise<Ctx>) {
 /** Live grants with their time left, for knock status and tm3 status. */
 export function grantLines(grants: Grant[]): string {
   if (grants.length === 0) return 'live grants: none';
-  return `live grants (the kernel ends each at its time; tm3 knock revoke ADDRESS ends one now):\n${grants.map((g) => `  ${g.address}  ${g.secondsLeft}s left`).join('\n')}`;
+  return `live grants (the kernel ends each at its time; tm3 knock revoke ADDRESS ends one now):\n${grants.map((g) => `  ${g.address}  ${g.secondsLeft}s left${g.people ? `  (${g.people.join(', ')})` : ''}`).join('\n')}`;
 }

@@ -39,8 +39,8 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const filter = address === undefined ? undefined : parseFilter(address);
       const ctx = await context();
       const { status } = await import('../../ops/status.js');
-      const { liveGrants } = await import('../../ops/grants.js');
-      const all = { ...(await status(ctx)), grants: await liveGrants() };
+      const { liveGrants, withPeople } = await import('../../ops/grants.js');
+      const all = { ...(await status(ctx)), grants: await withPeople(ctx.paths, await liveGrants()) };
       const entries = filter ? all.entries.filter((e) => entryMatches(filter, e.kind === 'fqdn' ? e.target : undefined, e.addresses)) : all.entries;
       const at = (a: string) => !filter || addressMatches(filter, a, entries.flatMap((e) => e.addresses));
       const s = { ...all, entries, grants: all.grants.filter((g) => at(g.address)), bans: all.bans.filter(at), banDetails: all.banDetails.filter((b) => at(b.address)) };

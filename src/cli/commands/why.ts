@@ -28,7 +28,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         for (const [key, svcs] of groups) ctx.out.line(`  ${[...svcs].join(',')} ${key}`);
       }
       for (const e of w.entries) ctx.out.line(`  entry ${e.name}: ${e.target}, services ${e.services.join(',')}, source ${e.source}${e.family ? `, IPv${e.family} only` : ''}${e.answer ? `, last answer ${e.answer.addresses.join(' ') || 'none'}${e.answer.okAt ? ` (${e.answer.okAt})` : ''}` : ''}`);
-      if (w.grant) ctx.out.line(`  live knock grant: ${(await import('../../ops/why.js')).duration(w.grant.secondsLeft)} left`);
+      if (w.grant) ctx.out.line(`  live knock grant: ${(await import('../../ops/why.js')).duration(w.grant.secondsLeft)} left${w.grant.people ? `, for ${w.grant.people.join(', ')}` : ''}`);
       if (w.ban?.inKernel || w.ban?.jails.length) {
         const { duration } = await import('../../ops/why.js');
         ctx.out.line(`  banned by Fail2Ban: ${w.ban.jails.map((j) => `jail ${j.jail}, ${duration(j.secondsLeft)} left`).join('; ') || 'in the kernel set only'}${w.entries.length ? ' (also whitelisted: the ban comes first)' : ''}`);
