@@ -77,6 +77,8 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   }
   if (hasSystemd(root)) await systemctl(['disable', '--now', 'tm3-firewall.service', 'tm3-refresh.timer'], true);
   await stopKnockd(paths).catch(() => undefined);
+  await (await import('../apply/fwknopd.js')).stopFwknopd(paths, true).catch(() => undefined);
+  await fs.rm(paths.logrotate, { force: true });
   await stopFail2ban(paths).catch(() => undefined);
   if (migration) {
     const r = await rollback(await makeContext({ root, quiet: true }), false);

@@ -39,22 +39,38 @@ async function spaInputs(ctx: Ctx, people: Person[]): Promise<SpaInputs | undefi
  * sets, so SPA needs knocking's timed sets: with [knock] enabled = false fwknopd is stopped.
  */
 export async function applyPeople(ctx: Ctx, people?: Person[]): Promise<string> {
-  const list = people ?? (await readPeople(ctx.paths, ctx.config.catalog)).people;
-  await writeIfChanged(logrotateFile(ctx.paths).path, logrotateFile(ctx.paths).text, 0o644);
-  const live = list.filter((p) => !expired(p));
-  const inputs = await spaInputs(ctx, live);
-  if (!inputs) { ctx.out.warn('fwknopd has no interface to listen on (no default route); set [knock] interface'); return 'no interface'; }
-  for (const p of live) { const c = cardFile(ctx.config, ctx.paths, inputs, p); await fs.mkdir(ctx.paths.cardsDir, { recursive: true, mode: 0o700 }); await writeIfChanged(c.path, c.text, c.mode); }
-  if (!ctx.config.spa.enabled || !ctx.config.knock.enabled || live.length === 0) {
-    // access.conf without a stanza: nobody's key works, even if a fwknopd someone else started reads it
-    // (a box that never had a person gets no /etc/fwknop files at all)
-    const had = await fs.lstat(ctx.paths.fwknopAccess).then(() => true, () => false);
-    if (had || list.length) for (const f of spaFiles(ctx.config, ctx.paths, { ...inputs, people: [] })) await writeIfChanged(f.path, f.text, f.mode);
+  const r = await writePeopleFiles(ctx, people);
+  if (!r.inputs) { ctx.out.warn('fwknopd has no interface to listen on (no default route); set [knock] interface'); return 'no interface'; }
+  if (!r.serving) {
     await stopFwknopd(ctx.paths, true);
-    return live.length === 0 ? 'stopped (no people)' : 'stopped ([spa] or [knock] disabled)';
+    return r.live === 0 ? 'stopped (no people)' : 'stopped ([spa] or [knock] disabled)';
   }
-  for (const f of spaFiles(ctx.config, ctx.paths, inputs)) await writeIfChanged(f.path, f.text, f.mode);
-  return restartFwknopd(ctx.paths, inputs.interface);
+  return restartFwknopd(ctx.paths, r.inputs.interface);
+}
+
+/**
+ * The people's files (tm3 render writes them too): the logrotate snippet, each card, and
+ * fwknopd's two files. With nobody to serve, access.conf keeps no stanza (no key works, even
+ * for a fwknopd someone else starts); a box that never had a person gets no /etc/fwknop files.
+ */
+export async function writePeopleFiles(ctx: Ctx, people?: Person[], dryRun = false): Promise<{ inputs?: SpaInputs; serving: boolean; live: number; written: string[] }> {
+  const list = people ?? (await readPeople(ctx.paths, ctx.config.catalog)).people;
+  const live = list.filter((p) => !expired(p));
+  const written: string[] = [];
+  const put = async (f: { path: string; text: string; mode: number }) => {
+    if (f.path.startsWith(`${ctx.paths.cardsDir}/`) && !dryRun) await fs.mkdir(ctx.paths.cardsDir, { recursive: true, mode: 0o700 });
+    const same = (await fs.readFile(f.path, 'utf8').catch(() => undefined)) === f.text;
+    if (!same) written.push(f.path);
+    if (!same && !dryRun) await writeIfChanged(f.path, f.text, f.mode);
+  };
+  await put(logrotateFile(ctx.paths));
+  const inputs = await spaInputs(ctx, live);
+  if (!inputs) return { serving: false, live: live.length, written };
+  for (const p of live) await put(cardFile(ctx.config, ctx.paths, inputs, p));
+  const serving = ctx.config.spa.enabled && ctx.config.knock.enabled && live.length > 0;
+  const had = await fs.lstat(ctx.paths.fwknopAccess).then(() => true, () => false);
+  if (serving || had || list.length) for (const f of spaFiles(ctx.config, ctx.paths, serving ? inputs : { ...inputs, people: [] })) await put(f);
+  return { inputs, serving, live: live.length, written };
 }
 
 export interface AddOptions { services: string[]; expires?: string; grantSeconds?: number; permanent: boolean; dryRun: boolean }

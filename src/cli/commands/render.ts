@@ -16,6 +16,9 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         const state = await loadState(ctx);
         return renderFiles(ctx, planSets(ctx.config, state.entries, state.cache), Boolean(opts.dryRun), await knockInputs(ctx, Boolean(opts.dryRun)), { state });
       }, { dryRun: opts.dryRun });
+      // the people's files (fwknopd's, the cards, logrotate): written here, fwknopd restarted by tm3 restart or tm3 user
+      const people = await (await import('../../ops/people.js')).writePeopleFiles(ctx, undefined, Boolean(opts.dryRun));
+      r.written.push(...people.written);
       if (opts.json) {
         const texts = opts.dryRun ? Object.fromEntries(r.files.filter((f) => r.written.includes(f.path)).map((f) => [f.path, f.text])) : undefined;
         return ctx.out.json({ files: r.files.map((f) => f.path), written: r.written, backups: r.backups, texts });
