@@ -218,4 +218,10 @@ describe('personal SPA access with real fwknopd and fwknop (lab)', function () {
     await ok(['user', 'revoke', 'alice']);
     await expectOnly(lab, thief, 4, []);
   });
+  it('the audit log: a site knock is logged too (person null), every line mode-600 JSON', async () => {
+    await ok(['knock', 'grant', stranger.v4]);
+    expect(audit().pop()).to.deep.include({ person: null, address: stranger.v4, method: 'knock', seconds: GRANT });
+    expect(fs.statSync(path.join(lab.root, 'var/log/tm3/access.jsonl')).mode & 0o777).to.equal(0o600);
+    expect(fs.readFileSync(path.join(lab.root, 'etc/logrotate.d/tm3'), 'utf8')).to.include('/var/log/tm3/access.jsonl');
+  });
 });
