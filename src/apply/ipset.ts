@@ -33,8 +33,10 @@ export function swapScript(sets: SetPlan[], existing: Set<string>): string {
 
 export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<void> {
   if (sets.length === 0) return;
-  // Side sets left by a killed run would make "create" fail; they hold nothing live.
-  for (const s of sets) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
+  // Side sets left by a killed run would make "create" fail; they hold nothing live. One listing
+  // instead of a destroy per set: at ~5 ms a process, two dozen of them were a tenth of a restart.
+  const names = new Set((await run('ipset', ['list', '-n'])).stdout.split('\n'));
+  for (const s of sets) if (names.has(`${s.name}${SIDE}`)) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
   await run('ipset', ['restore'], { input: swapScript(sets, existing) });
 }
 
