@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readKnockState } from '../../store/knock-state.js';
 import { parseHost } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
@@ -13,7 +13,8 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .description('what knockd runs for a right knock: a timed grant (and an entry, when activated)')
     .argument('<ip>', 'the single IPv4/IPv6 address that knocked')
     .option('-n, --dry-run', 'check the address and say what would be granted, change nothing')
-    .action(async (ip: string, opts: { dryRun?: boolean }) => {
+    .addOption(new Option('--granted', 'the timed grant is in already (knockd\'s fast path made it): check, then do the rest').hideHelp())
+    .action(async (ip: string, opts: { dryRun?: boolean; granted?: boolean }) => {
       const ctx = await context();
       if (opts.dryRun) {
         const net = parseHost(ip, 'knock address');
@@ -21,7 +22,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         return ctx.out.line(`would grant ${net.address} ${ctx.config.knock.services.join(',')} for ${ctx.config.knock.grantSeconds}s${st.permanent ? ', and whitelist it permanently unless it already is' : ''}`);
       }
       const { grant } = await import('../../ops/knock-grant.js');
-      const r = await grant(ctx, ip);
+      const r = await grant(ctx, ip, Boolean(opts.granted));
       ctx.out.ok(`granted ${r.address} for ${ctx.config.knock.grantSeconds}s${r.entry ? `; permanently whitelisted as ${r.entry}` : r.alreadyWhitelisted ? '; already whitelisted' : ''}`);
       if (r.timedOnly) ctx.out.warn(`no permanent entry for ${r.address}: ${r.timedOnly}`);
     });
