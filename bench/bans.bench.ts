@@ -45,11 +45,18 @@ function failure(ip: string, k: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function benchBans(): Promise<Section> {
-  process.stderr.write(`bans: ${ATTACKERS} attackers against the real fail2ban-server...\n`);
+/**
+ * One attack in a fresh lab. `shellAction`: a zz-local.local puts every jail back on the shell
+ * action tm3-ipset.conf (one sh and one ipset per ban), the baseline for the batching action.
+ */
+async function attack(shellAction: boolean) {
   const lab = await Lab.create(0);
   try {
     lab.writeConfig('', { fail2ban: true });
+    if (shellAction) {
+      fs.mkdirSync(path.join(lab.root, 'etc/fail2ban/jail.d'), { recursive: true });
+      fs.writeFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/zz-local.local'), '[DEFAULT]\nbanaction = tm3-ipset\nbanaction_allports = tm3-ipset\n');
+    }
     const r = await lab.tm3(['restart']);
     if (r.exitCode !== 0 || !/fail2ban started/.test(r.stdout)) throw new Error(`tm3 restart did not start fail2ban: ${r.stdout}\n${r.stderr}`);
     const jail = fs.readFileSync(path.join(lab.root, 'etc/fail2ban/jail.d/tm3.local'), 'utf8');
@@ -57,6 +64,8 @@ export async function benchBans(): Promise<Section> {
     const maxretry = Number(/^maxretry = (\d+)$/m.exec(asterisk)?.[1]);
     const backend = /^backend = (\S+)$/m.exec(asterisk)?.[1] ?? '?';
     if (!maxretry) throw new Error('no maxretry in the rendered [asterisk] jail');
+    const sock = path.join(lab.root, 'run/fail2ban/fail2ban.sock');
+    const actions = String((await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, 'get', 'asterisk', 'actions'], { reject: false })).stdout).split('\n').pop()?.trim() ?? '?';
     const log = path.join(lab.root, 'var/log/asterisk/full');
     // fail2ban is up once its socket answers; its jails start reading a moment later
     await sleep(1500);
@@ -77,7 +86,7 @@ export async function benchBans(): Promise<Section> {
         await sleep(Math.max(0, POLL_MS - (Date.now() - t0)));
       }
     };
-    const attack = async () => {
+    const write = async () => {
       const batches = Math.ceil(ips.length / BATCH);
       const t0 = Date.now();
       for (let b = 0; b < batches; b++) {
@@ -92,37 +101,44 @@ export async function benchBans(): Promise<Section> {
       attackDone = true;
     };
     const start = Date.now();
-    await Promise.all([poll(), attack()]);
+    await Promise.all([poll(), write()]);
 
     const latencies = ips.filter((ip) => bannedAt.has(ip)).map((ip) => (bannedAt.get(ip) ?? 0) - (lastFailure.get(ip) ?? 0));
     const banned = latencies.length;
-    const strangers = [...bannedAt.keys()].filter((ip) => !lastFailure.has(ip));
-    const allMs = banned === ips.length ? Math.max(...bannedAt.values()) - start : null;
-    const fromLastLineMs = banned === ips.length ? Math.max(...bannedAt.values()) - lastWrite : null;
-    const data = {
-      attackers: ips.length, v4: ips.filter((ip) => !ip.includes(':')).length, v6: ips.filter((ip) => ip.includes(':')).length,
-      maxretry, linesPerAttacker: maxretry, backend, attackSpreadMs: ATTACK_MS, pollMs: POLL_MS, polls,
-      banned, unexpectedBans: strangers.length,
-      allBannedMsFromFirstLine: allMs, allBannedMsFromLastLine: fromLastLineMs,
-      medianLatencyMs: banned ? Math.round(median(latencies)) : null,
-      p90LatencyMs: banned ? [...latencies].sort((a, b) => a - b)[Math.floor(banned * 0.9)] : null,
-      minLatencyMs: banned ? Math.min(...latencies) : null, maxLatencyMs: banned ? Math.max(...latencies) : null,
-    };
-    const met = allMs !== null && allMs <= 10_000 && (data.medianLatencyMs ?? Infinity) < 1000;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const all = banned === ips.length;
     return {
-      name: 'bans',
-      data,
-      lines: [
-        `bans under a distributed attack: ${data.attackers} addresses (${data.v4} IPv4, ${data.v6} IPv6), ${maxretry} failures each in the Asterisk log over ${ATTACK_MS / 1000} s, fail2ban backend ${backend}`,
-        `  banned ${banned} of ${ips.length}${strangers.length ? `, ${strangers.length} addresses that never failed (!)` : ''}`,
-        `  all banned ${allMs === null ? 'never (gave up)' : `${allMs} ms after the first failure line, ${fromLastLineMs} ms after the last`}`,
-        `  last failure -> ban: min ${data.minLatencyMs} ms, median ${data.medianLatencyMs} ms, 90th percentile ${data.p90LatencyMs} ms, max ${data.maxLatencyMs} ms (sets polled every ${POLL_MS} ms)`,
-        `  goal: all within 10 s, median under 1 s: ${met ? 'met' : 'NOT met'}`,
-      ],
+      action: actions, backend, maxretry, attackers: ips.length, v4: ips.filter((ip) => !ip.includes(':')).length, v6: ips.filter((ip) => ip.includes(':')).length,
+      polls, banned, unexpectedBans: [...bannedAt.keys()].filter((ip) => !lastFailure.has(ip)).length,
+      allBannedMsFromFirstLine: all ? Math.max(...bannedAt.values()) - start : null,
+      allBannedMsFromLastLine: all ? Math.max(...bannedAt.values()) - lastWrite : null,
+      minLatencyMs: banned ? sorted[0] : null, medianLatencyMs: banned ? Math.round(median(latencies)) : null,
+      p90LatencyMs: banned ? sorted[Math.floor(banned * 0.9)] : null, maxLatencyMs: banned ? sorted[banned - 1] : null,
     };
   } finally {
     // the server's own log, for a look at where the time went
-    if (process.env.TM3_BENCH_KEEP) fs.copyFileSync(path.join(lab.root, 'var/log/fail2ban.log'), process.env.TM3_BENCH_KEEP);
+    if (process.env.TM3_BENCH_KEEP) fs.copyFileSync(path.join(lab.root, 'var/log/fail2ban.log'), `${process.env.TM3_BENCH_KEEP}${shellAction ? '.shell' : ''}`);
     await lab.destroy();
   }
+}
+
+export async function benchBans(): Promise<Section> {
+  process.stderr.write(`bans: ${ATTACKERS} attackers against the real fail2ban-server, tm3's action...\n`);
+  const tm3 = await attack(false);
+  process.stderr.write('bans: the same with the shell action (one process per ban)...\n');
+  const shell = await attack(true);
+  const met = tm3.allBannedMsFromFirstLine !== null && tm3.allBannedMsFromFirstLine <= 10_000 && (tm3.medianLatencyMs ?? Infinity) < 1000;
+  const row = (label: string, x: typeof tm3) => `${label.padEnd(34)} ${`${x.banned}/${x.attackers}`.padStart(9)}   ${(x.allBannedMsFromFirstLine === null ? 'never' : `${x.allBannedMsFromFirstLine} ms`).padStart(10)}   ${(x.allBannedMsFromLastLine === null ? '-' : `${x.allBannedMsFromLastLine} ms`).padStart(9)}   ${`${x.medianLatencyMs} ms`.padStart(8)}   ${`${x.p90LatencyMs} ms`.padStart(8)}   ${`${x.maxLatencyMs} ms`.padStart(8)}${x.unexpectedBans ? `   ${x.unexpectedBans} never failed (!)` : ''}`;
+  return {
+    name: 'bans',
+    data: { attackSpreadMs: ATTACK_MS, batch: BATCH, pollMs: POLL_MS, tm3, shellAction: shell },
+    lines: [
+      `bans under a distributed attack: ${tm3.attackers} addresses (${tm3.v4} IPv4, ${tm3.v6} IPv6), ${tm3.maxretry} failures each in the Asterisk log over ${ATTACK_MS / 1000} s, backend ${tm3.backend}, sets polled every ${POLL_MS} ms`,
+      '                                      banned   all, from     from   last failure -> ban',
+      '                                               first line     last     median        p90        max',
+      row(`tm3 (${tm3.action}, batched)`, tm3),
+      row(`shell action (${shell.action})`, shell),
+      `  goal: all within 10 s, median under 1 s: ${met ? 'met' : 'NOT met'}`,
+    ],
+  };
 }
