@@ -78,7 +78,7 @@ describe('PortKnocker with real knockd (lab)', function () {
     await new Promise((r) => setTimeout(r, 2000));
     expect(await tm3Running(), 'tm3 processes').to.equal('');
     let goneAt = -1;
-    while (Date.now() - t0 < 10_000) {
+    while (Date.now() - t0 < 15_000) {
       if (!(await reachable(lab, knocker, 4, ['tcp/22']))['tcp/22']) { goneAt = Date.now() - t0; break; }
       await new Promise((r) => setTimeout(r, 200));
     }
