@@ -1,5 +1,5 @@
 // npm run bench: every benchmark section in one run, inside lab namespaces; prints the tables
-// and writes one JSON file to bench/results/. TM3_BENCH=apply,refresh,knock,cli picks sections.
+// and writes one JSON file to bench/results/. TM3_BENCH=apply,refresh,knock,cli,flood,bans,memory picks sections.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +8,12 @@ import { benchApply } from './apply.bench.js';
 import { benchRefresh } from './refresh.bench.js';
 import { benchKnock } from './knock.bench.js';
 import { benchCliStart } from './cli-start.bench.js';
+import { benchFlood } from './flood.bench.js';
+import { benchBans } from './bans.bench.js';
+import { benchMemory } from './memory.bench.js';
 import type { Section } from './report.js';
 
-const SECTIONS: Record<string, () => Promise<Section>> = { apply: benchApply, refresh: benchRefresh, knock: benchKnock, cli: benchCliStart };
+const SECTIONS: Record<string, () => Promise<Section>> = { apply: benchApply, refresh: benchRefresh, knock: benchKnock, cli: benchCliStart, flood: benchFlood, bans: benchBans, memory: benchMemory };
 
 if (process.getuid?.() !== 0) {
   console.error('npm run bench needs root (it builds network namespaces)');

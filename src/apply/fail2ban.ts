@@ -43,7 +43,10 @@ export async function restartFail2ban(paths: Paths): Promise<string> {
   }
   for (const dir of [path.dirname(paths.f2b.socket), path.dirname(paths.f2b.db), path.dirname(paths.f2b.log), path.dirname(paths.f2b.pid)]) await fs.mkdir(dir, { recursive: true });
   if (await fail2banRunning(paths)) {
-    const r = await client(paths, ['reload']);
+    // --restart: each jail stops and starts again. A plain reload in fail2ban 1.0.2 drops an
+    // action the reload adds (an upgrade from the tm3-ipset action to tm3-ban.py would leave the
+    // sshd and recidive jails banning nothing). The bans stay in the kernel sets either way.
+    const r = await client(paths, ['reload', '--restart']);
     return r.exitCode === 0 ? 'reloaded' : `reload failed: ${r.stderr.trim() || r.stdout.trim()}`;
   }
   const r = await client(paths, ['-x', 'start']);

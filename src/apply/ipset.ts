@@ -1,4 +1,5 @@
 import { run } from './run.js';
+import { Tm3Error } from '../model/errors.js';
 import { setOptions, SET_PREFIX, type SetPlan } from '../plan/sets.js';
 
 const SIDE = '.n';
@@ -67,8 +68,10 @@ export function swapScript(sets: SetPlan[], existing: Set<string>, hits: Map<str
 
 export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<void> {
   if (sets.length === 0) return;
-  // Side sets left by a killed run would make "create" fail; they hold nothing live.
-  for (const s of sets) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
+  // Side sets left by a killed run would make "create" fail; they hold nothing live. One listing
+  // instead of a destroy per set: at ~5 ms a process, two dozen of them were a tenth of a restart.
+  const names = new Set((await run('ipset', ['list', '-n'])).stdout.split('\n'));
+  for (const s of sets) if (names.has(`${s.name}${SIDE}`)) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
   const { hits } = await readSetState();
   await run('ipset', ['restore'], { input: swapScript(sets, existing, hits) });
 }
@@ -78,6 +81,19 @@ export async function createMissingSets(sets: SetPlan[], existing: Set<string>):
   const missing = sets.filter((s) => !existing.has(s.name));
   if (missing.length) await run('ipset', ['restore', '-exist'], { input: `${missing.map((s) => `create ${s.name} ${setOptions(s)}`).join('\n')}\n` });
   return missing.map((s) => s.name);
+}
+
+/**
+ * Is `address` in ban set `set`? Fail closed: only ipset's own "is NOT in set" means no, and a
+ * missing set means no only when `mayBeMissing` (Fail2Ban off: no rule drops bans then).
+ * The knock fast path (templates/knock-grant.hbs) reads ipset's answer the same way.
+ */
+export async function banned(set: string, address: string, mayBeMissing: boolean): Promise<boolean> {
+  const r = await run('ipset', ['test', set, address], { allowFail: true });
+  if (r.exitCode === 0) return true;
+  if (/is NOT in set/.test(r.stderr)) return false;
+  if (mayBeMissing && /set with the given name does not exist/.test(r.stderr)) return false;
+  throw new Tm3Error(`ipset could not say whether ${address} is in ${set}: ${r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`}`, 'tm3 restart creates the sets; until then nothing that a ban would stop is granted', 1);
 }
 
 /** A knock grant: the kernel removes it after `seconds`; a repeated knock renews it. */

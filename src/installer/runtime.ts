@@ -39,7 +39,7 @@ export async function placeRuntime(paths: Paths): Promise<string[]> {
     await fs.rename(stage, dest);
   }
   const root = paths.root === '/' ? '' : ` --root ${paths.root}`;
-  await writeIfChanged(tm3Bin(paths), `#!/bin/sh\n# tm3, installed by tm3-install. Runs the copy in /usr/local/lib/tm3.\nexec ${process.execPath} ${path.join(dest, 'dist/cli/main.js')}${root} "$@"\n`, 0o755);
+  await writeIfChanged(tm3Bin(paths), `#!/bin/sh\n# tm3, installed by tm3-install. Runs the copy in /usr/local/lib/tm3.\nexec ${process.execPath} ${path.join(dest, 'dist/cli/tm3.js')}${root} "$@"\n`, 0o755);
   await fs.chmod(tm3Bin(paths), 0o755);
   return [dest, tm3Bin(paths)];
 }

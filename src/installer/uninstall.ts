@@ -93,6 +93,9 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
     } else {
       await fs.rm(placed, { recursive: true, force: true });
     }
+    // Python leaves a bytecode cache beside a module it imported (Fail2Ban's tm3-ban.py action):
+    // it goes with the module, and so does the cache folder if nothing else is in it
+    if (placed.endsWith('.py')) await removeBytecode(placed);
   }
   if (apply && record.kernelSnapshot) {
     for (const fam of [4, 6] as const) {
@@ -114,4 +117,13 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   for (const line of await leftWith(paths, apply)) out.warn(line);
   await syslog('tm3-install: uninstalled');
   return 0;
+}
+
+/** __pycache__/NAME.*.pyc of a removed module; the folder too when that leaves it empty. */
+async function removeBytecode(module: string): Promise<void> {
+  const cache = path.join(path.dirname(module), '__pycache__');
+  const stem = `${path.basename(module, '.py')}.`;
+  const names = await fs.readdir(cache).catch(() => [] as string[]);
+  for (const n of names) if (n.startsWith(stem) && n.endsWith('.pyc')) await fs.rm(path.join(cache, n), { force: true });
+  if (names.length && (await fs.readdir(cache).catch(() => ['?'])).length === 0) await fs.rmdir(cache).catch(() => undefined);
 }

@@ -10,7 +10,7 @@ import type { Outcome, ProbeSpec } from './probe.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Built files: the lab always runs the compiled CLI and helpers, like an installed system. */
 export const DIST = HERE.includes(`${path.sep}src${path.sep}`) ? path.resolve(HERE, '../../dist') : path.resolve(HERE, '..');
-export const CLI = path.join(DIST, 'cli/main.js');
+export const CLI = path.join(DIST, 'cli/tm3.js');
 
 export const NS_PREFIX = 'tm3lab-';
 export const SERVER = { v4: '192.0.2.1', v6: '2001:db8::1' };

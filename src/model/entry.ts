@@ -33,10 +33,14 @@ export const neverBanned = (e: Entry) => (e.ban ? e.ban === 'never' : e.source !
 
 /** Parse an entry file. Throws InputError with the reason when it is garbage. */
 export function parseEntry(name: string, text: string, catalog: Catalog): Entry {
-  const body = text.replace(/^\uFEFF/, '');
-  const meaningful = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith(';'));
-  if (meaningful.length === 0) throw new InputError(`entry ${name} is empty`, `delete it with 'tm3 del-acct ${name}' or re-add it`);
-  if (meaningful.length === 1 && !meaningful[0].includes('=')) return parseLegacy(name, meaningful[0]);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // What tm3 writes starts with its section header and has a key line: neither empty nor a
+  // legacy one-liner, so the line census below (a second split of every file) is skipped.
+  if (!(body.startsWith('[entry]\n') && body.includes('='))) {
+    const meaningful = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith(';'));
+    if (meaningful.length === 0) throw new InputError(`entry ${name} is empty`, `delete it with 'tm3 del-acct ${name}' or re-add it`);
+    if (meaningful.length === 1 && !meaningful[0].includes('=')) return parseLegacy(name, meaningful[0]);
+  }
   const data = decodeEntryText(body);
   const section = (typeof data.entry === 'object' && data.entry ? data.entry : data) as Record<string, unknown>;
   const str = (k: string) => (typeof section[k] === 'string' ? (section[k] as string) : undefined);

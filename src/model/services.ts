@@ -73,8 +73,23 @@ function deriveSipHalves(section: Record<string, unknown>, catalog: Catalog, war
   }
 }
 
+// Thousands of entries name the same few lists: each distinct text is checked once per catalog.
+// Only accepted lists are kept; a service added to the catalog later (tm3 migrate) changes none.
+const seenLists = new WeakMap<Catalog, Map<string, string[]>>();
+
 /** "sip, web" -> ["sip","web"], in catalog order; 'all' swallows the rest. */
 export function parseServiceList(text: string, catalog: Catalog): string[] {
+  let seen = seenLists.get(catalog);
+  if (!seen) seenLists.set(catalog, (seen = new Map()));
+  const key = String(text ?? '');
+  const known = seen.get(key);
+  if (known) return [...known];
+  const list = checkServiceList(key, catalog);
+  seen.set(key, list);
+  return [...list];
+}
+
+function checkServiceList(text: string, catalog: Catalog): string[] {
   const names = String(text ?? '').split(/[,\s]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
   const known = [ALL, ...catalog.keys()];
   if (names.length === 0) throw new InputError('no services given', `choose from: ${known.join(', ')}`);

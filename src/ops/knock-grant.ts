@@ -7,7 +7,7 @@ import { setName, KNOCK, BAN, entryAddresses } from '../plan/sets.js';
 import { readKnockState } from '../store/knock-state.js';
 import { withLock } from '../store/lock.js';
 import { entryExists } from '../store/entries.js';
-import { addTimed, memberOf } from '../apply/ipset.js';
+import { addTimed, banned, removeMembers } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
 import type { Ctx } from '../cli/context.js';
 import { loadState } from './state.js';
@@ -19,19 +19,41 @@ import { loadState } from './state.js';
 /** Who opened: a person (their SPA stanza or, later, their knock section), and the packet's own source. */
 export interface Who { person?: string; from?: string; method?: 'knock' | 'spa' }
 
-/** A knock that came through: a timed grant, and a permanent entry when activated. */
-export async function grant(ctx: Ctx, text: string, who: Who = {}): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string; seconds: number }> {
+/**
+ * A knock that came through: a timed grant, and a permanent entry when activated.
+ * `granted`: knockd's fast path (templates/knock-grant.hbs) already made and logged the timed
+ * grant after the same checks; this run does the rest, and takes the grant back if a check
+ * here refuses it after all (a ban that landed in between, a person revoked or expired).
+ */
+export async function grant(ctx: Ctx, text: string, granted = false, who: Who = {}): Promise<{ address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string; seconds: number }> {
   const net = parseHost(text, 'knock address');
   const addr = ipaddr.parse(net.address);
-  if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
-  if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
-  const person = who.person ? await (await import('./person-grant.js')).personFor(ctx, net.address, who) : undefined;
+  const set = setName(KNOCK, net.family);
+  let person: import('./person-grant.js').Granted | undefined;
+  try {
+    if (['loopback', 'linkLocal'].includes(addr.range())) throw new InputError(`knock address ${net.address} is ${addr.range()}`, 'knocks come from client addresses only');
+    if (!ctx.config.knock.enabled) throw new InputError('knocking is disabled', 'set [knock] enabled = true, then tm3 restart');
+    // A ban outranks a right knock: no grant at all (the ban rule would drop its packets anyway).
+    if (await banned(setName(BAN, net.family), net.address, !ctx.config.fail2ban.enabled)) {
+      throw new InputError(`knock address ${net.address} is banned: no grant`, `tm3 unban ${net.address} first, if the ban was a mistake`);
+    }
+    if (who.person) person = await (await import('./person-grant.js')).personFor(ctx, net.address, who);
+  } catch (e) {
+    if (granted) {
+      await removeMembers(set, [net.address]);
+      await syslog(`knock: took back the grant of ${net.address}: ${(e as Error).message}`, 'warning');
+    }
+    throw e;
+  }
   const seconds = person?.seconds ?? ctx.config.knock.grantSeconds;
   const claim = person ? await import('./person-grant.js') : undefined;
+  // the owner first, the grant, then the person looked up again: a revoke racing this leaves nothing
   if (person) await claim!.claimGrant(ctx, net.address, person, seconds);
-  await addTimed(setName(KNOCK, net.family), net.address, seconds);
+  if (!granted) {
+    await addTimed(set, net.address, seconds);
+    await syslog(`knock grant: ${net.address} for ${seconds}s (${ctx.config.knock.services.join(',')})${person ? ` to person ${person.name}` : ''}`);
+  }
   if (person) await claim!.stillAllowed(ctx, net.address, net.family, person);
-  await syslog(`knock grant: ${net.address} for ${seconds}s (${ctx.config.knock.services.join(',')})${person ? ` to person ${person.name}` : ''}`);
   const opening = { address: net.address, person: person?.name ?? null, method: who.method ?? 'knock', services: ctx.config.knock.services, seconds } as const;
   const done = async (r: { address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string }) => {
     await (await import('./person-grant.js')).recordOpening(ctx, { ...opening, at: new Date().toISOString(), ...(r.entry ? { entry: r.entry } : {}) }, person);
@@ -71,7 +93,7 @@ export function permanentLastHour(entries: Entry[], now = Date.now()): number {
 
 /**
  * Why a right knock must not become a permanent entry, if it must not: a knock from the
- * server itself, a trusted network or a banned address proves nothing, and spoofed knocks from
+ * server itself or a trusted network proves nothing (a banned one got no grant at all), and spoofed knocks from
  * many addresses must not fill the store (the cap per hour; past it, grants stay timed).
  */
 async function noEntryFor(ctx: Ctx, address: string, entries: Entry[]): Promise<string | undefined> {
@@ -79,7 +101,6 @@ async function noEntryFor(ctx: Ctx, address: string, entries: Entry[]): Promise<
   if (ctx.config.firewall.trusted.some((t) => netContains(t.cidr, address))) return 'it is in a trusted network';
   const { ownAddresses } = await import('./own-addresses.js');
   if ((await ownAddresses(ctx)).includes(a.toString())) return 'it is an address of this server';
-  if (await memberOf(setName(BAN, a.kind() === 'ipv4' ? 4 : 6), a.toString())) return 'it is banned';
   const made = permanentLastHour(entries);
   if (made >= ctx.config.knock.maxPermanentPerHour) return `${made} permanent knock entries in the last hour reach [knock] max_permanent_per_hour (${ctx.config.knock.maxPermanentPerHour})`;
   return undefined;

@@ -21,6 +21,7 @@ export function fail2banFiles(config: Config, paths: Paths, tm3: string, systemd
   return [
     { path: `${f.conf}/jail.d/tm3.local`, text: render('fail2ban-jail.local', data), mode: 0o644 },
     { path: `${f.conf}/action.d/tm3-ipset.conf`, text: render('fail2ban-action.conf', data), mode: 0o644 },
+    { path: `${f.conf}/action.d/tm3-ban.py`, text: render('fail2ban-ban-action.py', data), mode: 0o644 },
     { path: `${f.conf}/fail2ban.d/tm3.local`, text: render('fail2ban.local', data), mode: 0o644 },
   ];
 }

@@ -10,12 +10,18 @@ export interface KnockInputs {
   addressKnown?: boolean;
 }
 
-/** knockd.conf, /etc/default/knockd and knock.FAQ (mode 600: it is the key). */
+/** knockd.conf, the grant script it runs, /etc/default/knockd and knock.FAQ (mode 600: it is the key). */
 export function knockFiles(config: Config, paths: Paths, k: KnockInputs): PlannedFile[] {
   const data = {
     version: VERSION, ...k, addressKnown: k.addressKnown ?? true, v6: k.server.includes(':'), contact: config.server.adminContact, logFile: paths.knockdLog, pidFile: paths.knockdPid, grantMinutes: String(Math.max(1, Math.round(config.knock.grantSeconds / 60))),
+    grantScript: paths.knockGrant,
+  };
+  const script = {
+    version: VERSION, tm3: k.tm3, self: paths.inServer(paths.knockGrant), knockdConf: paths.inServer(paths.knockdConf), knockState: paths.knockState, lockDir: paths.runDir,
+    grantSeconds: config.knock.grantSeconds, services: config.knock.services.join(','), fail2ban: String(config.fail2ban.enabled),
   };
   return [
+    { path: paths.knockGrant, text: render('knock-grant', script), mode: 0o755 },
     { path: paths.knockdConf, text: render('knockd.conf', data), mode: 0o600 },
     { path: paths.knockdDefault, text: render('knockd.default', data), mode: 0o644 },
     { path: paths.knockFaq, text: render('knock.FAQ', data), mode: 0o600 },

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { readFileSync, openSync, fstatSync, closeSync, statSync, constants } from 'node:fs';
+import { readSync, openSync, fstatSync, closeSync, statSync, constants } from 'node:fs';
 import { parseEntry, formatEntry, type Entry } from '../model/entry.js';
 import { NAME_RE } from '../model/name.js';
 import type { Catalog } from '../model/services.js';
@@ -27,7 +27,8 @@ export async function readEntries(paths: Paths, catalog: Catalog): Promise<Store
   const warnings: string[] = [];
   // Synchronous reads: one syscall each and no thread-pool round trips, which at 20,000 files
   // is most of a restart. Nothing else runs meanwhile in a one-shot command.
-  const texts = names.map((n) => readEntryFile(paths.entryFile(n)));
+  const dir = `${paths.storeDir}/`;
+  const texts = names.map((n) => readEntryFile(`${dir}${n}.iptables`));
   names.forEach((name, i) => {
     const text = texts[i];
     if (!NAME_RE.test(name)) {
@@ -49,6 +50,7 @@ export async function readEntries(paths: Paths, catalog: Catalog): Promise<Store
 }
 
 const MAX_ENTRY = 64 * 1024;
+const BUF = Buffer.alloc(MAX_ENTRY + 1);
 const OWNERS = new Set([0, process.getuid?.() ?? 0]);
 
 /**
@@ -71,7 +73,15 @@ export function readEntryFile(file: string): string | undefined | Error {
     // whoever can write it can whitelist themselves
     if (st.mode & 0o022) return new Error(`it is writable by group or others (mode ${(st.mode & 0o777).toString(8)}; chmod go-w it if it is yours)`);
     if (st.size > MAX_ENTRY) return new Error(`it is ${st.size} bytes; an entry is under 64 KiB`);
-    return readFileSync(fd, 'utf8');
+    // into one reused buffer: readFileSync would stat the file again and allocate per file
+    let n = 0;
+    let got: number;
+    do {
+      got = readSync(fd, BUF, n, BUF.length - n, n);
+      n += got;
+    } while (got > 0 && n < BUF.length);
+    if (n > MAX_ENTRY) return new Error(`it grew past 64 KiB while being read`);
+    return BUF.toString('utf8', 0, n);
   } catch (e) {
     return e as Error;
   } finally {

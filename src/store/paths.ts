@@ -44,6 +44,8 @@ export class Paths {
   get hookNetworkManager() { return this.at('/etc/NetworkManager/dispatcher.d/90-tm3'); }
   get hookNetworkd() { return this.at('/etc/networkd-dispatcher/routable.d/90-tm3'); }
   get knockState() { return this.at('/var/lib/tm3/knock.ini'); }
+  /** what knockd runs for a right knock: the shell fast path (templates/knock-grant.hbs) */
+  get knockGrant() { return this.at('/usr/local/sbin/tm3-knock-grant'); }
   get knockdConf() { return this.at('/etc/knockd.conf'); }
   get knockdDefault() { return this.at('/etc/default/knockd'); }
   get knockFaq() { return path.join(this.storeDir, 'knock.FAQ'); }

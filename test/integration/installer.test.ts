@@ -59,7 +59,8 @@ describe('tm3-install (lab)', function () {
       expect(fs.statSync(R(cmd)).mode & 0o100, `${cmd} is executable`).to.equal(0o100);
     }
     // generated files run the installed copy, never this checkout or an npx cache
-    expect(fs.readFileSync(R('etc/knockd.conf'), 'utf8')).to.include(`${R('usr/local/lib/tm3/dist/cli/main.js')} --root ${lab.root} knock grant %IP%`);
+    expect(fs.readFileSync(R('etc/knockd.conf'), 'utf8')).to.include(`start_command = ${R('usr/local/sbin/tm3-knock-grant')} %IP%`);
+    expect(fs.readFileSync(R('usr/local/sbin/tm3-knock-grant'), 'utf8')).to.include(`${R('usr/local/lib/tm3/dist/cli/main.js')} --root ${lab.root} --quiet knock grant --granted "$ip"`);
     expect(fs.readFileSync(R(`var/backups/tm3/${fs.readdirSync(R('var/backups/tm3'))[0]}/etc/iptables/rules.v4`), 'utf8')).to.equal(OLD_RULES);
     const st = await execa('ip', ['netns', 'exec', lab.server.ns, R('usr/local/sbin/tm3'), 'status', '--json'], { reject: false });
     expect(JSON.parse(st.stdout).firewall.active).to.equal(true);

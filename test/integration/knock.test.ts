@@ -70,17 +70,21 @@ describe('PortKnocker with real knockd (lab)', function () {
     await expectOnly(lab, neighbour, 6, []);
   });
 
-  it(`2. with grant_seconds = ${GRANT}, the kernel ends the grant ${GRANT}-8 s later, no tm3 process running`, async () => {
+  it(`2. with grant_seconds = ${GRANT}, the kernel ends the grant about ${GRANT} s later, no tm3 process running`, async () => {
     const t0 = Date.now();
     expect(await knockAndWait(knocker, await sequence(), 1500)).to.be.at.least(0);
+    // the grant's clock starts when knockd ran the command, by the time access was seen
+    const openedAt = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 2000));
     expect(await tm3Running(), 'tm3 processes').to.equal('');
     let goneAt = -1;
-    while (Date.now() - t0 < 10_000) {
+    while (Date.now() - t0 < 15_000) {
       if (!(await reachable(lab, knocker, 4, ['tcp/22']))['tcp/22']) { goneAt = Date.now() - t0; break; }
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(goneAt, 'ms from knock to expiry').to.be.within((GRANT - 0.5) * 1000, 8500);
+    // not before the grant time from the knock; and by the grant time after access was seen,
+    // plus a probe's round under load (a dropped probe waits out its own timeout)
+    expect(goneAt, 'ms from knock to expiry').to.be.within((GRANT - 0.5) * 1000, openedAt + GRANT * 1000 + 2500);
   });
 
   it('6. an expiring grant never removes a permanent admin entry for the same address', async () => {

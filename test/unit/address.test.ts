@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseNet, parseHost } from '../../src/model/address.js';
+import ipaddr from 'ipaddr.js';
+import { parseNet, parseHost, neverRange, plainV6Parts, formatV6 } from '../../src/model/address.js';
 import { InputError } from '../../src/model/errors.js';
 
 describe('parseNet', () => {
@@ -72,4 +73,72 @@ describe('parseNet', () => {
   });
 
   it('parseHost refuses a prefix', () => expect(() => parseHost('192.0.2.0/24')).to.throw(/single address/));
+});
+
+describe('neverRange (the refusals no --force lifts)', () => {
+  // the reference: ipaddr.js's own range(), as parseNet used it before
+  const NEVER = new Set(['unspecified', 'multicast', 'broadcast', 'ipv4Mapped']);
+  const CLASS_E = ipaddr.parseCIDR('240.0.0.0/4');
+  const reference = (a: ipaddr.IPv4 | ipaddr.IPv6) => {
+    const r = a.range();
+    return NEVER.has(r) || (a.kind() === 'ipv4' && (a as ipaddr.IPv4).match(CLASS_E as [ipaddr.IPv4, number])) ? r : undefined;
+  };
+
+  it('agrees with ipaddr.js range() on edges and on 20,000 random addresses of both families', () => {
+    const edges = ['0.0.0.0', '0.255.255.255', '1.0.0.0', '127.0.0.1', '223.255.255.255', '224.0.0.0', '239.255.255.255', '240.0.0.0', '254.255.255.255', '255.255.255.254', '255.255.255.255', '192.0.2.1',
+      '::', '::1', '::2', 'feff:ffff::', 'ff00::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::ffff:0:0', '::ffff:ffff:ffff', '::fffe:0:0', '2001:db8::1', 'fe80::1'];
+    const rnd = (n: number) => Math.floor(Math.random() * n);
+    const random = Array.from({ length: 10_000 }, () => [rnd(256), rnd(256), rnd(256), rnd(256)].join('.'))
+      .concat(Array.from({ length: 10_000 }, (_, i) => Array.from({ length: 8 }, (_, j) => (i % 7 === 0 && j < 5 ? 0 : i % 11 === 0 && j === 5 ? 0xffff : rnd(65536))).map((x) => x.toString(16)).join(':')));
+    for (const text of [...edges, ...random]) {
+      const a = ipaddr.parse(text);
+      expect(neverRange(a), text).to.equal(reference(a));
+    }
+  });
+});
+
+describe('IPv6 fast path (plainV6Parts, formatV6) against ipaddr.js', () => {
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  /** a random IPv6 text: zero runs, compression anywhere, mixed case, leading zeros */
+  const randomText = () => {
+    const p = Array.from({ length: 8 }, () => (rnd(3) === 0 ? 0 : rnd(4) === 0 ? rnd(16) : rnd(65536)));
+    let g = p.map((x) => { let h = x.toString(16); if (rnd(5) === 0) h = h.padStart(4, '0'); return rnd(4) === 0 ? h.toUpperCase() : h; });
+    if (rnd(2)) { const a = rnd(8); const b = a + 1 + rnd(8 - a); if (p.slice(a, b).every((x) => x === 0)) g = [...g.slice(0, a), '', ...g.slice(b)]; }
+    let t = g.join(':').replace(/^:/, '::').replace(/:$/, '::');
+    if (t === '::::' || t === ':::') t = '::';
+    return t;
+  };
+  const broken = ['1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', ':1::', '1:::2', '12345::', '::g', '1:2:3:4:5:6:7:8::', '', ':', ':::', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4'];
+
+  it('splits exactly what ipaddr.js parses, and prints what ipaddr.js prints, on 20,000 random texts', () => {
+    for (const text of [...Array.from({ length: 20_000 }, randomText), ...broken, '::', '::1', '1::', 'ffff::', '0:0:1:0:0:0:1:0', '1:0:0:1:0:0:0:1', '1:0:1:0:1:0:1:0']) {
+      const mine = plainV6Parts(text);
+      const theirs = ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text) : undefined;
+      if (mine) {
+        expect(theirs, text).to.not.equal(undefined);
+        expect(mine, text).to.deep.equal(theirs!.parts);
+        expect(formatV6(mine), text).to.equal(theirs!.toString());
+      } else if (!text.includes('.')) {
+        expect(theirs, `${text}: ipaddr parses what the fast path refused`).to.equal(undefined);
+      }
+    }
+  });
+
+  it('parseNet answers as before for both families (canonical text, refusals)', () => {
+    for (let i = 0; i < 5000; i++) {
+      const text = randomText();
+      let want: string;
+      try {
+        const a = ipaddr.IPv6.parse(text);
+        const r = neverRange(a);
+        want = r ? 'refused' : a.toString();
+      } catch { want = 'refused'; }
+      let got: string;
+      try { got = parseNet(text).address; } catch { got = 'refused'; }
+      expect(got, text).to.equal(want);
+    }
+    expect(parseNet('198.51.100.7').cidr).to.equal('198.51.100.7/32');
+    expect(parseNet('2001:DB8:0:0:1:0:0:1/128').address).to.equal('2001:db8::1:0:0:1');
+    expect(() => parseNet('::ffff:c000:201')).to.throw(InputError, /IPv4-mapped/).with.property('fix').that.matches(/192\.0\.2\.1/);
+  });
 });

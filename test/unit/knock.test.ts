@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { generateSequence, parseSequence, knockEntryName, COMMON_PORTS } from '../../src/model/knock.js';
 import { buildCatalog } from '../../src/model/services.js';
+import { spawnSync } from 'node:child_process';
+import { knockFiles } from '../../src/plan/knock-files.js';
+import { loadConfig, type Config } from '../../src/store/config.js';
+import { Paths } from '../../src/store/paths.js';
 
 describe('knock sequences', () => {
   const catalogRanges = [...buildCatalog().values()].flat();
@@ -37,5 +41,33 @@ describe('knock sequences', () => {
 
   it("names permanent knock entries by their UTC timestamp, as the original", () => {
     expect(knockEntryName(new Date('2017-02-20T09:05:03Z'))).to.equal('20170220-090503');
+  });
+});
+
+describe('knock grant script (knockd\'s fast path)', () => {
+  let config: Config;
+  before(async () => { config = await loadConfig(new Paths('/nonexistent-tm3-root')); });
+  const inputs = (tm3: string) => ({ sequence: [22222, 33333, 44444], permanent: false, interface: 'eth0', server: '192.0.2.1', tm3 });
+  const script = (p: Paths, tm3 = '/usr/bin/node /usr/lib/tm3/dist/cli/main.js') => knockFiles(config, p, inputs(tm3)).find((f) => f.path === p.knockGrant)!;
+
+  it('is rendered with the runtime\'s tm3, the root\'s paths and the grant time, and parses as POSIX sh', () => {
+    const f = script(new Paths('/srv/lab'), '/usr/bin/node /usr/lib/tm3/dist/cli/main.js --root /srv/lab');
+    expect(f.path).to.equal('/srv/lab/usr/local/sbin/tm3-knock-grant');
+    expect(f.mode).to.equal(0o755);
+    expect(f.text).to.include(`GRANT=${config.knock.grantSeconds}\n`).and.include('STATE=/srv/lab/var/lib/tm3/knock.ini\n')
+      .and.include('timeout 120 /usr/bin/node /usr/lib/tm3/dist/cli/main.js --root /srv/lab --quiet knock grant --granted "$ip"');
+    const conf = knockFiles(config, new Paths('/srv/lab'), inputs('/usr/bin/node /x.js')).find((x) => x.path.endsWith('knockd.conf'))!.text;
+    expect(conf).to.include('start_command = /srv/lab/usr/local/sbin/tm3-knock-grant %IP%').and.not.include('/x.js');
+    expect(spawnSync('sh', ['-n'], { input: f.text }).status).to.equal(0);
+  });
+
+  it('refuses to render a tm3 command that is not plain paths', () => {
+    for (const bad of ['/usr/bin/node /x.js; reboot', '/usr/bin/node $(id)', 'node /x.js']) expect(() => script(new Paths('/'), bad), bad).to.throw(/refusing to render/);
+  });
+
+  it('is shellcheck-clean (when shellcheck is installed)', function () {
+    if (spawnSync('shellcheck', ['--version']).status !== 0) return this.skip();
+    const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: script(new Paths('/')).text, encoding: 'utf8' });
+    expect(r.status, r.stdout).to.equal(0);
   });
 });

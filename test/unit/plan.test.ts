@@ -88,5 +88,8 @@ describe('planner and templates', () => {
     expect(() => render('rules.v4', { version: '1', chain: 'X', trusted: ['example.org'], open: [], whitelist: [] })).to.throw();
     expect(() => render('rules.v4', { version: '1', chain: 'X', trusted: [], open: ['-p tcp $(id)'], whitelist: [] })).to.throw(/refusing to render rule/);
     expect(() => render('ipsets', { version: '1', sets: [{ name: 'tm3-a-4', options: 'hash:net', members: ['evil.example.org'] }] })).to.throw();
+    expect(() => render('ipsets', { version: '1', sets: [{ name: 'tm3-a-4', options: 'hash:net', members: ['192.0.2.1/32', '192.0.2.2/32\nflush'] }] })).to.throw(/not an IP address/);
+    expect(() => render('ipsets', { version: '1', sets: [{ name: 'tm3-a-4\nflush', options: 'hash:net', members: ['192.0.2.1/32'] }] })).to.throw(/refusing to render/);
+    expect(render('ipsets', { version: '1', sets: [{ name: 'tm3-a-4', options: 'hash:net', members: ['192.0.2.1/32', '2001:db8:0::1'] }] })).to.match(/\ncreate tm3-a-4 hash:net\nadd tm3-a-4 192\.0\.2\.1\/32\nadd tm3-a-4 2001:db8::1\/128\n$/);
   });
 });

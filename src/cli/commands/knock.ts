@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readKnockState } from '../../store/knock-state.js';
 import { parseHost } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
@@ -13,10 +13,11 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .description('what knockd runs for a right knock: a timed grant (and an entry, when activated)')
     .argument('<ip>', 'the single IPv4/IPv6 address that knocked')
     .option('-n, --dry-run', 'check the address and say what would be granted, change nothing')
+    .addOption(new Option('--granted', 'the timed grant is in already (knockd\'s fast path made it): check, then do the rest').hideHelp())
     .option('--person <name>', "the grant is this person's (fwknopd's stanza for them passes it): recorded, audited, refused once they are revoked or expired")
     .option('--from <ip>', "the packet's own source address; the grant is refused unless it is <ip> (a resent packet)")
     .option('--method <how>', 'how they opened, for the audit log: knock or spa', 'knock')
-    .action(async (ip: string, opts: { dryRun?: boolean; person?: string; from?: string; method?: string }) => {
+    .action(async (ip: string, opts: { dryRun?: boolean; granted?: boolean; person?: string; from?: string; method?: string }) => {
       if (opts.method !== 'knock' && opts.method !== 'spa') throw new InputError(`--method '${String(opts.method).slice(0, 20)}' is neither knock nor spa`, 'use --method knock or --method spa');
       const ctx = await context();
       if (opts.dryRun) {
@@ -25,7 +26,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         return ctx.out.line(`would grant ${net.address} ${ctx.config.knock.services.join(',')} for ${ctx.config.knock.grantSeconds}s${st.permanent ? ', and whitelist it permanently unless it already is' : ''}`);
       }
       const { grant } = await import('../../ops/knock-grant.js');
-      const r = await grant(ctx, ip, { person: opts.person, from: opts.from, method: opts.method });
+      const r = await grant(ctx, ip, Boolean(opts.granted), { person: opts.person, from: opts.from, method: opts.method as 'knock' | 'spa' });
       ctx.out.ok(`granted ${r.address} for ${r.seconds}s${opts.person ? ` to ${opts.person}` : ''}${r.entry ? `; permanently whitelisted as ${r.entry}` : r.alreadyWhitelisted ? '; already whitelisted' : ''}`);
       if (r.timedOnly) ctx.out.warn(`no permanent entry for ${r.address}: ${r.timedOnly}`);
     });

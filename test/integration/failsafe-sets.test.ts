@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Lab } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+
+// tm3-failsafe compares the kernel's whitelist sets with /etc/iptables/ipsets after every
+// iptables-custom. It first compares the texts (tm3 writes addresses as ipset prints them, but
+// for /32 and /128) and fills a scratch namespace only when they differ. Equal text must mean
+// equal sets, and any real difference must still be reported, however it is spelled.
+
+describe('tm3-failsafe set check (lab)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let failsafe: string;
+  let sets: string;
+  const ok = async (args: string[]) => {
+    const r = await lab.tm3(args);
+    expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    return r;
+  };
+  const check = async () => {
+    const r = await lab.exec(lab.server.ns, 'sh', [failsafe, 'check'], { reject: false });
+    return { code: r.exitCode, out: `${r.stdout}${r.stderr}` };
+  };
+  const ipset = (...args: string[]) => lab.exec(lab.server.ns, 'ipset', args);
+
+  before(async function () {
+    requireLab(this);
+    lab = await Lab.create(0);
+    lab.writeConfig();
+    const dir = path.join(lab.root, 'root');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, address] of [['v4host', '198.51.100.7'], ['v4net', '203.0.113.0/24'], ['v6host', '2001:db8:0:1::1'], ['v6net', '2001:db8:5::/48']]) {
+      fs.writeFileSync(path.join(dir, `${name}.iptables`), `[entry]\naddress=${address}\nservices=sip\nsource=admin\n`);
+    }
+    await ok(['restart']);
+    failsafe = path.join(lab.root, 'usr/local/sbin/tm3-failsafe');
+    sets = path.join(lab.root, 'etc/iptables/ipsets');
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it('passes right after restart', async () => {
+    expect(await check()).to.deep.equal({ code: 0, out: '' });
+  });
+
+  it('reports a member missing from the kernel, an extra one, and one turned into an exception (nomatch)', async () => {
+    await ipset('del', 'tm3-sip-6', '2001:db8:0:1::1');
+    let r = await check();
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.match(/the whitelist sets in the kernel differ from .*2001:db8:0:1::1/);
+    await ipset('add', 'tm3-sip-6', '2001:db8:0:1::1');
+    expect((await check()).code).to.equal(0);
+
+    await ipset('add', 'tm3-sip-4', '192.0.2.66');
+    r = await check();
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.match(/differ from .*192\.0\.2\.66/);
+    await ipset('del', 'tm3-sip-4', '192.0.2.66');
+
+    await ipset('del', 'tm3-sip-4', '203.0.113.0/24');
+    await ipset('add', 'tm3-sip-4', '203.0.113.0/24', 'nomatch');
+    r = await check();
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.match(/differ from .*203\.0\.113\.0\/24/);
+    await ipset('del', 'tm3-sip-4', '203.0.113.0/24');
+    await ipset('add', 'tm3-sip-4', '203.0.113.0/24');
+    expect((await check()).code).to.equal(0);
+  });
+
+  it('a file that spells the same members differently still passes; a different member in it does not', async () => {
+    const text = fs.readFileSync(sets, 'utf8');
+    try {
+      // same members: upper case, leading zeros, no compression, an explicit /128
+      fs.writeFileSync(sets, text.replace('add tm3-sip-6 2001:db8:0:1::1/128', 'add tm3-sip-6 2001:0DB8:0000:0001:0:0:0:0001/128'));
+      expect(await check()).to.deep.equal({ code: 0, out: '' });
+      // a different member, spelled the way ipset prints the old one would be
+      fs.writeFileSync(sets, text.replace('add tm3-sip-6 2001:db8:0:1::1/128', 'add tm3-sip-6 2001:db8:0:1::2/128'));
+      const r = await check();
+      expect(r.code, r.out).to.equal(1);
+      expect(r.out).to.match(/differ from/);
+    } finally {
+      fs.writeFileSync(sets, text);
+    }
+    expect((await check()).code).to.equal(0);
+  });
+});
