@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
-import { InputError } from '../model/errors.js';
+import { InputError, Tm3Error } from '../model/errors.js';
 import { validatePersonName, expired, type Person } from '../model/person.js';
 import { ALL } from '../model/services.js';
 import { spaFiles, cardFile, logrotateFile, type SpaInputs } from '../plan/spa-files.js';
@@ -41,6 +41,7 @@ async function spaInputs(ctx: Ctx, people: Person[]): Promise<SpaInputs | undefi
 export async function applyPeople(ctx: Ctx, people?: Person[]): Promise<string> {
   const r = await writePeopleFiles(ctx, people);
   if (!r.inputs) { ctx.out.warn('fwknopd has no interface to listen on (no default route); set [knock] interface'); return 'no interface'; }
+  if (!r.ours) return 'left alone (its access.conf is not tm3\'s)';
   if (!r.serving) {
     await stopFwknopd(ctx.paths, true);
     return r.live === 0 ? 'stopped (no people)' : 'stopped ([spa] or [knock] disabled)';
@@ -53,7 +54,7 @@ export async function applyPeople(ctx: Ctx, people?: Person[]): Promise<string> 
  * fwknopd's two files. With nobody to serve, access.conf keeps no stanza (no key works, even
  * for a fwknopd someone else starts); a box that never had a person gets no /etc/fwknop files.
  */
-export async function writePeopleFiles(ctx: Ctx, people?: Person[], dryRun = false): Promise<{ inputs?: SpaInputs; serving: boolean; live: number; written: string[] }> {
+export async function writePeopleFiles(ctx: Ctx, people?: Person[], dryRun = false): Promise<{ inputs?: SpaInputs; serving: boolean; live: number; written: string[]; ours: boolean }> {
   const list = people ?? (await readPeople(ctx.paths, ctx.config.catalog)).people;
   const live = list.filter((p) => !expired(p));
   const written: string[] = [];
@@ -65,12 +66,16 @@ export async function writePeopleFiles(ctx: Ctx, people?: Person[], dryRun = fal
   };
   await put(logrotateFile(ctx.paths));
   const inputs = await spaInputs(ctx, live);
-  if (!inputs) return { serving: false, live: live.length, written };
+  if (!inputs) return { serving: false, live: live.length, written, ours: false };
   for (const p of live) await put(cardFile(ctx.config, ctx.paths, inputs, p));
   const serving = ctx.config.spa.enabled && ctx.config.knock.enabled && live.length > 0;
-  const had = await fs.lstat(ctx.paths.fwknopAccess).then(() => true, () => false);
-  if (serving || had || list.length) for (const f of spaFiles(ctx.config, ctx.paths, serving ? inputs : { ...inputs, people: [] })) await put(f);
-  return { inputs, serving, live: live.length, written };
+  // An fwknop set up by hand (a migrated box) is the admin's: with nobody in tm3's list it is not
+  // touched, and tm3 will not serve people over it. Debian's stock file (placeholder keys) is fair game.
+  const now = await fs.readFile(ctx.paths.fwknopAccess, 'utf8').catch(() => undefined);
+  const ours = now === undefined || now.startsWith('# Written by tm3') || /^KEY_BASE64\s+__CHANGEME__$/m.test(now);
+  if (!ours && list.length) throw new Tm3Error(`${ctx.paths.inServer(ctx.paths.fwknopAccess)} is not tm3's (fwknop set up by hand)`, `move it and fwknopd.conf aside (their stanzas can become tm3 user add), then run the command again`, 2);
+  if (ours && (serving || now !== undefined || list.length)) for (const f of spaFiles(ctx.config, ctx.paths, serving ? inputs : { ...inputs, people: [] })) await put(f);
+  return { inputs, serving, live: live.length, written, ours: ours && (now !== undefined || list.length > 0) };
 }
 
 export interface AddOptions { services: string[]; expires?: string; grantSeconds?: number; permanent: boolean; dryRun: boolean }
@@ -88,7 +93,8 @@ export function addPerson(ctx: Ctx, name: string, o: AddOptions): Promise<{ pers
     const card = ctx.paths.inServer(ctx.paths.userCard(name));
     if (o.dryRun) return { person, card, fwknopd: 'unchanged' };
     await writePerson(ctx.paths, person);
-    const fwknopd = await applyPeople(ctx);
+    // fwknop set up by hand refuses (writePeopleFiles): the person is not left half made
+    const fwknopd = await applyPeople(ctx).catch(async (err: Error) => { await deletePerson(ctx.paths, name); await removeFile(ctx.paths.userCard(name)); throw err; });
     await syslog(`user add: ${name} (${o.services.join(',')}${o.expires ? `, until ${o.expires}` : ''})`);
     return { person, card, fwknopd };
   }, { dryRun: o.dryRun });

@@ -224,4 +224,17 @@ describe('personal SPA access with real fwknopd and fwknop (lab)', function () {
     expect(fs.statSync(path.join(lab.root, 'var/log/tm3/access.jsonl')).mode & 0o777).to.equal(0o600);
     expect(fs.readFileSync(path.join(lab.root, 'etc/logrotate.d/tm3'), 'utf8')).to.include('/var/log/tm3/access.jsonl');
   });
+  it("an fwknop set up by hand is the admin's: restart leaves it alone, user add refuses and leaves no person behind", async () => {
+    const file = path.join(lab.root, 'etc/fwknop/access.conf');
+    const mine = `SOURCE 198.51.100.0/24\nKEY_BASE64 ${randomBytes(32).toString('base64')}\nHMAC_KEY_BASE64 ${randomBytes(64).toString('base64')}\nOPEN_PORTS tcp/22\n`;
+    fs.writeFileSync(file, mine, { mode: 0o600 });
+    await ok(['restart']);
+    expect(fs.readFileSync(file, 'utf8')).to.equal(mine);
+    const r = await lab.tm3(['user', 'add', 'zed', '--services', 'ssh']);
+    expect(r.exitCode, r.stderr).to.equal(2);
+    expect(r.stderr).to.include('is not tm3');
+    expect(fs.existsSync(path.join(lab.root, 'etc/tm3/users/zed.conf'))).to.equal(false);
+    expect(fs.existsSync(path.join(lab.root, 'root/tm3-users/zed.FAQ'))).to.equal(false);
+    expect(fs.readFileSync(file, 'utf8')).to.equal(mine);
+  });
 });
