@@ -35,6 +35,10 @@ program.configureOutput(oneLine);
 // runs: tm3 list and tm3 knock grant start without Handlebars, and list without execa.
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
 for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate, unban, provider, restore, why]) cmd.register(program, context);
+// A dry run writes nothing, the entry index (a cache) included.
+program.hook('preAction', async (_p, action) => {
+  if (action.opts().dryRun) (await import('../store/entry-index.js')).disableIndexWrites();
+});
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 // `tm3 add-ip x 198.51.100.9 sip` must not quietly whitelist every port: extra words are an error.
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine).allowExcessArguments(false);
