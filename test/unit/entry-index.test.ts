@@ -97,13 +97,14 @@ describe('entry index', function () {
         const name = pick(good);
         const f = file(name);
         if (!fs.existsSync(f) || fs.lstatSync(f).isSymbolicLink()) continue;
-        const st = fs.statSync(f);
+        const times = path.join(root, 'times');
         switch (rnd(9)) {
-          case 0: { // same size, new text, mtime put back: only ctime tells
+          case 0: { // same size, new text, mtime put back to the nanosecond: only ctime tells
             const text = fs.readFileSync(f, 'utf8');
             const other = text.replace(/\d(?=[^\d]*$)/, (d) => String((Number(d) + 1) % 10));
+            execFileSync('touch', ['-r', f, times]);
             fs.writeFileSync(f, other);
-            fs.utimesSync(f, st.atime, st.mtime);
+            execFileSync('touch', ['-r', times, f]);
             break;
           }
           case 1: fs.rmSync(f); break;
@@ -153,7 +154,15 @@ describe('entry index', function () {
     }
     // and real changes to the file, each after its record was tampered with
     const changes: [string, (f: string) => void][] = [
-      ['same size and mtime, new text', (f) => { const st = fs.statSync(f); fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('added=x', 'added=y')); fs.utimesSync(f, st.atime, st.mtime); }],
+      ['same size and mtime, new text', (f) => {
+        const times = path.join(root, 'times');
+        const before = fs.statSync(f, { bigint: true });
+        execFileSync('touch', ['-r', f, times]);
+        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('added=x', 'added=y'));
+        execFileSync('touch', ['-r', times, f]);
+        const after = fs.statSync(f, { bigint: true });
+        expect([after.size, after.mtimeNs, after.ino]).to.deep.equal([before.size, before.mtimeNs, before.ino]);
+      }],
       ['chmod 640', (f) => fs.chmodSync(f, 0o640)],
       ['chgrp', (f) => fs.chownSync(f, 0, 1000)],
       ['touch', (f) => fs.utimesSync(f, new Date(), new Date())],
