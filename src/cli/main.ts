@@ -4,22 +4,7 @@ import { handleError } from './errors.js';
 import { VERSION } from '../version.js';
 import { makeContext, type Ctx, type GlobalOpts } from './context.js';
 import { errorLine } from './output.js';
-import * as addIp from './commands/add-ip.js';
-import * as addFqdn from './commands/add-fqdn.js';
-import * as delAcct from './commands/del-acct.js';
-import * as list from './commands/list.js';
-import * as restart from './commands/restart.js';
-import * as refresh from './commands/refresh.js';
-import * as render from './commands/render.js';
-import * as doctor from './commands/doctor.js';
-import * as knock from './commands/knock.js';
-import * as fail2ban from './commands/fail2ban.js';
-import * as migrate from './commands/migrate.js';
-import * as unban from './commands/unban.js';
-import * as provider from './commands/provider.js';
-import * as restore from './commands/restore.js';
-import * as why from './commands/why.js';
-import * as user from './commands/user.js';
+import { modulesFor } from './command-table.js';
 
 const program = new Command('tm3')
   .description("Travelin' Man 3: a whitelist-first firewall for Asterisk PBX servers")
@@ -35,7 +20,12 @@ program.configureOutput(oneLine);
 // Each command imports its work inside its action (await import), so a command loads only what it
 // runs: tm3 list and tm3 knock grant start without Handlebars, and list without execa.
 const context = (): Promise<Ctx> => makeContext(program.opts<GlobalOpts>());
-for (const cmd of [addIp, addFqdn, delAcct, list, restart, refresh, render, doctor, knock, fail2ban, migrate, unban, provider, restore, why, user]) cmd.register(program, context);
+// Only the module of the command named is loaded (command-table.ts); help or a typo loads all.
+for (const cmd of await modulesFor(process.argv)) cmd.register(program, context);
+// A dry run writes nothing, the entry index (a cache) included.
+program.hook('preAction', async (_p, action) => {
+  if (action.opts().dryRun) (await import('../store/entry-index.js')).disableIndexWrites();
+});
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 // `tm3 add-ip x 198.51.100.9 sip` must not quietly whitelist every port: extra words are an error.
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine).allowExcessArguments(false);

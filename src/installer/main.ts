@@ -42,6 +42,8 @@ try {
   const out = new Output();
   const root = validateRoot(o.root);
   const apply = Boolean(o.apply) || root === '/';
+  // a dry run writes nothing, the entry index (a cache) included
+  if (o.dryRun) (await import('../store/entry-index.js')).disableIndexWrites();
   if (o.sandbox) {
     const { sandbox } = await import('./sandbox.js');
     process.exitCode = await sandbox({ keep: Boolean(o.keep) }, out);

@@ -21,6 +21,7 @@ import { backupStamp } from '../ops/render-files.js';
 import { inputPolicy } from '../apply/iptables.js';
 import { knockdRunning } from '../apply/knockd.js';
 import { fail2banRunning } from '../apply/fail2ban.js';
+import { indexFile } from '../store/entry-index.js';
 
 /** What the box is left with, said plainly: the firewall in force and at boot, knockd and Fail2Ban. */
 async function leftWith(paths: Paths, apply: boolean): Promise<string[]> {
@@ -108,6 +109,7 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
   // would open sshd to anyone knocking 7000,8000,9000
   if (hasSystemd(root) && unitsBefore) await restoreUnitStates(paths, unitsBefore.ok);
   await fs.rm(paths.at('/var/lib/tm3/install.json'), { force: true });
+  await fs.rm(indexFile(paths), { force: true }); // a cache of the store, which stays: nothing to keep
   if (hasSystemd(root)) await systemctl(['daemon-reload'], true);
   out.ok(`tm3 uninstalled: ${restored} original file(s) restored, ${record.placed.length - restored} removed${apply ? ', kernel rules as before the install' : ''}`);
   // name only folders that are there: an install that replaced nothing made none

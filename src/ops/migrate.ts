@@ -18,6 +18,7 @@ import { planSets } from '../plan/sets.js';
 import { loadConfig } from '../store/config.js';
 import { readCache, cacheText, type Cache } from '../store/cache.js';
 import { readEntries, readEntryFile, checkStoreDir } from '../store/entries.js';
+import { indexFile } from '../store/entry-index.js';
 import { readText, writeAtomic, removeFile, copyAtomic, fsError } from '../store/files.js';
 import type { Paths } from '../store/paths.js';
 import { readKnockState, writeKnockState } from '../store/knock-state.js';
@@ -89,7 +90,8 @@ async function prepare(ctx: Ctx) {
   const faqText = await readText(path.join(p.storeDir, 'knock.FAQ')).catch(() => undefined);
   const dropinPath = p.at(DROPIN);
   const dropinNow = await readText(dropinPath);
-  const { entries: existing } = await readEntries(p, ctx.config.catalog);
+  // a migration reads the store as it is, and leaves no cache behind (its dry run writes nothing)
+  const { entries: existing } = await readEntries(p, ctx.config.catalog, { index: false });
   const plan = planMigration({
     findings: legacy.findings,
     config: ctx.config,
@@ -257,6 +259,8 @@ export async function rollback(ctx: Ctx, dryRun: boolean): Promise<{ backupDir: 
       for (const rel of m.replaced) if (!(await exists(path.join(dir, rel)))) throw new Tm3Error(`the backup of /${rel} is missing from ${dir}`, 'restore the files by hand; nothing was changed');
       for (const rel of m.replaced) await copyAtomic(path.join(dir, rel), path.join(ctx.paths.root, rel));
       for (const rel of m.created) await removeFile(path.join(ctx.paths.root, rel)).catch((err) => { throw fsError(rel, err, 'remove'); });
+      // the entry index is a cache of the migrated store: the box goes back to how it was without one
+      await removeFile(indexFile(ctx.paths)).catch(() => undefined);
       // A rolled-back migration is not rolled back twice; the next --rollback takes an older one.
       await fs.rename(path.join(dir, MANIFEST), path.join(dir, 'migrate.rolled-back.json')).catch((err) => { throw fsError(dir, err, 'mark the rollback in'); });
       await syslog(`tm3 migrate --rollback: restored ${m.replaced.length} files from ${ctx.paths.inServer(dir)}`);

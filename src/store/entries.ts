@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
-import { readSync, openSync, fstatSync, closeSync, statSync, constants } from 'node:fs';
+import { readSync, openSync, fstatSync, closeSync, statSync, lstatSync, constants, type BigIntStats } from 'node:fs';
 import { parseEntry, formatEntry, type Entry } from '../model/entry.js';
 import { NAME_RE } from '../model/name.js';
 import type { Catalog } from '../model/services.js';
 import { Tm3Error, InputError } from '../model/errors.js';
 import { writeAtomic, removeFile } from './files.js';
 import type { Paths } from './paths.js';
+import { loadIndex, saveIndex, statKey, settledNs, reviveRow, toRow, ServiceLists, type Row } from './entry-index.js';
 
 export interface StoreRead {
   entries: Entry[];
@@ -13,8 +14,11 @@ export interface StoreRead {
   warnings: string[];
 }
 
-/** Read every <name>.iptables; a garbage file is skipped with a warning so the others still apply. */
-export async function readEntries(paths: Paths, catalog: Catalog): Promise<StoreRead> {
+/**
+ * Read every <name>.iptables; a garbage file is skipped with a warning so the others still apply.
+ * `index: false` reads and parses every file, neither using nor writing the entry index.
+ */
+export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?: boolean } = {}): Promise<StoreRead> {
   checkStoreDir(paths);
   let names: string[];
   try {
@@ -27,25 +31,54 @@ export async function readEntries(paths: Paths, catalog: Catalog): Promise<Store
   const warnings: string[] = [];
   // Synchronous reads: one syscall each and no thread-pool round trips, which at 20,000 files
   // is most of a restart. Nothing else runs meanwhile in a one-shot command.
+  // A file whose lstat matches its index record is not read again (entry-index.ts says when).
   const dir = `${paths.storeDir}/`;
-  const texts = names.map((n) => readEntryFile(`${dir}${n}.iptables`));
-  names.forEach((name, i) => {
-    const text = texts[i];
+  const useIndex = opts.index !== false;
+  const index = useIndex ? loadIndex(paths, catalog) : new Map<string, Row>();
+  const services = new ServiceLists(catalog);
+  const kept: Row[] = [];
+  const started = BigInt(Date.now()) * 1_000_000n;
+  let changed = false;
+  for (const name of names) {
     if (!NAME_RE.test(name)) {
       warnings.push(`skipped ${name}.iptables: the name is not allowed (rename it to letters, digits, . _ -)`);
-      return;
+      continue;
     }
+    const file = `${dir}${name}.iptables`;
+    const rec = index.get(name);
+    if (rec) {
+      const st = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+      // the checks readEntryFile makes, again: a record is only ever made for a file that passed them
+      const cached = st && st.isFile() && OWNERS.has(Number(st.uid)) && !(st.mode & 0o022n) && st.size <= MAX_ENTRY && statKey(st) === rec[1] ? reviveRow(rec, services) : undefined;
+      if (cached) {
+        entries.push(cached);
+        kept.push(rec);
+        continue;
+      }
+      changed = true;
+    }
+    let stat: BigIntStats | undefined;
+    const text = readEntryFile(file, (s) => { stat = s; });
     if (text === undefined || text instanceof Error) {
       warnings.push(`skipped ${name}.iptables: ${text instanceof Error ? text.message : 'vanished while reading'}`);
-      return;
+      continue;
     }
+    let entry: Entry;
     try {
-      entries.push(parseEntry(name, text, catalog));
+      entry = parseEntry(name, text, catalog);
     } catch (err) {
       const e = err as Tm3Error;
       warnings.push(`skipped ${name}.iptables: ${e.message}${e.fix ? ` (${e.fix})` : ''}`);
+      continue;
     }
-  });
+    entries.push(entry);
+    if (stat && stat.ctimeNs + settledNs(stat.ctimeNs) < started) {
+      const row = toRow(statKey(stat), entry, services);
+      if (row) kept.push(row);
+      changed = true;
+    }
+  }
+  if (useIndex && (changed || kept.length !== index.size)) await saveIndex(paths, catalog, kept);
   return { entries, warnings };
 }
 
@@ -57,7 +90,7 @@ const OWNERS = new Set([0, process.getuid?.() ?? 0]);
  * One entry file, only if it is what tm3 would have written: a regular file (never a link,
  * FIFO, device or directory: opened without following, without blocking), owned by root, small.
  */
-export function readEntryFile(file: string): string | undefined | Error {
+export function readEntryFile(file: string, onStat?: (st: BigIntStats) => void): string | undefined | Error {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -68,6 +101,8 @@ export function readEntryFile(file: string): string | undefined | Error {
   }
   try {
     const st = fstatSync(fd);
+    // bigint only for the index's record: nanosecond times
+    if (onStat) onStat(fstatSync(fd, { bigint: true }));
     if (!st.isFile()) return new Error(`it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a device or socket'}, not a file`);
     if (!OWNERS.has(st.uid)) return new Error(`it is owned by uid ${st.uid}, not root (chown root it if it is yours)`);
     // whoever can write it can whitelist themselves
