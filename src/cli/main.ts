@@ -35,6 +35,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE
 
 try {
   await program.parseAsync(process.argv);
+  // the entry index (a cache) only after the command succeeded: a failed one leaves the disk as it was
+  await (await import('../store/entry-index.js')).flushIndex();
 } catch (err) {
   process.exitCode = handleError(err, 'tm3');
 }

@@ -186,9 +186,19 @@ export function toRow(key: StatKey, e: Entry, services: ServiceLists): Row | und
   return back && JSON.stringify(back) === JSON.stringify(e) ? row : undefined;
 }
 
-/** Write the index (as root, outside a dry run); a failure is ignored: it is only a cache. */
+// The index to write once the command has succeeded (flushIndex): a command that fails leaves the
+// disk as it found it, this cache included, and never spends the last free block on it.
+const pending = new Map<string, IndexFile>();
+
+/** Note the index for writing at the end of a successful command (as root, outside a dry run). */
 export async function saveIndex(paths: Paths, catalog: Catalog, rows: Row[]): Promise<void> {
   if (!isRoot() || !writesAllowed) return;
-  const data: IndexFile = { format: FORMAT, version: VERSION, dir: paths.storeDir, services: servicesKey(catalog), rows };
-  await writeAtomic(indexFile(paths), JSON.stringify(data), 0o600).catch(() => undefined);
+  pending.set(indexFile(paths), { format: FORMAT, version: VERSION, dir: paths.storeDir, services: servicesKey(catalog), rows });
+}
+
+/** Write what saveIndex noted; a failure is ignored: it is only a cache. */
+export async function flushIndex(): Promise<void> {
+  if (!writesAllowed) pending.clear();
+  for (const [file, data] of pending) await writeAtomic(file, JSON.stringify(data), 0o600).catch(() => undefined);
+  pending.clear();
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { readEntries } from '../../src/store/entries.js';
-import { indexFile, type IndexFile } from '../../src/store/entry-index.js';
+import { indexFile, flushIndex, type IndexFile } from '../../src/store/entry-index.js';
 import { Paths } from '../../src/store/paths.js';
 import { buildCatalog } from '../../src/model/services.js';
 
@@ -46,7 +46,8 @@ describe('entry index', function () {
   let paths: Paths;
   const file = (name: string) => path.join(paths.storeDir, `${name}.iptables`);
   const fresh = () => readEntries(paths, catalog, { index: false });
-  const cached = () => readEntries(paths, catalog);
+  // as the CLI does: the index is written once the command has succeeded
+  const cached = async () => { const r = await readEntries(paths, catalog); await flushIndex(); return r; };
   const readIndex = () => JSON.parse(fs.readFileSync(indexFile(paths), 'utf8')) as IndexFile;
   const writeIndex = (d: IndexFile, mode = 0o600) => {
     fs.rmSync(indexFile(paths), { force: true });
