@@ -65,6 +65,9 @@ export async function grant(ctx: Ctx, text: string, granted = false, who: Who = 
   // Check and add under one lock: two knocks in quick succession must not make two entries.
   const { changeEntryLocked } = await import('./entry-change.js');
   return withLock(ctx.paths, async () => {
+    // Again under the lock: a revoke (or expiry) that held it while this waited has already
+    // collected the person's entries, so an entry made now would outlive them (red team).
+    if (person) await claim!.stillAllowed(ctx, net.address, net.family, person);
     const { entries, cache } = await loadState(ctx);
     const covered = entries.some((e) => entryAddresses(e, cache).some((c) => netContains(c, net.address)));
     if (covered) return done({ address: net.address, alreadyWhitelisted: true });
