@@ -5,21 +5,9 @@ import { run } from './run.js';
 import { hasSystemd, systemctl, restartUnit } from './system.js';
 import { Tm3Error } from '../model/errors.js';
 import type { Paths } from '../store/paths.js';
+import { pidAlive } from './knockd.js';
 
 const UNIT = 'fwknop-server.service';
-
-function pidAlive(pidFile: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    if (!pid) return undefined;
-    process.kill(pid, 0);
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return undefined;
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
 
 export const fwknopdRunning = (paths: Paths) => (hasSystemd(paths.root)
   ? systemctl(['is-active', '--quiet', UNIT], true).then((r) => r.exitCode === 0)

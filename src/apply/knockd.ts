@@ -5,7 +5,8 @@ import { hasSystemd, systemctl, restartUnit } from './system.js';
 import { Tm3Error } from '../model/errors.js';
 import type { Paths } from '../store/paths.js';
 
-function pidAlive(pidFile: string): number | undefined {
+/** The pid in a daemon's pid file, if that process runs (knockd's, and fwknopd's in the lab). */
+export function pidAlive(pidFile: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     if (!pid) return undefined;
