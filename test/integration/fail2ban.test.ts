@@ -227,6 +227,43 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect((await lab.tm3(['fail2ban', 'ignore', '198.51.100.250'])).exitCode, 'a stranger may be banned again').to.equal(1);
   });
 
+  it("a short jail's ban ending never lifts or shortens a longer jail's ban; unban --all lifts them all", async () => {
+    // Every jail shares tm3-ban-4. flow.v4 is held by recidive (a week) and then by sshd for
+    // 2 s; 198.51.100.67 the other way round. When sshd's ban ends, both must stay banned
+    // with recidive's week left: a weaker action either lowers the kernel timeout to 2 s
+    // (first order) or deletes the member on sshd's unban (second order).
+    const sock = path.join(lab.root, 'run/fail2ban/fail2ban.sock');
+    const f2b = (...a: string[]) => lab.exec(lab.server.ns, 'fail2ban-client', ['-s', sock, ...a]);
+    const other = '198.51.100.67';
+    const timeoutOf = async (ip: string): Promise<number | null> => {
+      const m = (await lab.exec(lab.server.ns, 'ipset', ['list', 'tm3-ban-4'])).stdout.match(new RegExp(`^${ip.replace(/\./g, '\\.')} timeout (\\d+)`, 'm'));
+      return m ? Number(m[1]) : null;
+    };
+    // unban --all below lifts every ban, so this runs after the tests that need theirs
+    await ok(['add-ip', 'flow-phone', flow.v4, '--services', 'sip']);
+    expect(await reachable(lab, flow, 4, ['udp/5060']), 'flow reaches SIP before').to.deep.equal({ 'udp/5060': true });
+    const bantime = (await f2b('get', 'sshd', 'bantime')).stdout.trim();
+    await f2b('set', 'sshd', 'bantime', '2');
+    try {
+      await f2b('set', 'recidive', 'banip', flow.v4);
+      await f2b('set', 'sshd', 'banip', flow.v4, other);
+      await f2b('set', 'recidive', 'banip', other);
+      const sshdHolds = async () => (await f2b('status', 'sshd')).stdout.match(/Banned IP list:(.*)/)![1];
+      const until = Date.now() + 15_000;
+      while (/\S/.test(await sshdHolds()) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+      expect(await sshdHolds(), "sshd's 2 s bans ended").not.to.match(/\S/);
+      await new Promise((r) => setTimeout(r, 1000)); // past sshd's 2 s in the kernel too
+      for (const ip of [flow.v4, other]) expect(await timeoutOf(ip), `${ip}: recidive's week left in the kernel`).to.be.greaterThan(600_000);
+      expect(await reachable(lab, flow, 4, ['udp/5060']), "recidive's ban still drops flow's packets").to.deep.equal({ 'udp/5060': false });
+      // the admin's "lift everything": the jails stay up, so the kernel must follow
+      await f2b('unban', '--all');
+      for (const ip of [flow.v4, other]) expect(await timeoutOf(ip), `${ip} after unban --all`).to.equal(null);
+      expect(await reachable(lab, flow, 4, ['udp/5060']), 'flow reaches SIP again').to.deep.equal({ 'udp/5060': true });
+    } finally {
+      await f2b('set', 'sshd', 'bantime', bantime);
+    }
+  });
+
   it('[fail2ban] enabled = false switches the layer off: the fail2ban-server tm3 started stops', async () => {
     const ping = () => lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'ping'], { reject: false });
     expect((await ping()).exitCode, 'running before').to.equal(0);
