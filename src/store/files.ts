@@ -7,8 +7,10 @@ import { Tm3Error } from '../model/errors.js';
 // or a symlink to /dev/zero would spin it. O_NONBLOCK makes opening a FIFO return at once.
 const MAX_READ = 64 * 1024 * 1024;
 
+const OWNERS = new Set([0, process.getuid?.() ?? 0]);
+
 /** A regular file's text; undefined when it does not exist; an error naming the fix otherwise. */
-export async function readText(file: string): Promise<string | undefined> {
+export async function readText(file: string, opts: { trusted?: boolean } = {}): Promise<string | undefined> {
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -20,6 +22,11 @@ export async function readText(file: string): Promise<string | undefined> {
     const st = await fh.stat();
     if (!st.isFile()) throw new Tm3Error(`${file} is not a regular file`, 'remove it (tm3 writes a fresh one), then run the command again');
     if (st.size > MAX_READ) throw new Tm3Error(`${file} is ${st.size} bytes, too large to be tm3's`, 'remove it (tm3 writes a fresh one), then run the command again');
+    // trusted: a file that says who gets in (tm3.conf, a provider catalog). Whoever can write
+    // it can whitelist themselves, as with entry files (store/entries.ts).
+    if (opts.trusted && (!OWNERS.has(st.uid) || st.mode & 0o022)) {
+      throw new Tm3Error(`${file} is ${OWNERS.has(st.uid) ? `writable by group or others (mode ${(st.mode & 0o777).toString(8)})` : `owned by uid ${st.uid}, not root`}, so whoever can write it could let themselves in`, `chown root: and chmod go-w it if its content is yours, or remove it`);
+    }
     return await fh.readFile('utf8');
   } finally {
     await fh.close();

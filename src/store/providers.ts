@@ -15,7 +15,7 @@ export async function loadProviders(paths: Paths, shipped = SHIPPED_PROVIDERS): 
   if (base === undefined) throw new InputError(`the provider catalog ${shipped} is missing`, 'reinstall tm3 (npx tm3-install), which ships it');
   const merged = new Map(parseProviderCatalog(base, shipped).map((p) => [p.id, p]));
   const file = localProviders(paths);
-  const local = await readText(file);
+  const local = await readText(file, { trusted: true });
   if (local !== undefined) for (const p of parseProviderCatalog(local, paths.inServer(file))) merged.set(p.id, p);
   return [...merged.values()];
 }

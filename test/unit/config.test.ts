@@ -15,6 +15,17 @@ function rootWith(files: Record<string, string>): Paths {
 }
 
 describe('config', () => {
+  // whoever can write tm3.conf or a drop-in can put their own address in [firewall] trusted
+  for (const f of ['etc/tm3/tm3.conf', 'etc/tm3/tm3.conf.d/50-open.conf']) {
+    it(`refuses ${f} when group or others can write it, and loads it once they cannot`, async () => {
+      const paths = rootWith({ [f]: '[firewall]\nopen = tcp/80\n' });
+      fs.chmodSync(paths.at(`/${f}`), 0o664);
+      const err = await loadConfig(paths).then(() => 'loaded', (e: Error & { fix?: string }) => `${e.message} (fix: ${e.fix})`);
+      expect(err).to.match(/writable by group or others \(mode 664\).*\(fix: chown root: and chmod go-w it/);
+      fs.chmodSync(paths.at(`/${f}`), 0o644);
+      expect((await loadConfig(paths)).sources).to.include(paths.at(`/${f}`));
+    });
+  }
   // A typo must never leave a default silently in force: one line, with the nearest real name.
   for (const [text, err] of [
     ['[firewal]\nopen = tcp/80\n', /unknown section \[firewal\] \(fix: did you mean \[firewall\]\?/],

@@ -177,6 +177,14 @@ describe('provider catalog loading', () => {
     expect((err as Error).message).to.match(/^\/etc\/tm3\/providers\.json: provider 'bad'/);
   });
 
+  it('a local catalog that group or others can write is refused: its addresses would be trusted', async () => {
+    local(catalog([lab()]));
+    fs.chmodSync(path.join(root, 'etc/tm3/providers.json'), 0o666);
+    let err: unknown;
+    try { await loadProviders(new Paths(root)); } catch (e) { err = e; }
+    expect((err as Error).message).to.match(/providers\.json is writable by group or others \(mode 666\)/);
+  });
+
   it('a FIFO in place of the local catalog is refused, not waited on', async () => {
     fs.mkdirSync(path.join(root, 'etc/tm3'), { recursive: true });
     await import('node:child_process').then((cp) => cp.execFileSync('mkfifo', [path.join(root, 'etc/tm3/providers.json')]));
