@@ -47,7 +47,7 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const { sets: kernel, lacking } = await readSetState();
     const changed = changedSets(sets, kernel, lacking);
     if (dryRun) {
-      const diff = await restartDiff(ctx, sets, rendered, kernel);
+      const diff = await restartDiff(ctx, sets, rendered, kernel, adminBody);
       return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
     }
     try {

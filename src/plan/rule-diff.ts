@@ -7,3 +7,16 @@ export function tm3Part(printed: string): string {
   const lines = printed.split('\n').filter((l) => /^-P /.test(l) || /^-N TM3-/.test(l) || /(^| )--comment "?tm3"?( |$)/.test(l));
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
+
+/**
+ * Kernel rules nobody will make again after a restart: not tm3's (no tm3 comment), not Fail2Ban's
+ * (its f2b- chains), and not found in the ADMIN SECTION, read plainly: every address, port,
+ * interface, set and target the rule names must appear in it. A rule typed at a shell prompt
+ * ends up here, and `restart --dry-run` says it goes away, so an admin can keep it first.
+ */
+export function handRules(printed: string, adminBody: string): string[] {
+  const values = (l: string) => [...l.matchAll(/(?:^| )(?:-s|-d|--dports?|--sports?|-i|-o|--match-set|-j) (\S+)/g)]
+    .map((m) => m[1].replace(/\/(?:32|128)$/, ''));
+  return printed.split('\n').filter((l) => l.startsWith('-A ') && !/(^| )--comment "?tm3"?( |$)/.test(l)
+    && !/^-A f2b-|(?: -j f2b-)/.test(l) && !values(l).every((v) => adminBody.includes(v)));
+}

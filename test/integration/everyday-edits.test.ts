@@ -145,6 +145,20 @@ describe('everyday edits: undo and safety (lab)', function () {
     expect((await lab.tm3(['restart', '--dry-run'])).stdout).to.include("tm3's IPv4 rules in the kernel are as planned").and.include('no set would change');
   });
 
+  it('restart --dry-run names a rule typed by hand, which the restart then removes', async () => {
+    const rule = ['-s', '203.0.113.9', '-p', 'tcp', '--dport', '8088', '-j', 'ACCEPT'];
+    await lab.exec(lab.server.ns, 'iptables', ['-A', 'INPUT', ...rule]);
+    const r = await unchanged(() => lab.tm3(['restart', '--dry-run']), 0, /would remove 1 IPv4 rule\(s\) made by hand/);
+    expect(r.stdout).to.match(/^ {2}-A INPUT -s 203\.0\.113\.9\/32 -p tcp -m tcp --dport 8088 -j ACCEPT$/m);
+    expect(r.stdout).not.to.match(/IPv6 rule\(s\) made by hand/);
+    const json = JSON.parse((await lab.tm3(['restart', '--dry-run', '--json'])).stdout);
+    expect(json.diff.gone).to.deep.equal([{ family: 4, rules: ['-A INPUT -s 203.0.113.9/32 -p tcp -m tcp --dport 8088 -j ACCEPT'] }, { family: 6, rules: [] }]);
+    // and the dry run told the truth: the restart removes it
+    expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
+    expect((await lab.exec(lab.server.ns, 'iptables', ['-S', 'INPUT'])).stdout).not.to.include('203.0.113.9');
+    expect((await lab.tm3(['restart', '--dry-run'])).stdout).not.to.match(/made by hand/);
+  });
+
   it('restart --dry-run shows the diff of the saved rules files too', async () => {
     const v4 = path.join(lab.root, 'etc/iptables/rules.v4');
     const good = fs.readFileSync(v4, 'utf8');

@@ -29,6 +29,9 @@ export function register(program: Command, context: () => Promise<Ctx>) {
         for (const { family, diff } of r.diff?.rules ?? []) {
           ctx.out.line(diff ? `would change tm3's IPv${family} rules in the kernel (policies, TM3 chains, rules commented tm3):\n${diff.trimEnd()}` : `tm3's IPv${family} rules in the kernel are as planned`);
         }
+        for (const { family, rules } of r.diff?.gone ?? []) {
+          if (rules.length) ctx.out.line(`would remove ${rules.length} IPv${family} rule(s) made by hand, which neither tm3 nor the ADMIN SECTION of ${ctx.paths.inServer(ctx.paths.custom)} makes again (put them in the ADMIN SECTION to keep them):\n  ${rules.join('\n  ')}`);
+        }
         const sets = r.diff?.sets ?? [];
         ctx.out.line(sets.length ? `would change the kernel sets (${r.swapped.join(' ')}):\n  ${sets.join('\n  ')}` : 'no set would change');
         ctx.out.line('would apply rules.v4 and rules.v6, restart Fail2Ban and run iptables-custom (which adds the ADMIN SECTION rules again)');
