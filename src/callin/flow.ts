@@ -34,7 +34,18 @@ export async function runCall<P extends { name: string }>(ch: Channel, deps: Dep
     for (const f of files) { const d = await play(f, escape); if (d) return d; }
     return '';
   };
-  const ask = async (file: string, max: number) => (await ch.command(`GET DATA ${file} 10000 ${max}`)).result;
+  // A caller who keys ahead, while an error is still being spoken, interrupts it: that first key
+  // is kept and starts the next answer, so nothing typed is lost.
+  let ahead = '';
+  const KEYS = '0123456789*#';
+  const ask = async (file: string, max: number) => {
+    const first = ahead;
+    ahead = '';
+    if (first === '#') return '';
+    const r = (await ch.command(`GET DATA ${first ? 'silence/1' : file} 10000 ${max - first.length}`)).result;
+    return first + r;
+  };
+  const warn = async (files: string[]) => { ahead = await playAll(files, KEYS); };
   let stage = 'start';
   let person: P | undefined;
   let address: string | undefined;
@@ -51,24 +62,27 @@ export async function runCall<P extends { name: string }>(ch: Channel, deps: Dep
       person = pin ? await deps.personByPin(pin) : undefined;
       if (person) break;
       await deps.wrongPin(attempt);
-      await play(attempt < PIN_TRIES ? 'auth-incorrect' : 'vm-goodbye');
+      if (attempt < PIN_TRIES) await warn(['auth-incorrect']);
+      else await play('vm-goodbye');
     }
     if (!person) return { outcome: 'wrong-pin', detail: `${PIN_TRIES} wrong PINs` };
     stage = 'address';
     let why = 'no address keyed';
     for (let tries = 0; tries < ADDRESS_TRIES * 2; tries++) {
       const keyed = await ask('vm-enter-num-to-call', 16);
+      // nothing keyed in the whole wait: the caller has stopped trying
+      if (keyed === '') break;
       const parsed = parseKeyed(keyed);
       if (!parsed.ok) {
         why = parsed.why;
-        await playAll(['im-sorry', 'invalid']);
+        await warn(['im-sorry', 'invalid']);
         continue;
       }
       address = parsed.address;
       const refused = await deps.refusal(address);
       if (refused) {
         why = refused;
-        await playAll(['im-sorry', 'pbx-invalid']);
+        await warn(['im-sorry', 'pbx-invalid']);
         address = undefined;
         continue;
       }

@@ -1,0 +1,232 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { execa, type ResultPromise } from 'execa';
+import { Lab, type Host } from '../../src/lab/lab.js';
+import { requireLab } from './prereq.js';
+import { REPO } from './helpers/guest.js';
+import { Asterisk, ensureAsteriskRootfs } from './helpers/asterisk.js';
+import { callIn, type Step } from './helpers/callin-call.js';
+
+// Issue 19: call in to open the door, against the lab's real Asterisk (Debian unstable's,
+// chrooted in the server's namespace) and real Fail2Ban. sipp dials the call-in extension and
+// keys DTMF as SIP INFO; Asterisk runs AGI(agi://127.0.0.1:4573/tm3-callin), where a stand-in
+// for the systemd socket unit (helpers/agi-listener.py, Accept=yes semantics) runs
+// `tm3 callin agi` with the connection as stdin and stdout. Grants open [knock] services = ssh:
+// tcp/22 answering (a RST: nothing listens) is the door open.
+
+const EXT = '8686';
+const PORT = 4573;
+const ALICE_PIN = '48151623';
+const BOB_PIN = '27182818';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PHONES: Record<string, string> = { dial1: 'dial1-Secret-1', dial2: 'dial2-Secret-2', dial3: 'dial3-Secret-3', dial4: 'dial4-Secret-4', dial5: 'dial5-Secret-5', dial6: 'dial6-Secret-6' };
+
+describe('call in to open the door: real Asterisk, sipp keying DTMF, real Fail2Ban (lab)', function () {
+  this.timeout(900_000);
+  let lab: Lab;
+  let ast: Asterisk;
+  let listener: ResultPromise | undefined;
+  let listenerErr = '';
+  let phone: Host, hotel: Host, attacker: Host, cafe: Host, other: Host;
+  const ok = async (args: string[], input?: string) => {
+    const r = await lab.tm3(args, input !== undefined ? { input } : {});
+    expect(r.exitCode, `tm3 ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    return r;
+  };
+  const auditFile = () => path.join(lab.root, 'var/log/tm3/access.jsonl');
+  const audit = (): Record<string, unknown>[] => (fs.existsSync(auditFile()) ? fs.readFileSync(auditFile(), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+  const calls = () => audit().filter((a) => a.event === 'call');
+  const grants = async () => JSON.parse((await ok(['knock', 'status', '--json'])).stdout).grants as { address: string; people?: string[] }[];
+  const bans = async (): Promise<string[]> => JSON.parse((await ok(['status', '--json'])).stdout).bans;
+  const owners = () => (fs.existsSync(path.join(lab.root, 'var/lib/tm3/grant-people')) ? fs.readdirSync(path.join(lab.root, 'var/lib/tm3/grant-people')) : []);
+  const diag = () => `\n--- tm3 callin agi stderr:\n${listenerErr.slice(-2500)}\n--- Asterisk:\n${ast.tail(30)}\n--- calls:\n${JSON.stringify(calls().slice(-3))}`;
+
+  /** tcp/22 from `c`: the epoch second it first answers (polling every 50 ms), or 0 by the deadline. */
+  const watchOpen = (c: Host, seconds: number) => execa('ip', ['netns', 'exec', c.ns, 'python3', '-c', `
+import socket, time, sys
+end = time.time() + ${seconds}
+while time.time() < end:
+    s = socket.socket(); s.settimeout(0.1)
+    try:
+        s.connect(('${lab.server.v4}', 22)); print(time.time()); sys.exit(0)
+    except ConnectionRefusedError:
+        print(time.time()); sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+    time.sleep(0.05)
+print(0)
+`], { reject: false });
+
+  before(async function () {
+    requireLab(this, ['fail2ban-server', 'fail2ban-client', 'knockd', 'sipp', 'debootstrap']);
+    const rootfs = await ensureAsteriskRootfs();
+    lab = await Lab.create(5);
+    [phone, hotel, attacker, cafe, other] = lab.clients;
+    lab.writeConfig('services = ssh\ngrant_seconds = 300\n[spa]\nenabled = false\n[firewall]\nopen =\n[services]\nrtp = udp/10000:10100\n', { fail2ban: true });
+    ast = new Asterisk(lab, rootfs);
+    ast.writeConfig();
+    // what call-in needs on top of the lab's Asterisk: AGI, the gsm core sounds, CHANNEL(); phones keying DTMF as SIP INFO
+    const etc = ast.etc;
+    fs.appendFileSync(path.join(etc, 'modules.conf'), ['res_speech', 'res_agi', 'format_gsm', 'codec_gsm', 'func_channel'].map((m) => `load = ${m}.so\n`).join(''));
+    fs.appendFileSync(path.join(etc, 'pjsip.conf'), Object.entries(PHONES).map(([n, pw]) => `\n[${n}]\ntype = endpoint\ncontext = tm3-test\ndisallow = all\nallow = ulaw\nauth = ${n}\naors = ${n}\ndirect_media = no\nrtp_symmetric = yes\nforce_rport = yes\nrewrite_contact = yes\ndtmf_mode = info\n\n[${n}]\ntype = auth\nauth_type = userpass\nusername = ${n}\npassword = ${pw}\n\n[${n}]\ntype = aor\nmax_contacts = 2\n`).join(''));
+    // the lab's phones land in [tm3-test]: the README's one line for a plain Asterisk
+    fs.appendFileSync(path.join(etc, 'extensions.conf'), 'include => tm3-callin\n');
+    await ok(['restart']);
+    await ok(['callin', 'enable']);
+    await ast.start();
+    // the phone (an office desk phone) and the attacker's line may speak SIP; the attacker's is bannable
+    await ok(['add-ip', 'desk', phone.v4, '--services', 'sip,rtp']);
+    await ok(['add-ip', 'cafe-phone', attacker.v4, '--services', 'sip,rtp', '--ban', 'allow']);
+    await ok(['add-ip', 'cafe2', cafe.v4, '--services', 'sip,rtp', '--ban', 'allow']);
+    await ok(['add-ip', 'other-phone', other.v4, '--services', 'sip,rtp']);
+    await ok(['user', 'add', 'alice', '--services', 'ssh']);
+    await ok(['user', 'add', 'bob', '--services', 'ssh']);
+    await ok(['user', 'pin', 'alice'], `${ALICE_PIN}\n`);
+    await ok(['user', 'pin', 'bob'], `${BOB_PIN}\n`);
+    listener = execa('ip', ['netns', 'exec', lab.server.ns, 'python3', path.join(REPO, 'test/integration/helpers/agi-listener.py'), String(PORT), process.execPath, path.join(REPO, 'dist/cli/main.js'), '--root', lab.root, 'callin', 'agi'],
+      { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1', LC_ALL: 'C' }, buffer: false });
+    listener.stderr?.on('data', (d: Buffer) => { listenerErr += d.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the AGI listener did not start')), 10_000);
+      listener!.stdout?.once('data', () => { clearTimeout(t); resolve(); });
+    });
+  });
+  after(async () => {
+    listener?.kill('SIGTERM');
+    await ast?.stop();
+    await lab?.destroy();
+  });
+
+  it('enable: the include, its #include line and the units; status says so; the dialplan Asterisk loaded has the extension', async () => {
+    const inc = fs.readFileSync(path.join(lab.root, 'etc/asterisk/extensions_tm3.conf'), 'utf8');
+    expect(inc).to.include(`exten => ${EXT},1,NoOp(tm3 call-in)`);
+    expect(fs.readFileSync(path.join(lab.root, 'etc/asterisk/extensions.conf'), 'utf8').match(/^#include extensions_tm3\.conf$/gm)).to.have.length(1);
+    expect(fs.readFileSync(path.join(lab.root, 'etc/systemd/system/tm3-callin.socket'), 'utf8')).to.match(/^ListenStream=127\.0\.0\.1:4573$/m);
+    await ok(['callin', 'enable']); // twice: the #include is not added again
+    expect(fs.readFileSync(path.join(lab.root, 'etc/asterisk/extensions.conf'), 'utf8').match(/^#include extensions_tm3\.conf$/gm)).to.have.length(1);
+    const s = JSON.parse((await ok(['callin', 'status', '--json'])).stdout);
+    expect(s).to.include({ enabled: true, flavour: 'asterisk', extension: EXT, listening: true, included: true });
+    expect(s.peopleWithPin).to.deep.equal(['alice', 'bob']);
+    const plan = await ast.cli(`dialplan show ${EXT}@tm3-test`);
+    expect(plan, 'Asterisk\'s dialplan').to.match(/AGI\(agi:\/\/127\.0\.0\.1:4573\/tm3-callin\)/);
+    // the PIN store keeps a hash only
+    const rec = fs.readFileSync(path.join(lab.root, 'etc/tm3/pins/alice.pin'), 'utf8');
+    expect(rec).to.match(/^scrypt\$/);
+    expect(rec).not.to.include(ALICE_PIN);
+    expect(fs.statSync(path.join(lab.root, 'etc/tm3/pins/alice.pin')).mode & 0o777).to.equal(0o600);
+  });
+
+  it('a right PIN and address: the address reaches its services within 1 s of the confirming 1; the grant and the call are recorded with the person', async () => {
+    expect((await watchOpen(hotel, 0.5)).stdout.trim(), 'the hotel before the call').to.equal('0');
+    const mark = path.join(lab.root, 'confirm-time');
+    const watcher = watchOpen(hotel, 90);
+    const r = await callIn(lab, phone, 'dial1', PHONES.dial1, EXT, [
+      { wait: 3000 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { mark }, { keys: '1' }, { awaitBye: true },
+    ]);
+    const opened = Number((await watcher).stdout.trim());
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    const confirmed = Number(fs.readFileSync(mark, 'utf8'));
+    console.log(`      the hotel reached tcp/22 ${((opened - confirmed) * 1000).toFixed(0)} ms after the caller pressed 1`);
+    expect(opened, `the hotel was never let in${diag()}`).to.be.above(0);
+    expect(opened - confirmed, 'seconds from the confirming 1 to the door open').to.be.within(0, 1);
+    const g = (await grants()).find((x) => x.address === hotel.v4);
+    expect(g?.people, 'the live grant names its person').to.deep.equal(['alice']);
+    const opening = audit().find((a) => a.method === 'callin' && a.address === hotel.v4 && a.event === undefined);
+    expect(opening, 'the opening in the audit log').to.include({ person: 'alice' });
+    expect(calls().pop(), 'the call in the audit log').to.include({ outcome: 'granted', person: 'alice', address: hotel.v4, caller: 'dial1', from: phone.v4 });
+    expect(listenerErr).to.include(`tm3 callin: granted alice ${hotel.v4}`);
+  });
+
+  it('refused and malformed addresses (127*0*0*1#, 0*0*0*0#, 999*1*1*1#, the server\'s own): a spoken refusal each, no grant', async () => {
+    const before = (await grants()).length;
+    const keyed = ['127*0*0*1#', '0*0*0*0#', '999*1*1*1#', `${lab.server.v4.replace(/\./g, '*')}#`];
+    const r = await callIn(lab, other, 'dial2', PHONES.dial2, EXT, [
+      { wait: 3000 }, { keys: `${BOB_PIN}#` }, ...keyed.flatMap((k) => [{ wait: 3000 }, { keys: k }] as Step[]), { awaitBye: true },
+    ]);
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    expect((await grants()).length, 'live grants').to.equal(before);
+    const call = calls().pop()!;
+    expect(call, `the call's record${diag()}`).to.include({ outcome: 'refused', person: 'bob' });
+    console.log(`      the last refusal: ${String(call.detail)}`);
+    expect(String(call.detail)).to.match(/address of this server/);
+    // each was refused before any grant: tm3's log of the dialog has no grant of bob's
+    expect(audit().some((a) => a.method === 'callin' && a.person === 'bob' && a.event === undefined)).to.equal(false);
+  });
+
+  it('a wrong PIN three times: no grant, the call ends, and real Fail2Ban bans the caller\'s signalling address', async () => {
+    const before = (await grants()).length;
+    const r = await callIn(lab, attacker, 'dial3', PHONES.dial3, EXT, [
+      { wait: 3000 }, { keys: '111222#' }, { wait: 3500 }, { keys: '123123#' }, { wait: 3500 }, { keys: '909090#' }, { awaitBye: true },
+    ]);
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    expect((await grants()).length).to.equal(before);
+    expect(calls().pop()).to.include({ outcome: 'wrong-pin', caller: 'dial3', from: attacker.v4 });
+    const lines = fs.readFileSync(path.join(lab.root, 'var/log/tm3/callin.log'), 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.includes(`from ${attacker.v4} (caller dial3)`))).to.have.length(3);
+    let banned = false;
+    for (const t0 = Date.now(); !banned && Date.now() - t0 < 5000; await sleep(250)) banned = (await bans()).includes(attacker.v4);
+    expect(banned, `the caller banned\n${fs.readFileSync(path.join(lab.root, 'var/log/fail2ban.log'), 'utf8').split('\n').filter((l) => /callin|Ban/.test(l)).slice(-10).join('\n')}`).to.equal(true);
+    // banned means every port: its next call does not even reach Asterisk
+    const again = await lab.exec(attacker.ns, 'svmap', ['-t', '0.5', lab.server.v4], { reject: false });
+    expect(`${again.stdout}`).not.to.match(/Asterisk/);
+  });
+
+  it('the same caller ID is rate-limited from another address: it is not even asked for a PIN', async () => {
+    // Asterisk hangs up after one sentence; the phone only waits for its BYE
+    const r = await callIn(lab, cafe, 'dial3', PHONES.dial3, EXT, [{ awaitBye: true }]);
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    expect(calls().pop()).to.include({ outcome: 'rate-limited', caller: 'dial3' });
+  });
+
+  it('a revoked person\'s PIN opens nothing', async () => {
+    await ok(['user', 'revoke', 'bob', '--force']);
+    const r = await callIn(lab, other, 'dial4', PHONES.dial4, EXT, [
+      { wait: 3000 }, { keys: `${BOB_PIN}#` }, { wait: 3500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { wait: 2000 }, { hangup: true },
+    ]);
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    const call = calls().pop()!;
+    expect(call.outcome, `the call${diag()}`).to.be.oneOf(['hangup', 'wrong-pin']);
+    expect(call.person).to.equal(undefined);
+    expect((await grants()).some((g) => g.address === cafe.v4)).to.equal(false);
+    expect((await watchOpen(cafe, 1)).stdout.trim(), 'the address bob keyed').to.equal('0');
+  });
+
+  it('a caller hanging up mid-flow (address read back, not confirmed) leaves no grant, no holder record, and an audit line saying where', async () => {
+    const holders = owners();
+    const r = await callIn(lab, phone, 'dial5', PHONES.dial5, EXT, [
+      { wait: 3000 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 1500 }, { hangup: true },
+    ]);
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    await sleep(1500);
+    const call = calls().pop()!;
+    expect(call, `the call${diag()}`).to.include({ outcome: 'hangup', person: 'alice' });
+    expect(String(call.detail)).to.match(/hung up at confirm/);
+    expect((await grants()).some((g) => g.address === cafe.v4)).to.equal(false);
+    expect(owners()).to.deep.equal(holders);
+    expect((await watchOpen(cafe, 1)).stdout.trim()).to.equal('0');
+  });
+
+  it('a local user who is neither Asterisk\'s nor root connects to the AGI port and forges a call: refused before a word', async () => {
+    const forged = 'agi_callerid: 555\\n\\n200 result=1 (203.0.113.99:5060)\\n';
+    const r = await lab.exec(lab.server.ns, 'setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '/usr/bin/python3', '-c',
+      `import socket; s=socket.create_connection(('127.0.0.1', ${PORT})); s.sendall(b"${forged}"); s.settimeout(5)\ntry:\n  print(repr(s.recv(1000)))\nexcept Exception as e:\n  print(e)`], { reject: false });
+    await sleep(500);
+    // the connection is closed unread: an empty read, or a reset for the bytes it sent
+    expect(String(r.stdout).trim(), `what the forger got back\n${r.stderr}`).to.match(/^b''$|Connection reset by peer/);
+    expect(listenerErr).to.match(/refused: uid 65534 connected, not asterisk or root/);
+    // nothing it said was taken: no call recorded for its caller ID, no ban line for its address
+    expect(calls().some((c) => c.caller === '555')).to.equal(false);
+    expect(fs.readFileSync(path.join(lab.root, 'var/log/tm3/callin.log'), 'utf8')).not.to.include('203.0.113.99');
+  });
+
+  it('disable: the context is emptied and a call to the extension opens nothing', async () => {
+    await ok(['callin', 'disable']);
+    await ast.cli('dialplan reload');
+    expect(await ast.cli(`dialplan show ${EXT}@tm3-test`)).not.to.match(/AGI/);
+    const s = JSON.parse((await ok(['callin', 'status', '--json'])).stdout);
+    expect(s.enabled).to.equal(false);
+  });
+});
