@@ -37,6 +37,11 @@ describe('call in to open the door: real Asterisk, sipp keying DTMF, real Fail2B
   const auditFile = () => path.join(lab.root, 'var/log/tm3/access.jsonl');
   const audit = (): Record<string, unknown>[] => (fs.existsSync(auditFile()) ? fs.readFileSync(auditFile(), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
   const calls = () => audit().filter((a) => a.event === 'call');
+  /** The record of the call just made: tm3 writes it once its dialog has seen the hang-up. */
+  const lastCall = async (before: number) => {
+    for (const t0 = Date.now(); calls().length <= before && Date.now() - t0 < 10_000;) await sleep(200);
+    return calls()[before];
+  };
   const grants = async () => JSON.parse((await ok(['knock', 'status', '--json'])).stdout).grants as { address: string; people?: string[] }[];
   const bans = async (): Promise<string[]> => JSON.parse((await ok(['status', '--json'])).stdout).bans;
   const owners = () => (fs.existsSync(path.join(lab.root, 'var/lib/tm3/grant-people')) ? fs.readdirSync(path.join(lab.root, 'var/lib/tm3/grant-people')) : []);
@@ -119,6 +124,38 @@ print(0)
     expect(fs.statSync(path.join(lab.root, 'etc/tm3/pins/alice.pin')).mode & 0o777).to.equal(0o600);
   });
 
+  it('user pin on a real terminal: asked twice and never echoed; a mismatch, a short PIN or another person\'s PIN changes nothing', async () => {
+    await ok(['user', 'add', 'carol', '--services', 'ssh']);
+    const pty = (steps: [string, string][]) => execa('ip', ['netns', 'exec', lab.server.ns, 'python3', path.join(REPO, 'test/integration/helpers/pty-drive.py'), JSON.stringify(steps),
+      process.execPath, path.join(REPO, 'dist/cli/tm3.js'), '--root', lab.root, 'user', 'pin', 'carol'], { reject: false, env: { TM3_NO_SYSLOG: '1' } });
+    const file = path.join(lab.root, 'etc/tm3/pins/carol.pin');
+    const bad = await pty([['PIN for carol', '31415926'], ['again', '31415927']]);
+    expect(bad.exitCode, bad.stdout).to.equal(2);
+    expect(bad.stdout).to.match(/the two PINs differ/);
+    expect(fs.existsSync(file), 'a mismatch writes nothing').to.equal(false);
+    const taken = await pty([['PIN for carol', ALICE_PIN], ['again', ALICE_PIN]]);
+    expect(taken.exitCode, taken.stdout).to.equal(2);
+    expect(taken.stdout).to.match(/another person has this PIN/);
+    const short = await lab.tm3(['user', 'pin', 'carol'], { input: '4711\n' });
+    expect(short.exitCode).to.equal(2);
+    expect(fs.existsSync(file)).to.equal(false);
+    const good = await pty([['PIN for carol', '31415926'], ['again', '31415926']]);
+    expect(good.exitCode, good.stdout).to.equal(0);
+    expect(good.stdout, 'the terminal never shows the PIN').not.to.include('31415926');
+    expect(good.stdout).to.match(/again: /);
+    expect(fs.readFileSync(file, 'utf8')).to.match(/^scrypt\$16384\$8\$1\$/);
+    expect(JSON.parse((await ok(['callin', 'status', '--json'])).stdout).peopleWithPin).to.deep.equal(['alice', 'bob', 'carol']);
+  });
+
+  it('the tm3-callin filter on its annotated sample: fail2ban-regex finds exactly the annotated addresses', async () => {
+    const sample = fs.readFileSync(path.join(REPO, 'test/fixtures/callin/callin.log'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const want = sample.map((l) => / # ([0-9a-f.:]+)$/.exec(l)?.[1]).filter(Boolean).sort();
+    const file = path.join(lab.root, 'callin-sample.log');
+    fs.writeFileSync(file, `${sample.map((l) => l.replace(/ # .*$/, '')).join('\n')}\n`);
+    const rx = await lab.exec(lab.server.ns, 'fail2ban-regex', ['-o', 'ip', file, path.join(lab.root, 'etc/fail2ban/filter.d/tm3-callin.conf')]);
+    expect(String(rx.stdout).split('\n').map((x) => x.trim()).filter(Boolean).sort()).to.deep.equal(want);
+  });
+
   it('a right PIN and address: the address reaches its services within 1 s of the confirming 1; the grant and the call are recorded with the person', async () => {
     expect((await watchOpen(hotel, 0.5)).stdout.trim(), 'the hotel before the call').to.equal('0');
     const mark = path.join(lab.root, 'confirm-time');
@@ -183,12 +220,13 @@ print(0)
 
   it('a revoked person\'s PIN opens nothing', async () => {
     await ok(['user', 'revoke', 'bob', '--force']);
+    const n = calls().length;
     const r = await callIn(lab, other, 'dial4', PHONES.dial4, EXT, [
       { wait: 3000 }, { keys: `${BOB_PIN}#` }, { wait: 3500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { wait: 2000 }, { hangup: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
-    const call = calls().pop()!;
-    expect(call.outcome, `the call${diag()}`).to.be.oneOf(['hangup', 'wrong-pin']);
+    const call = await lastCall(n);
+    expect(call?.outcome, `the call${diag()}`).to.be.oneOf(['hangup', 'wrong-pin']);
     expect(call.person).to.equal(undefined);
     expect((await grants()).some((g) => g.address === cafe.v4)).to.equal(false);
     expect((await watchOpen(cafe, 1)).stdout.trim(), 'the address bob keyed').to.equal('0');
@@ -196,12 +234,12 @@ print(0)
 
   it('a caller hanging up mid-flow (address read back, not confirmed) leaves no grant, no holder record, and an audit line saying where', async () => {
     const holders = owners();
+    const n = calls().length;
     const r = await callIn(lab, phone, 'dial5', PHONES.dial5, EXT, [
       { wait: 3000 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 1500 }, { hangup: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
-    await sleep(1500);
-    const call = calls().pop()!;
+    const call = await lastCall(n);
     expect(call, `the call${diag()}`).to.include({ outcome: 'hangup', person: 'alice' });
     expect(String(call.detail)).to.match(/hung up at confirm/);
     expect((await grants()).some((g) => g.address === cafe.v4)).to.equal(false);

@@ -8,10 +8,11 @@ import type { Ctx } from '../context.js';
 
 /** One line typed without echo on a terminal (a PIN on screen is a PIN shoulder-surfed). */
 async function readHidden(question: string): Promise<string> {
-  process.stdout.write(question);
   const stdin = process.stdin;
+  // raw (no echo) before the question shows: a fast typist's first digits are never echoed
   stdin.setRawMode(true);
   stdin.resume();
+  process.stdout.write(question);
   return new Promise((resolve, reject) => {
     let text = '';
     const onData = (buf: Buffer) => {
