@@ -177,6 +177,19 @@ print(0)
     expect(listenerErr).to.include(`tm3 callin: granted alice ${hotel.v4}`);
   });
 
+  it('a person with --permanent yes: the call also makes their permanent entry NAME-YYYYmmdd-HHMMSS', async () => {
+    await ok(['user', 'add', 'dave', '--services', 'ssh', '--permanent', 'yes']);
+    await ok(['user', 'pin', 'dave'], '57721566\n');
+    const r = await callIn(lab, phone, 'dial6', PHONES.dial6, EXT, [
+      { wait: 3000 }, { keys: '57721566#' }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { awaitBye: true },
+    ]);
+    expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
+    const entries = JSON.parse((await ok(['user', 'list', '--json'])).stdout).find((p: { name: string }) => p.name === 'dave').entries as { name: string; target: string }[];
+    expect(entries.map((e) => e.target), `dave's entries${diag()}`).to.deep.equal([`${hotel.v4}/32`]);
+    expect(entries[0].name).to.match(/^dave-\d{8}-\d{6}$/);
+    expect(calls().pop()).to.include({ outcome: 'granted', person: 'dave', entry: entries[0].name });
+  });
+
   it('refused and malformed addresses (127*0*0*1#, 0*0*0*0#, 999*1*1*1#, the server\'s own): a spoken refusal each, no grant', async () => {
     const before = (await grants()).length;
     const keyed = ['127*0*0*1#', '0*0*0*0#', '999*1*1*1#', `${lab.server.v4.replace(/\./g, '*')}#`];
@@ -260,7 +273,12 @@ print(0)
     expect(fs.readFileSync(path.join(lab.root, 'var/log/tm3/callin.log'), 'utf8')).not.to.include('203.0.113.99');
   });
 
-  it('disable: the context is emptied and a call to the extension opens nothing', async () => {
+  it('disable: the context is emptied and a call to the extension opens nothing; --dry-run changes nothing', async () => {
+    const file = path.join(lab.root, 'etc/asterisk/extensions_tm3.conf');
+    const before = fs.readFileSync(file, 'utf8');
+    const dry = await ok(['callin', 'disable', '--dry-run']);
+    expect(dry.stdout).to.match(/would disable call-in/);
+    expect(fs.readFileSync(file, 'utf8')).to.equal(before);
     await ok(['callin', 'disable']);
     await ast.cli('dialplan reload');
     expect(await ast.cli(`dialplan show ${EXT}@tm3-test`)).not.to.match(/AGI/);
