@@ -83,9 +83,11 @@ export async function serveCall(ctx: Ctx, input: Readable, output: Writable, pee
       },
       personByPin: async (pin) => personByPin(ctx.paths, (await readPeople(ctx.paths, ctx.config.catalog)).people, pin),
       wrongPin: async (attempt) => {
-        await withLock(ctx.paths, async () => writeFailures(ctx.paths, addFailure(readFailures(ctx.paths), caller, Date.now())), { waitMs: 10_000 });
+        // the line Fail2Ban reads first: a busy lock (a long restart) must not cost the ban
         if (from) await appendLine(ctx.paths.at(CALLIN_LOG), `${stamp()} tm3-callin: wrong PIN ${attempt} of ${PIN_TRIES} from ${from} (caller ${caller})`, 0o640);
         await syslog(`callin: wrong PIN ${attempt} of ${PIN_TRIES} from ${from ?? 'an unknown address'} (caller ${caller})`, 'warning');
+        await withLock(ctx.paths, async () => writeFailures(ctx.paths, addFailure(readFailures(ctx.paths), caller, Date.now())), { waitMs: 10_000 })
+          .catch((e: Error) => syslog(`callin: wrong PIN not counted for the rate limit: ${e.message}`, 'warning'));
       },
       refusal: async (address) => {
         if (ctx.config.firewall.trusted.some((t) => netContains(t.cidr, address))) return `${address} is in a trusted network`;

@@ -168,6 +168,7 @@ describe('call-in (issue 19): the pure parts', () => {
           const [, cmd, file] = /^(GET DATA|STREAM FILE|WAIT FOR DIGIT|ANSWER)\s*(\S*)/.exec(line) ?? [];
           if (cmd === 'GET DATA') return { result: keys[file]?.shift() ?? '', data: 'timeout' };
           if (cmd === 'WAIT FOR DIGIT') return { result: String((keys.wait?.shift() ?? '\0').charCodeAt(0)) };
+          if (cmd === 'STREAM FILE' && keys[`play:${file}`]?.length) return { result: String(keys[`play:${file}`].shift()!.charCodeAt(0)) };
           return { result: '0' };
         },
       };
@@ -201,6 +202,14 @@ describe('call-in (issue 19): the pure parts', () => {
       const r = await runCall(ch, d);
       expect(r).to.include({ outcome: 'granted', address: '198.51.100.8' });
       expect(log).to.deep.equal(['grant alice 198.51.100.8']);
+    });
+    it('a key pressed over a spoken error is not lost: it starts the next answer', async () => {
+      const { ch, played } = scripted({ 'agent-pass': ['48151623'], 'vm-enter-num-to-call': ['127*0*0*1'], 'play:im-sorry': ['1'], 'silence/1': ['98*51*100*7'], wait: ['1'] });
+      const { d, log } = deps();
+      const r = await runCall(ch, d);
+      expect(r).to.include({ outcome: 'granted', address: '198.51.100.7' });
+      expect(log).to.deep.equal(['grant alice 198.51.100.7']);
+      expect(played).to.include('GET DATA silence/1 10000 15');
     });
     it('three wrong PINs: each counted, no address asked, no grant', async () => {
       const { ch, played } = scripted({ 'agent-pass': ['1', '2', '3', '48151623'] });
