@@ -161,7 +161,7 @@ print(0)
     const mark = path.join(lab.root, 'confirm-time');
     const watcher = watchOpen(hotel, 90);
     const r = await callIn(lab, phone, 'dial1', PHONES.dial1, EXT, [
-      { wait: 3000 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { mark }, { keys: '1' }, { awaitBye: true },
+      { wait: 4500 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { mark }, { keys: '1' }, { awaitBye: true },
     ]);
     const opened = Number((await watcher).stdout.trim());
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
@@ -181,7 +181,7 @@ print(0)
     await ok(['user', 'add', 'dave', '--services', 'ssh', '--permanent', 'yes']);
     await ok(['user', 'pin', 'dave'], '57721566\n');
     const r = await callIn(lab, phone, 'dial6', PHONES.dial6, EXT, [
-      { wait: 3000 }, { keys: '57721566#' }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { awaitBye: true },
+      { wait: 4500 }, { keys: '57721566#' }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { awaitBye: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
     const entries = JSON.parse((await ok(['user', 'list', '--json'])).stdout).find((p: { name: string }) => p.name === 'dave').entries as { name: string; target: string }[];
@@ -194,7 +194,7 @@ print(0)
     const before = (await grants()).length;
     const keyed = ['127*0*0*1#', '0*0*0*0#', '999*1*1*1#', `${lab.server.v4.replace(/\./g, '*')}#`];
     const r = await callIn(lab, other, 'dial2', PHONES.dial2, EXT, [
-      { wait: 3000 }, { keys: `${BOB_PIN}#` }, ...keyed.flatMap((k) => [{ wait: 3000 }, { keys: k }] as Step[]), { awaitBye: true },
+      { wait: 4500 }, { keys: `${BOB_PIN}#` }, ...keyed.flatMap((k) => [{ wait: 3000 }, { keys: k }] as Step[]), { awaitBye: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
     expect((await grants()).length, 'live grants').to.equal(before);
@@ -209,7 +209,7 @@ print(0)
   it('a wrong PIN three times: no grant, the call ends, and real Fail2Ban bans the caller\'s signalling address', async () => {
     const before = (await grants()).length;
     const r = await callIn(lab, attacker, 'dial3', PHONES.dial3, EXT, [
-      { wait: 3000 }, { keys: '111222#' }, { wait: 3500 }, { keys: '123123#' }, { wait: 3500 }, { keys: '909090#' }, { awaitBye: true },
+      { wait: 4500 }, { keys: '111222#' }, { wait: 3500 }, { keys: '123123#' }, { wait: 3500 }, { keys: '909090#' }, { awaitBye: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
     expect((await grants()).length).to.equal(before);
@@ -235,7 +235,7 @@ print(0)
     await ok(['user', 'revoke', 'bob', '--force']);
     const n = calls().length;
     const r = await callIn(lab, other, 'dial4', PHONES.dial4, EXT, [
-      { wait: 3000 }, { keys: `${BOB_PIN}#` }, { wait: 3500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { wait: 2000 }, { hangup: true },
+      { wait: 4500 }, { keys: `${BOB_PIN}#` }, { wait: 3500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { wait: 2000 }, { hangup: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
     const call = await lastCall(n);
@@ -249,7 +249,7 @@ print(0)
     const holders = owners();
     const n = calls().length;
     const r = await callIn(lab, phone, 'dial5', PHONES.dial5, EXT, [
-      { wait: 3000 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 1500 }, { hangup: true },
+      { wait: 4500 }, { keys: `${ALICE_PIN}#` }, { wait: 2500 }, { keys: `${cafe.v4.replace(/\./g, '*')}#` }, { wait: 1500 }, { hangup: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
     const call = await lastCall(n);

@@ -58,7 +58,8 @@ export function registerPin(user: Command, context: () => Promise<Ctx>) {
         return ctx.out.action(`user: removed the call-in PIN of ${name}`);
       }
       let pin: string;
-      if (process.stdin.isTTY && process.stdout.isTTY) {
+      // a terminal on stdin is a person typing, even with stdout redirected: never echo there
+      if (process.stdin.isTTY) {
         pin = validatePin(await readHidden(`call-in PIN for ${name} (6-12 digits, not shown): `));
         if ((await readHidden('again: ')) !== pin) throw new InputError('the two PINs differ', `run tm3 user pin ${name} again`);
       } else pin = validatePin(await readLine());
