@@ -1,4 +1,9 @@
 import { PassThrough } from 'node:stream';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parseKeyed, sayAddress, sayDuration, cleanCallerId } from '../../src/callin/digits.js';
 import { hashPin, parsePinRecord, verifyPin, validatePin, personBinding } from '../../src/callin/pin.js';
@@ -252,6 +257,61 @@ describe('call-in (issue 19): the pure parts', () => {
       const w = ch2.command('WAIT FOR DIGIT 1000');
       input2.end();
       await w.then(() => expect.fail('the end of the stream must throw'), (e: Error) => expect(e.name).to.equal('Hangup'));
+    });
+  });
+
+  describe('tm3 callin enable in a staged root: where each PBX gets the include', () => {
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const tm3 = (root: string, args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, '--root', root, ...args], { encoding: 'utf8', env: { ...process.env, TM3_NO_SYSLOG: '1' } });
+    const roots: string[] = [];
+    after(() => { for (const r of roots) fs.rmSync(r, { recursive: true, force: true }); });
+    const stage = (files: Record<string, string>) => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-callin-'));
+      roots.push(root);
+      for (const [f, text] of Object.entries(files)) {
+        if (f.endsWith('/')) { fs.mkdirSync(path.join(root, f), { recursive: true }); continue; }
+        fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+        fs.writeFileSync(path.join(root, f), text);
+      }
+      return root;
+    };
+    const read = (root: string, f: string) => fs.readFileSync(path.join(root, f), 'utf8');
+    it('plain Asterisk: extensions_tm3.conf, #included once from extensions.conf', () => {
+      const root = stage({ 'etc/asterisk/extensions.conf': '[default]\n' });
+      const r = tm3(root, ['callin', 'enable']);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(read(root, 'etc/asterisk/extensions_tm3.conf')).to.include('exten => 8686,1,');
+      expect(read(root, 'etc/asterisk/extensions.conf')).to.match(/^\[default\]\n\n; tm3 call-in.*\n#include extensions_tm3\.conf\n$/);
+      expect(read(root, 'etc/systemd/system/tm3-callin@.service')).to.include(' callin agi');
+    });
+    it('Incredible PBX: the #include goes into extensions_custom.conf, extensions.conf is left alone', () => {
+      const root = stage({ 'etc/asterisk/extensions.conf': '; FreePBX writes this\n', 'etc/asterisk/extensions_custom.conf': '[from-internal-custom]\n', 'etc/tm3/tm3.conf': '[callin]\nextension = *86\n' });
+      const r = tm3(root, ['callin', 'enable']);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(read(root, 'etc/asterisk/extensions_custom.conf')).to.match(/^#include extensions_tm3\.conf$/m);
+      expect(read(root, 'etc/asterisk/extensions.conf')).to.equal('; FreePBX writes this\n');
+      expect(read(root, 'etc/asterisk/extensions_tm3.conf')).to.include('exten => *86,1,');
+    });
+    it('Wazo: extensions_extra.d/tm3.conf, nothing to #include', () => {
+      const root = stage({ 'etc/asterisk/extensions_extra.d/': '', 'etc/asterisk/extensions.conf': '; wazo-confgend\n' });
+      const r = tm3(root, ['callin', 'enable']);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(read(root, 'etc/asterisk/extensions_extra.d/tm3.conf')).to.include('AGI(agi://127.0.0.1:4573/tm3-callin)');
+      expect(read(root, 'etc/asterisk/extensions.conf')).to.equal('; wazo-confgend\n');
+      const st = JSON.parse(tm3(root, ['callin', 'status', '--json']).stdout);
+      expect(st).to.include({ enabled: true, flavour: 'wazo', file: '/etc/asterisk/extensions_extra.d/tm3.conf' });
+    });
+    it('no Asterisk: exit 2 with the fix; a hostile [callin] value: exit 2; neither writes a file', () => {
+      const none = stage({ 'etc/tm3/tm3.conf': '' });
+      const r = tm3(none, ['callin', 'enable']);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.match(/extensions\.conf does not exist: is Asterisk installed here\?.*fix:/);
+      expect(fs.existsSync(path.join(none, 'etc/asterisk/extensions_tm3.conf'))).to.equal(false);
+      const evil = stage({ 'etc/asterisk/extensions.conf': '', 'etc/tm3/tm3.conf': '[callin]\nextension = 86,1,System(touch /tmp/x)\n' });
+      const e = tm3(evil, ['callin', 'enable']);
+      expect(e.status).to.equal(2);
+      expect(e.stderr).to.match(/\[callin\] extension .* is not a dialable extension/);
+      expect(fs.existsSync(path.join(evil, 'etc/asterisk/extensions_tm3.conf'))).to.equal(false);
     });
   });
 });
