@@ -7,6 +7,7 @@ import { requireLab } from './prereq.js';
 import { REPO } from './helpers/guest.js';
 import { Asterisk, ensureAsteriskRootfs } from './helpers/asterisk.js';
 import { callIn, type Step } from './helpers/callin-call.js';
+import { sayAddress } from '../../src/callin/digits.js';
 
 // Issue 19: call in to open the door, against the lab's real Asterisk (Debian unstable's,
 // chrooted in the server's namespace) and real Fail2Ban. sipp dials the call-in extension and
@@ -45,6 +46,11 @@ describe('call in to open the door: real Asterisk, sipp keying DTMF, real Fail2B
   const grants = async () => JSON.parse((await ok(['knock', 'status', '--json'])).stdout).grants as { address: string; people?: string[] }[];
   const bans = async (): Promise<string[]> => JSON.parse((await ok(['status', '--json'])).stdout).bans;
   const owners = () => (fs.existsSync(path.join(lab.root, 'var/lib/tm3/grant-people')) ? fs.readdirSync(path.join(lab.root, 'var/lib/tm3/grant-people')) : []);
+  /** The sound files the dialog had Asterisk play, in order, from res_agi's debug lines. */
+  const spoken = () => {
+    const f = path.join(lab.root, 'var/log/asterisk/agi-verbose');
+    return fs.existsSync(f) ? [...fs.readFileSync(f, 'utf8').matchAll(/AGI Rx << (?:STREAM FILE|GET DATA) (\S+)/g)].map((m) => m[1]) : [];
+  };
   const diag = () => `\n--- tm3 callin agi stderr:\n${listenerErr.slice(-2500)}\n--- Asterisk:\n${ast.tail(30)}\n--- calls:\n${JSON.stringify(calls().slice(-3))}`;
 
   /** tcp/22 from `c`: the epoch second it first answers (polling every 50 ms), or 0 by the deadline. */
@@ -77,11 +83,14 @@ print(0)
     const etc = ast.etc;
     fs.appendFileSync(path.join(etc, 'modules.conf'), ['res_speech', 'res_agi', 'format_gsm', 'codec_gsm', 'func_channel'].map((m) => `load = ${m}.so\n`).join(''));
     fs.appendFileSync(path.join(etc, 'pjsip.conf'), Object.entries(PHONES).map(([n, pw]) => `\n[${n}]\ntype = endpoint\ncontext = tm3-test\ndisallow = all\nallow = ulaw\nauth = ${n}\naors = ${n}\ndirect_media = no\nrtp_symmetric = yes\nforce_rport = yes\nrewrite_contact = yes\ndtmf_mode = info\n\n[${n}]\ntype = auth\nauth_type = userpass\nusername = ${n}\npassword = ${pw}\n\n[${n}]\ntype = aor\nmax_contacts = 2\n`).join(''));
+    // what the dialog says, for the spoken-refusal checks: res_agi's debug lines, in a file of their own
+    fs.appendFileSync(path.join(etc, 'logger.conf'), 'agi-verbose => verbose(5)\n');
     // the lab's phones land in [tm3-test]: the README's one line for a plain Asterisk
     fs.appendFileSync(path.join(etc, 'extensions.conf'), 'include => tm3-callin\n');
     await ok(['restart']);
     await ok(['callin', 'enable']);
     await ast.start();
+    await ast.cli('agi set debug on');
     // the phone (an office desk phone) and the attacker's line may speak SIP; the attacker's is bannable
     await ok(['add-ip', 'desk', phone.v4, '--services', 'sip,rtp']);
     await ok(['add-ip', 'cafe-phone', attacker.v4, '--services', 'sip,rtp', '--ban', 'allow']);
@@ -177,21 +186,28 @@ print(0)
     expect(listenerErr).to.include(`tm3 callin: granted alice ${hotel.v4}`);
   });
 
-  it('a person with --permanent yes: the call also makes their permanent entry NAME-YYYYmmdd-HHMMSS', async () => {
+  it('a person with --permanent yes: the call also makes their permanent entry NAME-YYYYmmdd-HHMMSS; the caller hears the address digit by digit, the duration and the server's address', async () => {
     await ok(['user', 'add', 'dave', '--services', 'ssh', '--permanent', 'yes']);
     await ok(['user', 'pin', 'dave'], '57721566\n');
+    const said = spoken().length;
+    // this caller listens to the whole read-back before pressing 1
     const r = await callIn(lab, phone, 'dial6', PHONES.dial6, EXT, [
-      { wait: 4500 }, { keys: '57721566#' }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 3000 }, { keys: '1' }, { awaitBye: true },
+      { wait: 4500 }, { keys: '57721566#' }, { wait: 2500 }, { keys: `${hotel.v4.replace(/\./g, '*')}#` }, { wait: 12000 }, { keys: '1' }, { awaitBye: true },
     ]);
     expect(r.exitCode, `sipp: ${r.errors}\n${r.out}${diag()}`).to.equal(0);
     const entries = JSON.parse((await ok(['user', 'list', '--json'])).stdout).find((p: { name: string }) => p.name === 'dave').entries as { name: string; target: string }[];
     expect(entries.map((e) => e.target), `dave's entries${diag()}`).to.deep.equal([`${hotel.v4}/32`]);
     expect(entries[0].name).to.match(/^dave-\d{8}-\d{6}$/);
     expect(calls().pop()).to.include({ outcome: 'granted', person: 'dave', entry: entries[0].name });
+    // what the caller heard: the address digit by digit, then the grant's duration and the server's address
+    const heard = spoken().slice(said).join(' ');
+    expect(heard).to.include(['you-entered', ...sayAddress(hotel.v4), 'if-correct-press', 'digits/1'].join(' '));
+    expect(heard).to.include(['activated', 'for', 'digits/5', 'minutes', 'location', ...sayAddress(lab.server.v4), 'vm-goodbye'].join(' '));
   });
 
-  it('refused and malformed addresses (127*0*0*1#, 0*0*0*0#, 999*1*1*1#, the server\'s own): a spoken refusal each, no grant', async () => {
+  it('refused and malformed addresses (127*0*0*1#, 0*0*0*0#, 999*1*1*1#, the server\'s own): a spoken refusal each (res_agi's own log of what it played), no grant', async () => {
     const before = (await grants()).length;
+    const said = spoken().length;
     const keyed = ['127*0*0*1#', '0*0*0*0#', '999*1*1*1#', `${lab.server.v4.replace(/\./g, '*')}#`];
     const r = await callIn(lab, other, 'dial2', PHONES.dial2, EXT, [
       { wait: 4500 }, { keys: `${BOB_PIN}#` }, ...keyed.flatMap((k) => [{ wait: 3000 }, { keys: k }] as Step[]), { awaitBye: true },
@@ -202,6 +218,10 @@ print(0)
     expect(call, `the call's record${diag()}`).to.include({ outcome: 'refused', person: 'bob' });
     console.log(`      the last refusal: ${String(call.detail)}`);
     expect(String(call.detail)).to.match(/address of this server/);
+    // spoken: three "I'm sorry, invalid" for the malformed ones, "I'm sorry, invalid (pbx)" for the server's own
+    const words = spoken().slice(said).filter((w) => /invalid/.test(w));
+    const logdir = path.join(lab.root, 'var/log/asterisk');
+    expect(words, `the refusals Asterisk played: ${spoken().slice(said).join(' ')} (${fs.readdirSync(logdir).join(' ')}: ${fs.existsSync(path.join(logdir, 'agi-verbose')) ? fs.readFileSync(path.join(logdir, 'agi-verbose'), 'utf8').slice(-800) : ''})`).to.deep.equal(['invalid', 'invalid', 'invalid', 'pbx-invalid']);
     // each was refused before any grant: tm3's log of the dialog has no grant of bob's
     expect(audit().some((a) => a.method === 'callin' && a.person === 'bob' && a.event === undefined)).to.equal(false);
   });
