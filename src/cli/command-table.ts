@@ -26,6 +26,7 @@ export const COMMANDS: [string[], () => Promise<CommandModule>][] = [
   [['restore'], () => import('./commands/restore.js')],
   [['why'], () => import('./commands/why.js')],
   [['user'], () => import('./commands/user.js')],
+  [['callin'], () => import('./commands/callin.js')],
 ];
 
 /** The command word of an argv: the first word after tm3's global options. */

@@ -17,7 +17,7 @@ import { loadState } from './state.js';
 // permanent mode is imported only when permanent mode is on.
 
 /** Who opened: a person (their SPA stanza or, later, their knock section), and the packet's own source. */
-export interface Who { person?: string; from?: string; method?: 'knock' | 'spa' }
+export interface Who { person?: string; from?: string; method?: 'knock' | 'spa' | 'callin' }
 
 /**
  * A knock that came through: a timed grant, and a permanent entry when activated.

@@ -7,6 +7,7 @@ import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
 import { restartDiff, type RestartDiff } from './restart-diff.js';
+import { CALLIN_LOG } from '../plan/fail2ban-files.js';
 import { touchLogs, FileUndo, readText } from '../store/files.js';
 import { extractAdminBody } from '../plan/admin-section.js';
 import { restartFail2ban, seedConfig, fail2banInstalled, fail2banRunning, stopFail2ban } from '../apply/fail2ban.js';
@@ -115,7 +116,7 @@ async function fail2banStep(ctx: Ctx): Promise<string> {
   await seedConfig(ctx.paths);
   // A jail whose log file is missing stops fail2ban-server from starting at all (Asterisk not yet
   // installed, or a box that logs only to the journal): an empty file keeps the other jails up.
-  await touchLogs(ctx.paths, [ctx.config.fail2ban.asteriskLog, '/var/log/fail2ban.log', ...(hasSystemd(ctx.paths.root) ? [] : ['/var/log/auth.log'])]);
+  await touchLogs(ctx.paths, [ctx.config.fail2ban.asteriskLog, '/var/log/fail2ban.log', CALLIN_LOG, ...(hasSystemd(ctx.paths.root) ? [] : ['/var/log/auth.log'])]);
   const state = await restartFail2ban(ctx.paths);
   if (!['restarted', 'reloaded', 'started'].includes(state)) ctx.out.warn(`fail2ban: ${state}`);
   return state;

@@ -23,6 +23,9 @@ const CHECKS: Record<string, RegExp> = {
   command: /^\/[A-Za-z0-9._/+-]+(?: (?:\/[A-Za-z0-9._/+-]*|--root))*$/,
   // whom users ask (knock.FAQ, tm3.conf): one plain line, see model/contact.ts
   contact: CONTACT,
+  // dialplan (issue 19): an extension or pattern, a context name (src/callin/config.ts checks them first)
+  exten: /^(?:[0-9*#+]{1,32}|_[0-9XZN.*#+]{1,32})$/,
+  context: /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
 };
 
 // A whole iptables-restore file, as rendered from templates/rules.v*: checked line by line

@@ -4,6 +4,7 @@ import type { Person } from '../model/person.js';
 import type { PlannedFile } from './files.js';
 import { render } from './render.js';
 import { VERSION } from '../version.js';
+import { CALLIN_LOG } from './fail2ban-files.js';
 
 export interface SpaInputs {
   people: Person[];
@@ -40,5 +41,5 @@ export function cardFile(config: Config, paths: Paths, s: SpaInputs, p: Person):
 
 /** The audit log and fwknopd's log, rotated weekly. */
 export function logrotateFile(paths: Paths): PlannedFile {
-  return { path: paths.logrotate, text: render('logrotate', { version: VERSION, auditLog: paths.inServer(paths.auditLog), fwknopdLog: paths.inServer(paths.fwknopdLog) }), mode: 0o644 };
+  return { path: paths.logrotate, text: render('logrotate', { version: VERSION, auditLog: paths.inServer(paths.auditLog), fwknopdLog: paths.inServer(paths.fwknopdLog), callinLog: CALLIN_LOG }), mode: 0o644 };
 }

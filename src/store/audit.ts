@@ -8,7 +8,7 @@ export interface Opening {
   at: string;
   person: string | null;
   address: string;
-  method: 'knock' | 'spa';
+  method: 'knock' | 'spa' | 'callin';
   services: string[];
   seconds: number;
   /** the permanent entry it made, if any */

@@ -9,6 +9,7 @@ import { nearest } from '../model/suggest.js';
 import { wideValues } from './wide.js';
 import { validateAbsPath, type Paths } from './paths.js';
 import { parseContact } from '../model/contact.js';
+import { parseCallin, CALLIN_DEFAULTS, type CallinConfig } from '../callin/config.js';
 
 export interface DnsServer { host: string; port: number }
 
@@ -22,6 +23,8 @@ export interface Config {
   server: { publicAddress: string; adminContact: string };
   /** personal SPA keys (fwknopd); people exist only with it or knocking */
   spa: { enabled: boolean; port: number };
+  /** call in to open the door (issue 19): src/callin/config.ts */
+  callin: CallinConfig;
   /** files the config came from, in order */
   sources: string[];
   /** what the config means that an admin may not expect (shown by every command) */
@@ -38,6 +41,7 @@ export const DEFAULTS = {
   knock: { enabled: 'true', interface: '', grant_seconds: '3600', services: 'all', max_permanent_per_hour: '10' },
   server: { public_address: '', admin_contact: '' },
   spa: { enabled: 'true', port: '62201' },
+  callin: CALLIN_DEFAULTS,
 };
 
 type Sections = Record<string, Record<string, string>>;
@@ -139,6 +143,7 @@ function buildValues(s: Sections, services: Record<string, string>, sources: str
       adminContact: s.server.admin_contact.trim() ? parseContact(s.server.admin_contact, '[server] admin_contact') : '',
     },
     spa: { enabled: bool(s.spa.enabled, '[spa] enabled'), port: int(s.spa.port, '[spa] port', 1, 65_535) },
+    callin: parseCallin(s.callin),
     sources,
     warnings,
   };

@@ -5,6 +5,7 @@ import { ALL, parseServiceList } from '../../model/services.js';
 import { validatePersonName, parseExpires, parseDuration, expired } from '../../model/person.js';
 import { guardOptions, addGuardOptions } from './guard-options.js';
 import type { Ctx } from '../context.js';
+import { registerPin } from './user-pin.js';
 
 const yesNo = (v: string | undefined, what: string): boolean | undefined => {
   if (v === undefined) return undefined;
@@ -14,6 +15,7 @@ const yesNo = (v: string | undefined, what: string): boolean | undefined => {
 
 export function register(program: Command, context: () => Promise<Ctx>) {
   const user = program.command('user').description('personal access: one person, their own SPA keys and card, revoked alone');
+  registerPin(user, context);
 
   user.command('add')
     .description('a new person with their own fwknop keys; their card is /root/tm3-users/NAME.FAQ')
