@@ -1,6 +1,6 @@
 import { run } from './run.js';
 import { Tm3Error } from '../model/errors.js';
-import { setOptions, SET_PREFIX, type SetPlan } from '../plan/sets.js';
+import { setOptions, SET_PREFIX, isUnionSet, type SetPlan } from '../plan/sets.js';
 
 const SIDE = '.n';
 
@@ -30,7 +30,8 @@ export async function readSetState(): Promise<SetState> {
     if (!name?.startsWith(SET_PREFIX) || name.endsWith(SIDE)) continue;
     if (verb === 'create') {
       sets.set(name, []);
-      if (!w.includes('timeout') && !w.includes('counters')) lacking.add(name);
+      // the union set is made without counters on purpose
+      if (!w.includes('timeout') && !w.includes('counters') && !isUnionSet(name)) lacking.add(name);
       if (w.includes('counters')) hits.set(name, new Map());
     } else if (verb === 'add' && member) {
       sets.get(name)?.push(cidrOf(member));

@@ -13,7 +13,8 @@ const CHECKS: Record<string, RegExp> = {
   path: /^\/[A-Za-z0-9._/+-]*$/,
   setname: /^tm3-[a-z0-9-]{1,24}$/,
   // rule bodies are built in plan/rules.ts from validated parts; nothing else may look like one
-  rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
+  // (a lone '!' negates the next match: a shell word like any other except at a command's start)
+  rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*|!))*$/,
   word: /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/,
   base64: /^[A-Za-z0-9+/]{20,200}={0,2}$/,
   port: /^[1-9][0-9]{0,4}$/,
