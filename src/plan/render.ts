@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { parseNet } from '../model/address.js';
+import { parseNet, forcedCidr } from '../model/address.js';
 import { Tm3Error } from '../model/errors.js';
 import { CONTACT } from '../model/contact.js';
 
@@ -52,7 +52,7 @@ hb.registerHelper('members', (name: unknown, members: unknown) => {
   const set = String(name);
   if (!CHECKS.setname.test(set)) throw new Tm3Error(`refusing to render setname '${set.slice(0, 40)}'`, 'this is a tm3 bug: report it with the input that caused it');
   let out = '';
-  for (const m of members as unknown[]) out += `add ${set} ${parseNet(String(m), { force: true, what: 'rendered address' }).cidr}\n`;
+  for (const m of members as unknown[]) out += `add ${set} ${forcedCidr(String(m), 'rendered address')}\n`;
   return out;
 });
 
