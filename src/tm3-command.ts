@@ -14,6 +14,13 @@ export const INSTALLED_CLI = '/usr/local/lib/tm3/dist/cli/main.js';
  */
 export function tm3Command(root: string): string {
   const installed = path.join(root, INSTALLED_CLI);
-  const cli = fs.existsSync(installed) ? installed : fileURLToPath(new URL('./cli/main.js', import.meta.url));
+  const cli = fs.existsSync(installed) ? installed : runningCli();
   return [process.execPath, cli, ...(root === '/' ? [] : ['--root', root])].join(' ');
+}
+
+/** dist/cli/main.js of this package: next to dist/tm3-command.js as tsc builds it, or beside the bundled CLI's chunk in dist/cli/. */
+function runningCli(): string {
+  const own = fileURLToPath(new URL('./cli/main.js', import.meta.url));
+  const bundled = fileURLToPath(new URL('./main.js', import.meta.url));
+  return !fs.existsSync(own) && path.basename(path.dirname(bundled)) === 'cli' && fs.existsSync(bundled) ? bundled : own;
 }

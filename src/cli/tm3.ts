@@ -16,5 +16,10 @@ if (rest.length === 1 && (rest[0] === '--version' || rest[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   process.stdout.write(`${pkg.version}\n`);
 } else {
+  // A short-lived command, not a server: let the old generation grow by 30% between full
+  // collections instead of V8's default of up to several times. With 20,000 entries most of the
+  // heap at the peak is garbage (the live heap is about 25 MB), and this keeps a restart's peak
+  // RSS about 18 MB lower for a few more milliseconds of collection.
+  (await import('node:v8')).setFlagsFromString('--heap-growing-percent=30');
   await import('./main.js');
 }

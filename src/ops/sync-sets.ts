@@ -9,7 +9,8 @@ import type { State } from './state.js';
 export function describeSetChanges(before: SetPlan[], after: SetPlan[]): string[] {
   const old = new Map(before.map((s) => [s.name, new Set(s.members)]));
   const lines: string[] = [];
-  for (const s of after) {
+  // the union set (tm3-known-4/6) only repeats the members of the others
+  for (const s of after.filter((x) => !x.union)) {
     const was = old.get(s.name) ?? new Set<string>();
     const now = new Set(s.members);
     for (const m of s.members) if (!was.has(m)) lines.push(`+ ${m} in ${s.name}`);

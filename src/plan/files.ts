@@ -2,7 +2,7 @@ import type { Config } from '../store/config.js';
 import type { Paths } from '../store/paths.js';
 import type { Family } from '../model/address.js';
 import { render } from './render.js';
-import { planRules, WHITELIST_CHAIN, QUIET_CHAIN, ADMIN_CHAIN } from './rules.js';
+import { planRules, WHITELIST_CHAIN, QUIET_CHAIN, ADMIN_CHAIN, ICMP_CHAIN } from './rules.js';
 import { setOptions, type SetPlan } from './sets.js';
 import { DEFAULT_ADMIN_BODY, extractAdminBody, spliceAdminBody } from './admin-section.js';
 import { VERSION } from '../version.js';
@@ -12,7 +12,7 @@ import { fail2banFiles } from './fail2ban-files.js';
 export interface PlannedFile { path: string; text: string; mode: number }
 
 export function rulesText(config: Config, family: Family): string {
-  return render(family === 4 ? 'rules.v4' : 'rules.v6', { version: VERSION, chain: WHITELIST_CHAIN, quietChain: QUIET_CHAIN, adminChain: ADMIN_CHAIN, ...planRules(config, family) });
+  return render(family === 4 ? 'rules.v4' : 'rules.v6', { version: VERSION, chain: WHITELIST_CHAIN, quietChain: QUIET_CHAIN, adminChain: ADMIN_CHAIN, icmpChain: ICMP_CHAIN, ...planRules(config, family) });
 }
 
 /** netfilter-persistent's ipset plugin format ("ipset restore -exist" at boot). */

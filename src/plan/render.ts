@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { parseNet } from '../model/address.js';
+import { parseNet, forcedCidr } from '../model/address.js';
 import { Tm3Error } from '../model/errors.js';
 import { CONTACT } from '../model/contact.js';
 
@@ -13,7 +13,8 @@ const CHECKS: Record<string, RegExp> = {
   path: /^\/[A-Za-z0-9._/+-]*$/,
   setname: /^tm3-[a-z0-9-]{1,24}$/,
   // rule bodies are built in plan/rules.ts from validated parts; nothing else may look like one
-  rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*))*$/,
+  // (a lone '!' negates the next match: a shell word like any other except at a command's start)
+  rule: /^(?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*)(?: (?:-[-A-Za-z0-9]+|[A-Za-z0-9][A-Za-z0-9,:./_-]*|!))*$/,
   word: /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/,
   base64: /^[A-Za-z0-9+/]{20,200}={0,2}$/,
   port: /^[1-9][0-9]{0,4}$/,
@@ -54,7 +55,7 @@ hb.registerHelper('members', (name: unknown, members: unknown) => {
   const set = String(name);
   if (!CHECKS.setname.test(set)) throw new Tm3Error(`refusing to render setname '${set.slice(0, 40)}'`, 'this is a tm3 bug: report it with the input that caused it');
   let out = '';
-  for (const m of members as unknown[]) out += `add ${set} ${parseNet(String(m), { force: true, what: 'rendered address' }).cidr}\n`;
+  for (const m of members as unknown[]) out += `add ${set} ${forcedCidr(String(m), 'rendered address')}\n`;
   return out;
 });
 

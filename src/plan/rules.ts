@@ -2,7 +2,7 @@ import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
 import ipaddr from 'ipaddr.js';
-import { setName, serviceNames, KNOCK, BAN } from './sets.js';
+import { setName, serviceNames, KNOCK, BAN, KNOWN } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 /** Every rule tm3 writes carries it, so a rule in the kernel says whether tm3 wrote it. */
@@ -11,6 +11,8 @@ export const MARK = '-m comment --comment tm3';
 export const QUIET_CHAIN = 'TM3-QUIET';
 /** Where the ADMIN SECTION puts denies that must come before the whitelist (tm3 migrate does). */
 export const ADMIN_CHAIN = 'TM3-ADMIN';
+/** IPv6: the ICMPv6 accepts, behind one protocol match, so other packets pass them in one step. */
+export const ICMP_CHAIN = 'TM3-ICMP6';
 
 export interface RuleModel {
   family: Family;
@@ -21,7 +23,7 @@ export interface RuleModel {
   whitelist: string[];
   /** the ban match, ahead of the ESTABLISHED accept so a ban also ends a running UDP flow */
   ban?: string;
-  /** whitelist sets (every service, and knock grants): who may hear an ICMP unreachable */
+  /** whitelist sets (the union of every service's, and knock grants): who may hear an ICMP unreachable */
   quiet: string[];
   /** trusted networks a packet may only claim when it arrives where the route back leaves (rpfilter) */
   spoofable: string[];
@@ -57,16 +59,22 @@ export function planRules(config: Config, family: Family): RuleModel {
     if (svc === ALL) return whitelist.push(`${match} ${MARK} -j ACCEPT`);
     for (const m of portMatches(config.catalog.get(svc) ?? [])) whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${match} ${MARK} -j ACCEPT`);
   };
-  for (const svc of serviceNames(config)) allow(svc, setName(svc, family));
   // Knock grants live in their own timed set, so an expiring grant never touches an entry.
+  // They come first: the next rule sends every other source that no set holds back to INPUT.
   if (config.knock.enabled) for (const svc of config.knock.services) allow(svc, setName(KNOCK, family));
+  // A stranger leaves after one lookup in the union of the whitelist sets, not one per service
+  // its port matches (a flood from one costs little more than a single DROP rule). Back in
+  // INPUT it meets the ADMIN SECTION's own appended rules, then the DROP policy.
+  whitelist.push(`-m set ! --match-set ${setName(KNOWN, family)} src ${MARK} -j RETURN`);
+  for (const svc of serviceNames(config)) allow(svc, setName(svc, family));
   return {
     family,
     trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),
     spoofable: spoofable(config, family),
     open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
     whitelist,
-    quiet: [...serviceNames(config).map((svc) => setName(svc, family)), ...(config.knock.enabled ? [setName(KNOCK, family)] : [])],
+    // the union holds every service set's members
+    quiet: [setName(KNOWN, family), ...(config.knock.enabled ? [setName(KNOCK, family)] : [])],
     ban: config.fail2ban.enabled ? `-m set --match-set ${setName(BAN, family)} src` : undefined,
   };
 }

@@ -8,14 +8,22 @@ import { ALL } from '../model/services.js';
  * A whitelist set, or a timed one (knock grants, Fail2Ban bans): timed sets are created when
  * missing and never swapped; their members carry their own timeouts and the kernel expires them.
  */
-export interface SetPlan { name: string; family: Family; members: string[]; timed?: boolean; timeout?: number }
+export interface SetPlan { name: string; family: Family; members: string[]; timed?: boolean; timeout?: number; union?: boolean }
 
 export const SET_PREFIX = 'tm3-';
 export const setName = (service: string, family: Family) => `${SET_PREFIX}${service}-${family}`;
 /** ipset create options; constant so that a saved file, the kernel and a side set always agree. */
-export const setOptions = (s: Pick<SetPlan, 'family' | 'timed' | 'timeout'>) =>
-  s.timed ? `hash:ip family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${s.timeout ?? 0}` : `hash:net family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576 counters`;
+export const setOptions = (s: Pick<SetPlan, 'family' | 'timed' | 'timeout' | 'union'>) =>
+  s.timed ? `hash:ip family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 timeout ${s.timeout ?? 0}`
+    : `hash:net family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576${s.union ? '' : ' counters'}`;
 export const KNOCK = 'knock';
+/**
+ * Every address any whitelist set holds, one set per family: a stranger's packet leaves the
+ * whitelist chain after this one lookup instead of one per service its port matches. Without
+ * counters: the per-service sets count each entry's use.
+ */
+export const KNOWN = 'known';
+export const isUnionSet = (name: string) => name === setName(KNOWN, 4) || name === setName(KNOWN, 6);
 /** Fail2Ban's bans: filled by the tm3-ipset banaction, matched ahead of everything but loopback. */
 export const BAN = 'ban';
 
@@ -43,6 +51,11 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
     }
   }
   const sets: SetPlan[] = [...members].map(([name, m]) => ({ name, family: name.endsWith('-6') ? 6 : 4, members: [...m].sort() }));
+  for (const fam of [4, 6] as Family[]) {
+    const union = new Set<string>();
+    for (const s of sets) if (s.family === fam) for (const m of s.members) union.add(m);
+    sets.push({ name: setName(KNOWN, fam), family: fam, members: [...union].sort(), union: true });
+  }
   if (config.knock.enabled) {
     for (const fam of [4, 6] as Family[]) sets.push({ name: setName(KNOCK, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
   }

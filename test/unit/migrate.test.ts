@@ -280,7 +280,9 @@ describe('migrate: never wider than the legacy rules, never an entry lost', () =
     const { loadConfig } = await import('../../src/store/config.js');
     const { Paths } = await import('../../src/store/paths.js');
     const sets = planSets(await loadConfig(new Paths('/nonexistent-tm3-root')), [{ ...home, services: ['all'] }], cache);
-    expect(sets.flatMap((x) => x.members)).to.deep.equal(['203.0.113.9/32']);
+    // (the union tm3-known-4 repeats the service sets' members: left out here)
+    expect(sets.filter((x) => !x.union).flatMap((x) => x.members)).to.deep.equal(['203.0.113.9/32']);
+    expect(sets.filter((x) => x.union).flatMap((x) => x.members)).to.deep.equal(['203.0.113.9/32']);
     const { formatEntry, parseEntry } = await import('../../src/model/entry.js');
     expect(parseEntry('home', formatEntry({ ...home, services: ['ssh'] }), buildCatalog()).family).to.equal(4);
   });

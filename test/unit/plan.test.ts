@@ -30,7 +30,9 @@ describe('planner and templates', () => {
 
   it('plans one set per service and family, FQDNs by their last good answer, legacy by last-ip', () => {
     const sets = planSets(config, entries(), cache);
-    expect(sets).to.have.length(26);
+    expect(sets).to.have.length(28);
+    // the union (a stranger's one lookup) holds every member of every service set, and only those
+    expect(sets.filter((s) => s.union).map((s) => s.name)).to.deep.equal(['tm3-known-4', 'tm3-known-6']);
     expect(sets.filter((s) => s.timed).map((s) => s.name)).to.deep.equal(['tm3-knock-4', 'tm3-knock-6', 'tm3-ban-4', 'tm3-ban-6']);
     const m = Object.fromEntries(sets.filter((s) => s.members.length).map((s) => [s.name, s.members]));
     expect(m).to.deep.equal({
@@ -40,6 +42,8 @@ describe('planner and templates', () => {
       'tm3-web-4': ['198.51.100.7/32'],
       'tm3-ssh-4': ['203.0.113.9/32'],
       'tm3-ssh-6': ['2001:db8::9/128'],
+      'tm3-known-4': ['198.51.100.7/32', '203.0.113.40/32', '203.0.113.9/32'],
+      'tm3-known-6': ['2001:db8:1::/48', '2001:db8::9/128'],
     });
   });
 

@@ -12,10 +12,14 @@ const base = [
   `-A INPUT -s 10.0.0.0/8 ${T} -j ACCEPT`,
   `-A INPUT -p udp -m multiport --dports 10000:20000 ${T} -j ACCEPT`,
   `-A INPUT ${T} -j TM3-WHITELIST`,
+  `-A TM3-WHITELIST -m set --match-set tm3-knock-4 src ${T} -j ACCEPT`,
+  `-A TM3-WHITELIST -m set ! --match-set tm3-known-4 src ${T} -j RETURN`,
   `-A TM3-WHITELIST -m set --match-set tm3-all-4 src ${T} -j ACCEPT`,
   `-A TM3-WHITELIST -p tcp -m multiport --dports 22,9022 -m set --match-set tm3-ssh-4 src ${T} -j ACCEPT`,
 ];
-const access = (extra: string[] = [], sets: Record<string, string[]> = {}, lines = base): Access => ({ family: 4, lines: [...extra, ...lines], sets: new Map(Object.entries(sets)) });
+// tm3-known-4 as planSets makes it, the union of the service sets, unless a case gives its own
+const union = (sets: Record<string, string[]>) => Object.entries(sets).filter(([n]) => !/^tm3-(ban|knock)-/.test(n)).flatMap(([, m]) => m);
+const access = (extra: string[] = [], sets: Record<string, string[]> = {}, lines = base): Access => ({ family: 4, lines: [...extra, ...lines], sets: new Map(Object.entries({ 'tm3-known-4': union(sets), ...sets })) });
 const sees = (a: Access, addr: string, port = 22) => verdict(a, addr, 'tcp', port);
 
 describe('lockout model (plan/reach)', () => {
@@ -36,6 +40,10 @@ describe('lockout model (plan/reach)', () => {
     ['without the RETURN the admin chain drops', access(['-N ADM', '-A INPUT -j ADM', '-A ADM -p tcp -m tcp --dport 22 -j DROP'], { 'tm3-ssh-4': ['192.0.2.10/32'] }), '192.0.2.10', false, /rule/],
     ['an admin rule on an interface counts', access(['-A INPUT -s 192.0.2.10/32 -i veth-s -p tcp -m tcp --dport 22 -j ACCEPT']), '192.0.2.10', true, /the rule/],
     ['a loopback-only rule does not', access(['-A INPUT -s 192.0.2.10/32 -i lo -j ACCEPT']), '192.0.2.10', false, /policy/],
+    // the stranger's shortcut: out of the whitelist chain after one lookup in the union
+    ['an address the union lacks leaves the whitelist chain, whatever a service set says', access([], { 'tm3-ssh-4': ['192.0.2.10/32'], 'tm3-known-4': [] }), '192.0.2.10', false, /policy/],
+    ['a knock grant is honoured before the union is asked', access([], { 'tm3-knock-4': ['192.0.2.10/32'] }), '192.0.2.10', true, /set tm3-knock-4/],
+    ["a stranger back in INPUT meets the admin's appended ACCEPT", access([], {}, [...base, '-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 22 -j ACCEPT']), '198.51.100.5', true, /the rule/],
     ['policy ACCEPT with no rules lets everyone in', access([], {}, ['-P INPUT ACCEPT']), '203.0.113.9', true, /policy ACCEPT/],
   ];
   for (const [what, a, addr, accepted, reason] of cases) {

@@ -1,0 +1,30 @@
+// Build step after tsc: the tm3 command (src/cli/main.ts and everything it imports, the
+// dependencies too) as one ES module with a chunk per command, over dist/cli/main.js. Node then
+// resolves and links a handful of files instead of hundreds, which at `tm3 list` is most of
+// what it spends beyond its own start (issue 17). Chunks live in dist/cli/, two folders below
+// the package root like every tsc-built file, so paths made from import.meta.url
+// ('../../templates/') still find the package; src/version.ts and src/tm3-command.ts allow for
+// the one-folder-up files. The installer (dist/installer/) stays as tsc builds it.
+import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
+
+const out = process.argv[2] ?? 'dist/cli';
+for (const f of readdirSync(out)) if (/^chunk-[A-Z0-9]+\.js$/.test(f)) rmSync(`${out}/${f}`);
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  // Debian 12's Node
+  target: 'node18.19',
+  chunkNames: 'chunk-[hash]',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // CommonJS dependencies (commander, handlebars, ipaddr.js, semver) call require() for Node's
+  // own modules, which an ES module has to be given
+  banner: { js: "import { createRequire as __tm3Require } from 'node:module'; const require = __tm3Require(import.meta.url);" },
+  logLevel: 'warning',
+});
