@@ -18,11 +18,13 @@ describe('boot and network resilience (lab)', function () {
     return r;
   };
   const closedWithWhitelist = async (fqdnAt: Lab['server']) => {
-    await expectOnly(lab, friend, 4, ['tcp/22']);
-    await expectOnly(lab, fqdnAt, 4, ['tcp/22']);
-    await expectOnly(lab, fqdnAt, 6, ['tcp/22']);
-    await expectOnly(lab, stranger, 4, []);
-    await expectOnly(lab, stranger, 6, []);
+    await Promise.all([
+      expectOnly(lab, friend, 4, ['tcp/22']),
+      expectOnly(lab, fqdnAt, 4, ['tcp/22']),
+      expectOnly(lab, fqdnAt, 6, ['tcp/22']),
+      expectOnly(lab, stranger, 4, []),
+      expectOnly(lab, stranger, 6, []),
+    ]);
   };
 
   before(async function () {

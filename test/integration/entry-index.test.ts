@@ -71,8 +71,10 @@ describe('entry index (lab)', function () {
     expect([now.size, now.mtimeNs, now.ino]).to.deep.equal([st.size, st.mtimeNs, st.ino]);
     const r = await lab.tm3(['restart']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    await expectOnly(lab, friend, 4, []);
-    await expectOnly(lab, stranger, 4, ['tcp/5060', 'udp/5060']);
+    await Promise.all([
+      expectOnly(lab, friend, 4, []),
+      expectOnly(lab, stranger, 4, ['tcp/5060', 'udp/5060']),
+    ]);
     fs.writeFileSync(f, text);
     expect((await lab.tm3(['restart'])).exitCode).to.equal(0);
     await expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']);

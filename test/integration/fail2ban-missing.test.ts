@@ -44,8 +44,10 @@ describe('Fail2Ban enabled but not installed (lab)', function () {
     expect(r.stdout).to.match(/fail2ban not installed, iptables-custom ok, knockd/);
     const add = await lab.tm3(['add-ip', 'friend', friend.v4, '--services', 'ssh'], { env });
     expect(add.exitCode, add.stderr).to.equal(0);
-    await expectOnly(lab, friend, 4, ['tcp/22']);
-    await expectOnly(lab, stranger, 4, []);
+    await Promise.all([
+      expectOnly(lab, friend, 4, ['tcp/22']),
+      expectOnly(lab, stranger, 4, []),
+    ]);
     const doc = await lab.tm3(['doctor'], { env });
     expect(doc.exitCode).to.equal(1);
     expect(doc.stdout + doc.stderr).to.include('fail2ban is enabled but not installed (apt-get install fail2ban, or set [fail2ban] enabled = false)');

@@ -188,14 +188,28 @@ describe('Fail2Ban as the second layer, real fail2ban-server (lab)', function ()
     expect((await lab.exec(lab.server.ns, 'fail2ban-client', ['-s', path.join(lab.root, 'run/fail2ban/fail2ban.sock'), 'get', 'asterisk', 'maxretry'])).stdout.trim()).to.equal('3');
     const ip = '198.51.100.77';
     const one = (i: number) => `${stamp()} NOTICE[4211] chan_sip.c: Registration from '"4${i}" <sip:4${i}@192.0.2.1>' failed for '${ip}:5060' - Wrong password\n`;
+    // fail2ban's own log says when the jail has read each line ("Found") and when it decided ("Ban"):
+    // so each line is judged once the jail has seen it, not after a guess at how long that takes
+    const f2bLog = path.join(lab.root, 'var/log/fail2ban.log');
+    const said = (what: 'Found' | 'Ban') => (fs.existsSync(f2bLog) ? fs.readFileSync(f2bLog, 'utf8') : '').split('\n').filter((l) => l.includes(`[asterisk] ${what} ${ip}`)).length;
+    const until = async (cond: () => boolean | Promise<boolean>, ms: number) => {
+      for (const t0 = Date.now(); Date.now() - t0 < ms;) {
+        if (await cond()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return cond();
+    };
     let failures = 0;
     let bannedAt = -1;
     for (let i = 0; i < 10 && bannedAt < 0; i++) {
       fs.appendFileSync(log, one(i));
       failures++;
-      for (let w = 0; w < 12; w++) {
-        await new Promise((r) => setTimeout(r, 250));
-        if ((await bans()).includes(ip)) { bannedAt = failures; break; }
+      expect(await until(() => said('Found') >= failures, 10_000), `the jail read failure ${failures}`).to.equal(true);
+      // a ban follows its Found within a moment (the actions thread wakes on the ticket)
+      await until(() => said('Ban') > 0, 1500);
+      if (said('Ban') > 0 || (await bans()).includes(ip)) {
+        expect(await until(async () => (await bans()).includes(ip), 5000), 'the ban fail2ban logged, in tm3 status').to.equal(true);
+        bannedAt = failures;
       }
     }
     console.log(`      failures until the ban: ${bannedAt}`);

@@ -69,10 +69,12 @@ describe('fault: kill -9 in the middle of restart and refresh (lab)', function (
       }
     }
     await ok(['restart']);
-    await expectOnly(lab, friend, 4, PORTS);
-    await expectOnly(lab, friend, 6, PORTS);
-    await expectOnly(lab, stranger, 4, []);
-    await expectOnly(lab, stranger, 6, []);
+    await Promise.all([
+      expectOnly(lab, friend, 4, PORTS),
+      expectOnly(lab, friend, 6, PORTS),
+      expectOnly(lab, stranger, 4, []),
+      expectOnly(lab, stranger, 6, []),
+    ]);
     const doctor = await lab.tm3(['doctor']);
     expect(doctor.exitCode, doctor.stdout).to.equal(0);
   });

@@ -53,8 +53,10 @@ describe('hostile store and planted files (lab)', function () {
       }
       if (args[0] === 'list') expect(JSON.parse(r.stdout).map((e: { name: string }) => e.name)).to.deep.equal(['friend']);
     }
-    await expectOnly(lab, stranger, 4, []);
-    await expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']);
+    await Promise.all([
+      expectOnly(lab, stranger, 4, []),
+      expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']),
+    ]);
   });
 
   it('a store that group or others can write is refused with the fix, and nothing runs', async () => {

@@ -46,10 +46,12 @@ describe('tm3-install (lab)', function () {
   it('1. installs into the lab root and closes the server: only the admin reaches SSH, over IPv4 and IPv6', async () => {
     const r = await installer(installArgs());
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).to.equal(0);
-    await expectOnly(lab, admin, 4, PORTS);
-    await expectOnly(lab, admin, 6, PORTS);
-    await expectOnly(lab, stranger, 4, []);
-    await expectOnly(lab, stranger, 6, []);
+    await Promise.all([
+      expectOnly(lab, admin, 4, PORTS),
+      expectOnly(lab, admin, 6, PORTS),
+      expectOnly(lab, stranger, 4, []),
+      expectOnly(lab, stranger, 6, []),
+    ]);
     const files = ['etc/iptables/rules.v4', 'etc/iptables/rules.v6', 'etc/iptables/ipsets', 'usr/local/sbin/iptables-custom', 'etc/knockd.conf', 'etc/default/knockd',
       'root/knock.FAQ', 'etc/fail2ban/jail.d/tm3.local', 'etc/systemd/system/tm3-firewall.service', 'etc/systemd/system/tm3-refresh.timer',
       'etc/network/if-up.d/tm3', 'etc/NetworkManager/dispatcher.d/90-tm3', 'etc/networkd-dispatcher/routable.d/90-tm3', 'etc/tm3/tm3.conf',

@@ -60,8 +60,10 @@ describe('PortKnocker with real knockd (lab)', function () {
     expect(await knockAndWait(knocker, [seq[1], seq[0], seq[2]], 1500)).to.equal(-1);
     const ms = await knockAndWait(knocker, seq, 1500);
     expect(ms, 'ms from knock to access').to.be.within(0, 1500);
-    await expectOnly(lab, knocker, 4, PORTS);
-    await expectOnly(lab, neighbour, 4, []);
+    await Promise.all([
+      expectOnly(lab, knocker, 4, PORTS),
+      expectOnly(lab, neighbour, 4, []),
+    ]);
   });
 
   it('1. a knock over IPv6 opens IPv6', async () => {

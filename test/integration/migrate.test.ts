@@ -62,12 +62,14 @@ describe('tm3 migrate on a legacy box, with real packets (lab)', function () {
 
   it('migrate --apply: every entry reaches exactly its ports; a stranger only the hand-opened tcp/80', async () => {
     await ok(['migrate', '--apply']);
-    await expectOnly(lab, provider, 4, ['udp/5060', 'udp/4569', 'tcp/80']); // sip-udp, iax
-    await expectOnly(lab, provider, 6, ['tcp/9001']); // provider6: webmin; tcp/80 was an iptables (v4) hand rule
-    await expectOnly(lab, sshOnly, 4, ['tcp/22', 'tcp/80']);
-    await expectOnly(lab, roamOld, 4, PORTS);
-    await expectOnly(lab, stranger, 4, ['tcp/80']);
-    await expectOnly(lab, stranger, 6, []);
+    await Promise.all([
+      expectOnly(lab, provider, 4, ['udp/5060', 'udp/4569', 'tcp/80']), // sip-udp, iax
+      expectOnly(lab, provider, 6, ['tcp/9001']), // provider6: webmin; tcp/80 was an iptables (v4) hand rule
+      expectOnly(lab, sshOnly, 4, ['tcp/22', 'tcp/80']),
+      expectOnly(lab, roamOld, 4, PORTS),
+      expectOnly(lab, stranger, 4, ['tcp/80']),
+      expectOnly(lab, stranger, 6, []),
+    ]);
     const rules = fs.readFileSync(path.join(lab.root, 'etc/iptables/rules.v4'), 'utf8');
     expect(rules).not.to.match(/dyn\.example\.net/);
   });
@@ -75,8 +77,10 @@ describe('tm3 migrate on a legacy box, with real packets (lab)', function () {
   it('the FQDN entry follows the dnsmasq answer', async () => {
     await lab.setDns({ [ROAMER]: [roamNew.v4] });
     await ok(['refresh']);
-    await expectOnly(lab, roamNew, 4, PORTS);
-    await expectOnly(lab, roamOld, 4, ['tcp/80']);
+    await Promise.all([
+      expectOnly(lab, roamNew, 4, PORTS),
+      expectOnly(lab, roamOld, 4, ['tcp/80']),
+    ]);
   });
 
   it('a second run changes nothing', async () => {
@@ -134,7 +138,9 @@ describe('tm3 migrate then tm3 restart brings names up to date at once (lab)', f
       const r = await lab.tm3(args);
       expect(r.exitCode, r.stderr).to.equal(0);
     }
-    await expectOnly(lab, newHome, 4, ['tcp/22']);
-    await expectOnly(lab, oldHome, 4, []);
+    await Promise.all([
+      expectOnly(lab, newHome, 4, ['tcp/22']),
+      expectOnly(lab, oldHome, 4, []),
+    ]);
   });
 });

@@ -48,8 +48,10 @@ describe('trusted providers (lab)', function () {
   after(async () => { await lab?.destroy(); });
 
   it('before: the trunk reaches nothing (so the checks below can fail)', async () => {
-    await expectOnly(lab, trunk, 4, []);
-    await expectOnly(lab, trunk, 6, []);
+    await Promise.all([
+      expectOnly(lab, trunk, 4, []),
+      expectOnly(lab, trunk, 6, []),
+    ]);
   });
 
   it('provider list shows the catalog, none trusted', async () => {
@@ -76,11 +78,13 @@ describe('trusted providers (lab)', function () {
 
   it('provider add lets the trunk reach SIP and not SSH, over IPv4 and IPv6; a hostname is resolved and followed', async () => {
     await ok(['provider', 'add', 'lab-trunk', 'lab-dyn']);
-    await expectOnly(lab, trunk, 4, SIP);
-    await expectOnly(lab, trunk, 6, SIP);
-    await expectOnly(lab, dyn, 4, SIP);
-    await expectOnly(lab, stranger, 4, []);
-    await expectOnly(lab, stranger, 6, []);
+    await Promise.all([
+      expectOnly(lab, trunk, 4, SIP),
+      expectOnly(lab, trunk, 6, SIP),
+      expectOnly(lab, dyn, 4, SIP),
+      expectOnly(lab, stranger, 4, []),
+      expectOnly(lab, stranger, 6, []),
+    ]);
     const list = JSON.parse((await ok(['list', '--json'])).stdout) as { name: string; source: string; target: string }[];
     expect(list.map((e) => [e.name, e.source, e.target])).to.deep.equal([
       ['lab-dyn-1', 'provider', DYN], ['lab-trunk-1', 'provider', `${trunk.v4}/32`], ['lab-trunk-2', 'provider', `${trunk.v6}/128`],
@@ -109,9 +113,11 @@ describe('trusted providers (lab)', function () {
     expect(dry.stdout).to.include('would delete').and.include('lab-trunk-1.iptables').and.include('lab-trunk-2.iptables');
     await expectOnly(lab, trunk, 4, SIP);
     await ok(['provider', 'remove', 'lab-trunk']);
-    await expectOnly(lab, trunk, 4, []);
-    await expectOnly(lab, trunk, 6, []);
-    await expectOnly(lab, dyn, 4, SIP);
+    await Promise.all([
+      expectOnly(lab, trunk, 4, []),
+      expectOnly(lab, trunk, 6, []),
+      expectOnly(lab, dyn, 4, SIP),
+    ]);
     expect(Object.keys(store())).to.deep.equal(['lab-dyn-1.iptables']);
     const again = await ok(['provider', 'remove', 'lab-trunk']);
     expect(again.stdout).to.include('not trusted');

@@ -35,8 +35,8 @@ describe('revocation: access ends at once, established flows included (lab)', fu
    */
   async function cutBy(who: Host, family: 4 | 6, event: () => Promise<number>, opts: { udpSurvives?: boolean } = {}) {
     const addr = family === 4 ? who.v4 : who.v6;
-    const keep = await lab.flow(keeper, 4, 'udp', 5060);
-    const flows = [await lab.flow(who, family, 'tcp', 22), await lab.flow(who, family, 'udp', 5060)];
+    // the three flows start side by side (each is a process that waits for its first answer)
+    const [keep, ...flows] = await Promise.all([lab.flow(keeper, 4, 'udp', 5060), lab.flow(who, family, 'tcp', 22), lab.flow(who, family, 'udp', 5060)]);
     let kept: { sent: number; echoed: number };
     try {
       for (let i = 0; i < 50 && (sink.from(addr, 'tcp').length < 2 || sink.from(addr, 'udp').length < 2); i++) await sleep(100);

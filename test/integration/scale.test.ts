@@ -31,7 +31,9 @@ describe('scale: 20,000 entries (lab)', function () {
     }
     const members = (await lab.exec(lab.server.ns, 'ipset', ['list', 'tm3-sip-6', '-t'])).stdout;
     expect(members).to.match(/Number of entries: 20001/);
-    await expectOnly(lab, friend, 6, ['tcp/5060', 'udp/5060']);
-    await expectOnly(lab, stranger, 6, []);
+    await Promise.all([
+      expectOnly(lab, friend, 6, ['tcp/5060', 'udp/5060']),
+      expectOnly(lab, stranger, 6, []),
+    ]);
   });
 });

@@ -123,15 +123,16 @@ const HELPERS = path.join(REPO, 'test/integration/helpers');
 /**
  * A softphone's call to the echo test: sipp (SIP, digest auth) from `client`, and rtp-echo.py
  * sending 50 RTP frames a second to the media port Asterisk offered and counting the echoes.
+ * `recvTimeoutMs`: how long sipp waits for an answer (a cut-off phone's BYE never gets one).
  */
-export function call(lab: Lab, client: { ns: string; v4: string }, who: keyof typeof ENDPOINTS, seconds: number, sipPort = 5070, rtpPort = 40000) {
+export function call(lab: Lab, client: { ns: string; v4: string }, who: keyof typeof ENDPOINTS, seconds: number, sipPort = 5070, rtpPort = 40000, recvTimeoutMs = 10_000) {
   const portfile = path.join(lab.root, `media-port-${client.v4}-${sipPort}`);
   fs.rmSync(portfile, { force: true });
   // the media stops half a second before the BYE: frames still in flight then are not losses
   const rtp = execa('ip', ['netns', 'exec', client.ns, 'python3', path.join(HELPERS, 'rtp-echo.py'), JSON.stringify({ local: client.v4, port: rtpPort, server: lab.server.v4, portfile, seconds: seconds - 0.5 })], { reject: false, stdin: 'ignore' });
   const sipp = execa('ip', ['netns', 'exec', client.ns, 'sipp', `${lab.server.v4}:5060`, '-sf', path.join(SIPP, 'echo-call.xml'), '-s', who, '-au', who, '-ap', ENDPOINTS[who],
     '-i', client.v4, '-p', String(sipPort), '-m', '1', '-d', String(seconds * 1000), '-set', 'rtpport', String(rtpPort), '-set', 'portfile', portfile,
-    '-nostdin', '-recv_timeout', '10000', '-timeout', `${seconds + 30}s`, '-trace_err', '-error_file', path.join(lab.root, `sipp-err-${client.v4}-${sipPort}.log`)], { reject: false, stdin: 'ignore', cwd: lab.root });
+    '-nostdin', '-recv_timeout', String(recvTimeoutMs), '-timeout', `${seconds + 30}s`, '-trace_err', '-error_file', path.join(lab.root, `sipp-err-${client.v4}-${sipPort}.log`)], { reject: false, stdin: 'ignore', cwd: lab.root });
   return {
     done: async () => {
       const [s, r] = await Promise.all([sipp, rtp]);
