@@ -45,6 +45,8 @@ export function buildCatalog(section: Record<string, unknown> = {}, warnings: st
   const merged: Record<string, string> = { ...DEFAULT_SERVICES };
   for (const [name, value] of Object.entries(section)) {
     if (name === ALL) throw new InputError("[services] cannot redefine 'all'", "remove the 'all' line from [services]; it always means every port");
+    // tm3-knock-*, tm3-ban-*: the names of the timed sets (site and people's grants, bans)
+    if (name === 'ban' || name === 'knock' || name.startsWith('knock-')) throw new InputError(`[services] name '${name}' is tm3's own (its grant and ban sets)`, 'give the service another name');
     if (!SERVICE_RE.test(name)) throw new InputError(`[services] name '${printable(name)}' is not allowed`, 'use lowercase letters, digits and dashes, at most 16, starting with a letter');
     merged[name] = String(value);
   }

@@ -6,12 +6,15 @@ import { readPerson, setGrantHolder, writeLastAccess } from '../store/people.js'
 import { appendOpening, openingLine, type Opening } from '../store/audit.js';
 import { syslog } from '../apply/system.js';
 import { removeMembers } from '../apply/ipset.js';
-import { setName, KNOCK } from '../plan/sets.js';
+import { personSetName, personServices } from '../plan/sets.js';
 import type { Family } from '../model/address.js';
 import type { Ctx } from '../cli/context.js';
 import type { Who } from './knock-grant.js';
 
 export interface Granted { name: string; services: string[]; seconds: number; permanent: boolean }
+
+/** The timed sets a person's grant goes into: one per service of theirs that knocking can give. */
+export const personSets = (ctx: Ctx, p: Granted, family: Family) => p.services.filter((s) => personServices(ctx.config).includes(s)).map((s) => personSetName(s, family));
 
 /**
  * The person an opening is for, or a refusal: a name with no file (revoked), a person past
@@ -30,7 +33,12 @@ export async function personFor(ctx: Ctx, address: string, who: Who): Promise<Gr
       throw new InputError(`the packet names ${address} but came from ${from.address}`, 'send it from the address it names (fwknop -R or -a YOUR.ADDRESS)');
     }
   }
-  return { name, services: p.services, seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds), permanent: p.permanent };
+  // a grant never outlives the person: it ends at their expiry at the latest
+  const left = p.expires ? Math.floor((Date.parse(p.expires) - Date.now()) / 1000) : Infinity;
+  if (left < 1) throw new InputError(`person ${name} expired at ${p.expires}`, `tm3 user add ${name} --expires DATE gives them access again`);
+  const services = p.services.filter((s) => personServices(ctx.config).includes(s));
+  if (services.length === 0) throw new InputError(`person ${name}'s services (${p.services.join(',')}) are all outside [knock] services now`, `widen [knock] services, or tm3 user revoke ${name}`);
+  return { name, services, seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds, left), permanent: p.permanent };
 }
 
 /**
@@ -48,14 +56,19 @@ export async function stillAllowed(ctx: Ctx, address: string, family: Family, pe
   if (p && !expired(p)) return;
   // someone else behind the same address keeps their grant
   const others = await setGrantHolder(ctx.paths, ipaddr.process(address).toString(), person.name);
-  if (Object.keys(others).length === 0) await removeMembers(setName(KNOCK, family), [address]);
+  if (Object.keys(others).length === 0) for (const set of personSets(ctx, person, family)) await removeMembers(set, [address]);
   throw new InputError(`person ${person.name} was revoked while their opening ran; it was taken back`, 'nothing to do');
 }
 
-/** The audit trail of one opening: syslog, /var/log/tm3/access.jsonl, and the person's records. */
-export async function recordOpening(ctx: Ctx, o: Opening, person?: Granted): Promise<void> {
-  await syslog(openingLine(o));
-  await appendOpening(ctx.paths, o).catch((e: Error) => syslog(`access log not written: ${e.message}`, 'warning'));
+/**
+ * The audit trail of one opening: syslog, /var/log/tm3/access.jsonl, and the person's records.
+ * `logged`: knockd's fast path logged the opening itself; only an entry made since is added.
+ */
+export async function recordOpening(ctx: Ctx, o: Opening, person?: Granted, logged = false): Promise<void> {
+  if (!logged || o.entry) {
+    await syslog(openingLine(o));
+    await appendOpening(ctx.paths, o).catch((e: Error) => syslog(`access log not written: ${e.message}`, 'warning'));
+  }
   if (!person) return;
   await writeLastAccess(ctx.paths, person.name, { at: o.at, from: o.address, method: o.method });
 }

@@ -2,7 +2,7 @@ import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
 import ipaddr from 'ipaddr.js';
-import { setName, serviceNames, KNOCK, BAN } from './sets.js';
+import { setName, serviceNames, personServices, personSetName, KNOCK, BAN } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 /** Every rule tm3 writes carries it, so a rule in the kernel says whether tm3 wrote it. */
@@ -60,13 +60,14 @@ export function planRules(config: Config, family: Family): RuleModel {
   for (const svc of serviceNames(config)) allow(svc, setName(svc, family));
   // Knock grants live in their own timed set, so an expiring grant never touches an entry.
   if (config.knock.enabled) for (const svc of config.knock.services) allow(svc, setName(KNOCK, family));
+  if (config.knock.enabled) for (const svc of personServices(config)) allow(svc, personSetName(svc, family));
   return {
     family,
     trusted: config.firewall.trusted.filter((n) => n.family === family).map((n) => n.cidr),
     spoofable: spoofable(config, family),
     open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
     whitelist,
-    quiet: [...serviceNames(config).map((svc) => setName(svc, family)), ...(config.knock.enabled ? [setName(KNOCK, family)] : [])],
+    quiet: [...serviceNames(config).map((svc) => setName(svc, family)), ...(config.knock.enabled ? [setName(KNOCK, family), ...personServices(config).map((svc) => personSetName(svc, family))] : [])],
     ban: config.fail2ban.enabled ? `-m set --match-set ${setName(BAN, family)} src` : undefined,
   };
 }

@@ -33,7 +33,7 @@ export function cardFile(config: Config, paths: Paths, s: SpaInputs, p: Person):
   const data = {
     version: VERSION, name: p.name, server: s.server, addressKnown: s.addressKnown, services: p.services, expires: p.expires ?? '', permanent: p.permanent,
     grantMinutes: String(Math.max(1, Math.round(grantSeconds(config, p) / 60))), port: String(config.spa.port), key: p.key, hmacKey: p.hmacKey,
-    stanza: `tm3-${p.name}`, knock: Boolean(s.knockSequence?.length), knockSequence: s.knockSequence ?? [], contact: config.server.adminContact,
+    stanza: `tm3-${p.name}`, knock: Boolean(config.knock.enabled && p.knock), sequence: p.knock ?? [], v6: s.server.includes(':'), contact: config.server.adminContact,
   };
   return { path: paths.userCard(p.name), text: render('person.FAQ', data), mode: 0o600 };
 }
