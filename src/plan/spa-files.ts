@@ -31,7 +31,7 @@ export function spaFiles(config: Config, paths: Paths, s: SpaInputs): PlannedFil
 /** Each person's card, /root/tm3-users/NAME.FAQ (mode 600: it holds their key). */
 export function cardFile(config: Config, paths: Paths, s: SpaInputs, p: Person): PlannedFile {
   const data = {
-    version: VERSION, name: p.name, server: s.server, addressKnown: s.addressKnown, services: p.services, expires: p.expires ?? '', permanent: p.permanent,
+    version: VERSION, name: p.name, server: s.server, addressKnown: s.addressKnown, services: p.services, expires: p.expires ?? '', expiresDay: p.expires?.slice(0, 10) ?? '', expiresTime: p.expires?.slice(11, 16) ?? '', permanent: p.permanent,
     grantMinutes: String(Math.max(1, Math.round(grantSeconds(config, p) / 60))), port: String(config.spa.port), key: p.key, hmacKey: p.hmacKey,
     stanza: `tm3-${p.name}`, knock: Boolean(config.knock.enabled && p.knock), sequence: p.knock ?? [], v6: s.server.includes(':'), contact: config.server.adminContact,
   };

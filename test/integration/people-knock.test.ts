@@ -86,7 +86,7 @@ describe('personal knock sequences with real knockd (lab)', function () {
       .and.include('Knock on Ports').and.include('PowerShell').and.include('nmap -Pn -n').and.not.include(s.join(', then '));
   });
 
-  it("a person's knock opens their services only: bob (sip) gets sip and not ssh, over v4 and v6; alice (ssh) gets ssh only", async () => {
+  it("a person's knock opens their services only: bob (sip) gets sip and not ssh, over v4 and v6; alice (ssh) gets ssh only; the SPA path likewise", async () => {
     expect(await knockOpens(bob, await knockOf('bob'), 'udp/5060', 3000), "bob's knock, v4").to.be.at.least(0);
     await expectOnly(lab, bob, 4, SIP);
     expect(await knockOpens(bob, await knockOf('bob'), 'tcp/5060', 3000, 6), "bob's knock, v6").to.be.at.least(0);
@@ -96,9 +96,20 @@ describe('personal knock sequences with real knockd (lab)', function () {
     // nobody else, and the kernel holds bob in the sip set alone
     await expectOnly(lab, stranger, 4, []);
     expect(Object.keys(await kernelGrants(bob.v4))).to.deep.equal(['tm3-knock-sip-4']);
+    // Node, in the background, records whose grant it is and the last access
+    await waitFor("bob's last access, from Node in the background", async () => {
+      const last = (await people()).find((p) => p.name === 'bob')?.lastAccess;
+      return last?.method === 'knock' && last.from === bob.v6;
+    });
+    // the Node path, which fwknopd's stanza runs for a valid SPA packet, is held to the same sets
+    await ok(['knock', 'grant', spare.v6, '--person', 'bob', '--method', 'spa']);
+    await expectOnly(lab, spare, 6, SIP);
+    await expectOnly(lab, spare, 4, []);
+    await ok(['knock', 'revoke', spare.v6]);
+    await expectOnly(lab, spare, 6, []);
   });
 
-  it('the fast path audits the opening itself (person, address, method, services, seconds), and Node records the last access', async () => {
+  it('the fast path audits the opening itself (person, address, method, services, seconds), for a site knock too', async () => {
     const line = audit().filter((l) => l.address === bob.v4 && l.person === 'bob');
     expect(line, JSON.stringify(audit())).to.have.length(1);
     expect(line[0]).to.deep.include({ method: 'knock', services: ['sip'], seconds: GRANT });
@@ -108,7 +119,6 @@ describe('personal knock sequences with real knockd (lab)', function () {
     expect(await knockOpens(stranger, await site(), 'tcp/22', 3000)).to.be.at.least(0);
     await expectOnly(lab, stranger, 4, PORTS);
     expect(audit().pop()).to.deep.include({ person: null, address: stranger.v4, method: 'knock', services: ['all'], seconds: GRANT });
-    await waitFor("bob's last access, from Node in the background", async () => (await people()).find((p) => p.name === 'bob')?.lastAccess?.method === 'knock');
   });
 
   it('knock status says who still uses the site sequence: its openings and addresses, and the people without a knock of their own', async () => {
