@@ -29,13 +29,13 @@ export async function knockPortsTaken(ctx: Ctx, except?: string, state?: KnockSt
   return [...(st.sequence ?? []), ...(st.pending ?? []), ...people.filter((p) => p.name !== except).flatMap((p) => p.knock ?? [])];
 }
 
-/** Everyone whose own knock knockd listens for: living people with a sequence. */
+/** Everyone the fast path opens for (knockd's sections and fwknopd's stanzas run it): living people, with their knock if they have one. */
 async function knockPeople(ctx: Ctx): Promise<PersonKnock[]> {
   const { people } = await readPeople(ctx.paths, ctx.config.catalog);
   const can = personServices(ctx.config);
-  return people.filter((p) => p.knock && !expired(p) && p.services.some((s) => can.includes(s))).map((p) => {
+  return people.filter((p) => !expired(p) && p.services.some((s) => can.includes(s))).map((p) => {
     const until = p.expires ? Math.floor(Date.parse(p.expires) / 1000) : undefined;
-    return { name: p.name, sequence: p.knock!, services: p.services.filter((s) => can.includes(s)), seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds), ...(until ? { until } : {}) };
+    return { name: p.name, ...(p.knock ? { sequence: p.knock } : {}), services: p.services.filter((s) => can.includes(s)), seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds), ...(until ? { until } : {}) };
   });
 }
 

@@ -102,9 +102,15 @@ export function addPerson(ctx: Ctx, name: string, o: AddOptions): Promise<{ pers
     const card = ctx.paths.inServer(ctx.paths.userCard(name));
     if (o.dryRun) return { person, card, fwknopd: 'unchanged' };
     await writePerson(ctx.paths, person);
+    // the fast path first (fwknopd's stanza runs it, and it must know them), then fwknopd;
     // fwknop set up by hand refuses (writePeopleFiles): the person is not left half made
-    const fwknopd = await applyPeople(ctx).catch(async (err: Error) => { await deletePerson(ctx.paths, name); await removeFile(ctx.paths.userCard(name)); throw err; });
     await applyPeopleKnock(ctx).catch((e: Error) => ctx.out.warn(`knockd: ${e.message}`));
+    const fwknopd = await applyPeople(ctx).catch(async (err: Error) => {
+      await deletePerson(ctx.paths, name);
+      await removeFile(ctx.paths.userCard(name));
+      await applyPeopleKnock(ctx).catch(() => undefined);
+      throw err;
+    });
     await syslog(`user add: ${name} (${o.services.join(',')}${o.expires ? `, until ${o.expires}` : ''})`);
     return { person, card, fwknopd };
   }, { dryRun: o.dryRun });
@@ -117,8 +123,8 @@ export function rotatePerson(ctx: Ctx, name: string, dryRun: boolean): Promise<s
     if (!p) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
     if (dryRun) return ctx.paths.inServer(ctx.paths.userCard(name));
     await writePerson(ctx.paths, { ...p, ...newKeys(), knock: await personSequence(ctx, name, p.knock) });
-    await applyPeople(ctx);
     await applyPeopleKnock(ctx);
+    await applyPeople(ctx);
     await syslog(`user rotate: new SPA keys and knock for ${name}`);
     return ctx.paths.inServer(ctx.paths.userCard(name));
   }, { dryRun });
@@ -158,8 +164,8 @@ async function revokeLocked(ctx: Ctx, name: string, opts: { dryRun: boolean; gua
   // in flight either sees them gone (person-grant.ts stillAllowed) or is counted here
   await deletePerson(ctx.paths, name);
   await removeFile(ctx.paths.userCard(name));
-  await applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
   await applyPeopleKnock(ctx).catch((e: Error) => ctx.out.warn(`knockd: ${e.message}`));
+  await applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
   const held = await holdings(ctx, name);
   const result = { name, grants: held.grants.map((g) => g.address), entries: held.entries, shared: held.shared.map((g) => g.address) };
   if (held.entries.length) {

@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { KNOCK } from './sets.js';
 
 /** One person's own knock, as knockd and the fast path need it (seconds already held to the failsafe's limit). */
-export interface PersonKnock { name: string; sequence: number[]; services: string[]; seconds: number; /** end of access, epoch seconds */ until?: number }
+export interface PersonKnock { name: string; /** none: SPA only (a person from before personal knocks) */ sequence?: number[]; services: string[]; seconds: number; /** end of access, epoch seconds */ until?: number }
 
 export interface KnockInputs {
   sequence: number[]; permanent: boolean; interface: string; server: string; tm3: string;
@@ -20,7 +20,7 @@ export interface KnockInputs {
 export function knockFiles(config: Config, paths: Paths, k: KnockInputs): PlannedFile[] {
   const data = {
     version: VERSION, ...k, addressKnown: k.addressKnown ?? true, v6: k.server.includes(':'), contact: config.server.adminContact, logFile: paths.knockdLog, pidFile: paths.knockdPid, grantMinutes: String(Math.max(1, Math.round(config.knock.grantSeconds / 60))),
-    grantScript: paths.knockGrant, people: k.people ?? [],
+    grantScript: paths.knockGrant, people: (k.people ?? []).filter((p) => p.sequence),
   };
   const script = {
     version: VERSION, tm3: k.tm3, self: paths.inServer(paths.knockGrant), knockdConf: paths.inServer(paths.knockdConf), knockState: paths.knockState, lockDir: paths.runDir,

@@ -21,7 +21,7 @@ export const grantSeconds = (config: Config, p: Person) => p.grantSeconds ?? con
 /** fwknopd.conf and access.conf (one stanza per person), mode 600: access.conf holds every key. */
 export function spaFiles(config: Config, paths: Paths, s: SpaInputs): PlannedFile[] {
   const people = s.people.map((p) => ({ ...p, seconds: String(grantSeconds(config, p)) }));
-  const data = { version: VERSION, interface: s.interface, port: String(config.spa.port), digestFile: paths.inServer(paths.fwknopDigests), pidFile: '/run/fwknop/fwknopd.pid', people, tm3: s.tm3 };
+  const data = { version: VERSION, interface: s.interface, port: String(config.spa.port), digestFile: paths.inServer(paths.fwknopDigests), pidFile: '/run/fwknop/fwknopd.pid', people, tm3: s.tm3, grantScript: paths.knockGrant };
   return [
     { path: paths.fwknopdConf, text: render('fwknopd.conf', data), mode: 0o600 },
     { path: paths.fwknopAccess, text: render('fwknop-access.conf', data), mode: 0o600 },

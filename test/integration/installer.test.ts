@@ -507,7 +507,7 @@ describe("tm3-install over Debian's stock fwknop files (issue 18, lab)", functio
     expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.match(/^# Written by tm3/).and.not.include('__CHANGEME__');
     const add = await lab.tm3(['user', 'add', 'alice', '--services', 'ssh']);
     expect(add.exitCode, add.stderr).to.equal(0);
-    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.include('--person alice');
+    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.include(' alice spa $PKT_SRC');
     const un = await installer(['--uninstall']);
     expect(un.exitCode, un.stderr).to.equal(0);
     for (const f of ['access.conf', 'fwknopd.conf']) expect(fs.readFileSync(R('etc/fwknop', f), 'utf8'), f).to.equal(fs.readFileSync(STOCK(f), 'utf8'));
@@ -526,7 +526,7 @@ describe("tm3-install over Debian's stock fwknop files (issue 18, lab)", functio
     expect(inst.exitCode, inst.stderr).to.equal(0);
     expect(fs.existsSync(R('etc/fwknop/access.conf')), 'no person, no stock file: nothing written').to.equal(false);
     expect((await lab.tm3(['user', 'add', 'bob', '--services', 'ssh'])).exitCode).to.equal(0);
-    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.include('--person bob');
+    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.include(' bob spa $PKT_SRC');
     const un = await installer(['--uninstall']);
     expect(un.exitCode, un.stderr).to.equal(0);
     for (const f of ['access.conf', 'fwknopd.conf']) expect(fs.existsSync(R('etc/fwknop', f)), f).to.equal(false);

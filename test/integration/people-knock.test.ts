@@ -1,5 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { expect } from 'chai';
 import { Lab, type Host } from '../../src/lab/lab.js';
 import { requireLab } from './prereq.js';
@@ -13,6 +16,15 @@ import { expectOnly, reachable, PORTS, type Port } from './access.js';
 const GRANT = 60;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SIP: Port[] = ['tcp/5060', 'udp/5060'];
+// a syslog socket: prints every datagram logger sends to it
+const LISTEN = `import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+print('ready', flush=True)
+s.settimeout(20)
+try:
+    while True: print(s.recv(8192).decode(errors='replace'), flush=True)
+except socket.timeout: pass`;
 
 interface Row { name: string; services: string[]; knock: number[] | null; lastAccess: { from: string; method: string } | null }
 interface Line { at: string; person: string | null; address: string; method: string; services: string[]; seconds: number }
@@ -96,6 +108,10 @@ describe('personal knock sequences with real knockd (lab)', function () {
     // nobody else, and the kernel holds bob in the sip set alone
     await expectOnly(lab, stranger, 4, []);
     expect(Object.keys(await kernelGrants(bob.v4))).to.deep.equal(['tm3-knock-sip-4']);
+    // why tells a person's grant as a knock grant, and refuses ssh for bob
+    const why = await lab.tm3(['why', bob.v4, 'udp/5060']);
+    expect(why.stdout, why.stdout + why.stderr).to.match(/live knock grant/);
+    expect((await lab.tm3(['why', bob.v4, 'tcp/22'])).stdout).not.to.match(/accepted.*knock grant/i);
     // Node, in the background, records whose grant it is and the last access
     await waitFor("bob's last access, from Node in the background", async () => {
       const last = (await people()).find((p) => p.name === 'bob')?.lastAccess;
@@ -119,6 +135,29 @@ describe('personal knock sequences with real knockd (lab)', function () {
     expect(await knockOpens(stranger, await site(), 'tcp/22', 3000)).to.be.at.least(0);
     await expectOnly(lab, stranger, 4, PORTS);
     expect(audit().pop()).to.deep.include({ person: null, address: stranger.v4, method: 'knock', services: ['all'], seconds: GRANT });
+  });
+
+  it('the fast path says it to syslog too: a real logger into a syslog socket of the test (its own mount namespace)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-syslog-'));
+    const sock = path.join(dir, 'log');
+    const listener = spawn('python3', ['-c', LISTEN, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let heard = '';
+    listener.stdout.on('data', (d: Buffer) => { heard += d.toString(); });
+    try {
+      await waitFor('the syslog socket', () => heard.includes('ready'));
+      const script = path.join(lab.root, 'usr/local/sbin/tm3-knock-grant');
+      // a /dev of its own, so /dev/log is the test's socket: the host's /dev is not touched
+      const r = await execa('ip', ['netns', 'exec', lab.server.ns, 'unshare', '-m', 'sh', '-c', 'mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 && touch /dev/log && mount --bind "$1" /dev/log && shift && exec "$@"', 'sh', sock, script, spare.v4, 'bob'], { reject: false, env: { TM3_NO_SYSLOG: '0' } });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      await waitFor('the syslog line', () => heard.includes(`access: person bob from ${spare.v4}`));
+      expect(heard).to.match(new RegExp(`^<38>.*tm3: access: person bob from ${spare.v4.replace(/\./g, '\\.')} by knock, sip for ${GRANT}s$`, 'm'));
+    } finally {
+      listener.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    await expectOnly(lab, spare, 4, SIP);
+    await ok(['knock', 'revoke', spare.v4]);
+    await expectOnly(lab, spare, 4, []);
   });
 
   it('knock status says who still uses the site sequence: its openings and addresses, and the people without a knock of their own', async () => {

@@ -133,7 +133,7 @@ describe('people: the store reads person files like entries (links, FIFOs, modes
     expect(conf.text).to.match(/^FIREWALL_EXE\s+\/bin\/true;$/m).and.match(/^ENABLE_IPT_FORWARDING\s+N;$/m).and.match(/^PCAP_INTF\s+eth0;$/m).and.match(/^PCAP_FILTER\s+udp port 62201;$/m);
     expect(access.text.match(/^SOURCE\s+ANY$/gm)).to.have.length(2);
     expect(access.text).to.include(`KEY_BASE64                ${bob.key}`);
-    expect(access.text).to.match(/^CMD_CYCLE_OPEN\s+\/usr\/bin\/env PATH=\S+ \/usr\/bin\/node \S+ knock grant \$SRC --from \$PKT_SRC --method spa --person alice$/m);
+    expect(access.text).to.match(/^CMD_CYCLE_OPEN\s+\S*\/usr\/local\/sbin\/tm3-knock-grant \$SRC alice spa \$PKT_SRC$/m);
     expect(access.mode).to.equal(0o600);
     const card = cardFile(config, paths, inputs, alice);
     expect(card.mode).to.equal(0o600);
