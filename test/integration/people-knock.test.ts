@@ -151,12 +151,12 @@ describe('personal knock sequences with real knockd (lab)', function () {
       expect(r.exitCode, r.stderr).to.equal(0);
       await waitFor('the syslog line', () => heard.includes(`access: person bob from ${spare.v4}`));
       expect(heard).to.match(new RegExp(`^<38>.*tm3: access: person bob from ${spare.v4.replace(/\./g, '\\.')} by knock, sip for ${GRANT}s$`, 'm'));
+      await expectOnly(lab, spare, 4, SIP);
     } finally {
       listener.kill();
       fs.rmSync(dir, { recursive: true, force: true });
+      await lab.tm3(['knock', 'revoke', spare.v4]);
     }
-    await expectOnly(lab, spare, 4, SIP);
-    await ok(['knock', 'revoke', spare.v4]);
     await expectOnly(lab, spare, 4, []);
   });
 
