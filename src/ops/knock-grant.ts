@@ -40,9 +40,12 @@ export async function grant(ctx: Ctx, text: string, granted = false, who: Who = 
     if (who.person) person = await (await import('./person-grant.js')).personFor(ctx, net.address, who);
   } catch (e) {
     if (granted) {
-      // the fast path put a person's grant in their service sets, a site knock's in the site set
-      if (who.person) for (const svc of personServices(ctx.config)) await removeMembers(personSetName(svc, net.family), [net.address]);
-      else await removeMembers(set, [net.address]);
+      // the fast path put a person's grant in their service sets, a site knock's in the site set;
+      // another person behind the same address (one NAT) keeps the grant they hold there
+      if (who.person) {
+        const { otherHolders } = await import('./person-grant.js');
+        if ((await otherHolders(ctx, net.address, who.person)).length === 0) for (const svc of personServices(ctx.config)) await removeMembers(personSetName(svc, net.family), [net.address]);
+      } else await removeMembers(set, [net.address]);
       await syslog(`knock: took back the grant of ${net.address}: ${(e as Error).message}`, 'warning');
     }
     throw e;

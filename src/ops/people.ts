@@ -136,11 +136,13 @@ export interface Revocation { name: string; grants: string[]; entries: string[];
 /** What a person holds: their live grants (by the owner records) and their permanent entries. */
 async function holdings(ctx: Ctx, name: string): Promise<{ grants: Grant[]; shared: Grant[]; entries: string[] }> {
   const holders = await grantHolders(ctx.paths);
-  const now = Date.now();
   // a person's grant is in their service sets; the site knock's set is nobody's to revoke
   const mine = (await liveGrants()).filter((g) => holders.get(ipaddr.process(g.address).toString())?.[name] !== undefined).map(peoplesPart).filter((g) => Object.keys(g.sets).length > 0);
   // an address another person holds a grant on too (one NAT, two travellers) stays granted for them
-  const shared = mine.filter((g) => Object.entries(holders.get(ipaddr.process(g.address).toString()) ?? {}).some(([k, v]) => k !== name && Date.parse(v) > now));
+  // (a record left by someone revoked or expired since holds nothing)
+  const { otherHolders } = await import('./person-grant.js');
+  const shared: Grant[] = [];
+  for (const g of mine) if ((await otherHolders(ctx, g.address, name, holders.get(ipaddr.process(g.address).toString()) ?? {})).length) shared.push(g);
   const { entries } = await loadState(ctx);
   return { grants: mine.filter((g) => !shared.includes(g)), shared, entries: entries.filter((e) => e.person === name).map((e) => e.name) };
 }

@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { parseHost } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { validatePersonName, expired } from '../model/person.js';
-import { readPerson, setGrantHolder, writeLastAccess } from '../store/people.js';
+import { readPerson, setGrantHolder, writeLastAccess, grantHolders } from '../store/people.js';
 import { appendOpening, openingLine, type Opening } from '../store/audit.js';
 import { syslog } from '../apply/system.js';
 import { removeMembers } from '../apply/ipset.js';
@@ -51,12 +51,27 @@ export async function claimGrant(ctx: Ctx, address: string, person: Granted, sec
   await setGrantHolder(ctx.paths, ipaddr.process(address).toString(), person.name, new Date(Date.now() + seconds * 1000).toISOString());
 }
 
+/**
+ * The other people holding a grant on this address now: a record of someone since revoked or
+ * expired (a grant that was ended another way leaves one) holds nothing.
+ */
+export async function otherHolders(ctx: Ctx, address: string, except: string, holders?: Record<string, string>): Promise<string[]> {
+  const held = holders ?? (await grantHolders(ctx.paths)).get(ipaddr.process(address).toString()) ?? {};
+  const out: string[] = [];
+  for (const [k, until] of Object.entries(held)) {
+    if (k === except || Date.parse(until) <= Date.now()) continue;
+    const p = await readPerson(ctx.paths, ctx.config.catalog, k).catch(() => undefined);
+    if (p && !expired(p)) out.push(k);
+  }
+  return out;
+}
+
 export async function stillAllowed(ctx: Ctx, address: string, family: Family, person: Granted): Promise<void> {
   const p = await readPerson(ctx.paths, ctx.config.catalog, person.name).catch(() => undefined);
   if (p && !expired(p)) return;
   // someone else behind the same address keeps their grant
   const others = await setGrantHolder(ctx.paths, ipaddr.process(address).toString(), person.name);
-  if (Object.keys(others).length === 0) for (const set of personSets(ctx, person, family)) await removeMembers(set, [address]);
+  if ((await otherHolders(ctx, address, person.name, others)).length === 0) for (const set of personSets(ctx, person, family)) await removeMembers(set, [address]);
   throw new InputError(`person ${person.name} was revoked while their opening ran; it was taken back`, 'nothing to do');
 }
 

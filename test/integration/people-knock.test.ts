@@ -196,6 +196,20 @@ describe('personal knock sequences with real knockd (lab)', function () {
     await expectOnly(lab, stranger, 4, PORTS);
   });
 
+  it('a person gone while the fast path still lists them: the door opens for a moment, then Node takes the grant back', async () => {
+    await ok(['user', 'add', 'zed', '--services', 'ssh']);
+    // gone as a revoke leaves it in its first step (the file), before the fast path is rewritten
+    fs.rmSync(path.join(lab.root, 'etc/tm3/users/zed.conf'));
+    const r = await lab.exec(lab.server.ns, path.join(lab.root, 'usr/local/sbin/tm3-knock-grant'), [spare.v4, 'zed'], { reject: false });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    await waitFor('the grant taken back', async () => Object.keys(await kernelGrants(spare.v4)).length === 0, 10_000);
+    await expectOnly(lab, spare, 4, []);
+    // nothing left to revoke (no file, no grant, no entry); a render drops zed from the fast path
+    expect((await lab.tm3(['user', 'revoke', 'zed'])).exitCode).to.equal(2);
+    await ok(['render']);
+    expect((await lab.exec(lab.server.ns, path.join(lab.root, 'usr/local/sbin/tm3-knock-grant'), [spare.v4, 'zed'], { reject: false })).exitCode).to.equal(2);
+  });
+
   it('rotate: new ports for alice, the old sequence opens nothing', async () => {
     const old = await knockOf('alice');
     await ok(['user', 'rotate', 'alice']);
