@@ -20,7 +20,7 @@ import { run } from '../apply/run.js';
 import { VERSION } from '../version.js';
 import type { Output } from '../cli/output.js';
 import { preflight } from './preflight.js';
-import { installPackages } from './packages.js';
+import { installPackages, packagesFor } from './packages.js';
 import { detect, type Detected } from './detect.js';
 import { placeRuntime, runtimeDir, tm3Bin } from './runtime.js';
 import { firstEntries, placeEntries } from './entries.js';
@@ -104,7 +104,7 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
     : { text: render('tm3.conf', { version: VERSION, interface: det.interface, publicIp: det.publicIp, adminContact: det.adminContact }), said: [] };
 
   if (o.packages && !o.dryRun) {
-    await installPackages((s) => out.info(s));
+    await installPackages((s) => out.info(s), packagesFor(existing?.spa.enabled ?? true));
     await preflight(base, { repair: true });
   }
 
@@ -172,7 +172,9 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       // PortKnocker and Fail2Ban must come back after a reboot too (Debian leaves knockd disabled);
       // tm3 restart above enabled and started them, this says so if a unit is missing
       const cfg = await loadConfig(paths);
-      for (const unit of [...(cfg.knock.enabled ? ['knockd.service'] : []), ...(cfg.fail2ban.enabled ? ['fail2ban.service'] : [])]) {
+      // fwknopd too once it serves someone (with nobody in tm3's list it is kept stopped and disabled)
+      const serving = cfg.spa.enabled && cfg.knock.enabled && (await (await import('../store/people.js')).readPeople(paths, cfg.catalog)).people.length > 0;
+      for (const unit of [...(cfg.knock.enabled ? ['knockd.service'] : []), ...(serving ? ['fwknop-server.service'] : []), ...(cfg.fail2ban.enabled ? ['fail2ban.service'] : [])]) {
         const r = await systemctl(['is-enabled', unit], true);
         if (r.stdout.trim() !== 'enabled') out.warn(`${unit} is ${r.stdout.trim() || 'not installed'}: it will not start at boot (systemctl enable ${unit})`);
       }

@@ -44,6 +44,27 @@ async function leftWith(paths: Paths, apply: boolean): Promise<string[]> {
 }
 
 /**
+ * fwknop's two files as the install found them. tm3 writes them after the install too (tm3 user
+ * add), so they are not among the placed files: Debian's stock ones the install replaced come
+ * back from the backup byte for byte; ones tm3 made where there were none go; an admin's are
+ * never tm3's (it refuses to write over them), so they stay.
+ */
+async function restoreFwknop(paths: Paths, backupDir: string, placed: string[]): Promise<string[]> {
+  const said: string[] = [];
+  for (const f of [paths.fwknopAccess, paths.fwknopdConf].filter((x) => !placed.includes(x))) {
+    const original = path.join(backupDir, path.relative(paths.root, f));
+    if (await fs.access(original).then(() => true, () => false)) {
+      await copyAtomic(original, f);
+      said.push(`fwknop: restored ${paths.inServer(f)} as the install found it`);
+    } else if ((await readText(f))?.startsWith('# Written by tm3')) {
+      await fs.rm(f, { force: true });
+      said.push(`fwknop: removed ${paths.inServer(f)} (tm3 made it)`);
+    }
+  }
+  return said;
+}
+
+/**
  * Put back every file the first install replaced (byte for byte), remove what tm3 placed,
  * and, when it applied, the kernel rules it found. Entries and /etc/tm3 stay for a reinstall.
  */
@@ -98,6 +119,7 @@ export async function uninstall(root: string, apply: boolean, out: Output, dryRu
     // it goes with the module, and so does the cache folder if nothing else is in it
     if (placed.endsWith('.py')) await removeBytecode(placed);
   }
+  for (const said of await restoreFwknop(paths, record.backupDir, record.placed)) out.info(said);
   if (apply && record.kernelSnapshot) {
     for (const fam of [4, 6] as const) {
       const saved = await readText(paths.at(`/var/lib/tm3/kernel-before-install.v${fam}`));

@@ -3,6 +3,7 @@ import { InputError } from './errors.js';
 import { printable } from './address.js';
 import { NAME_RE } from './name.js';
 import { parseServiceList, type Catalog } from './services.js';
+import { parseSequence } from './knock.js';
 
 /**
  * One traveller: /etc/tm3/users/NAME.conf. It holds their SPA keys, so it is root's alone
@@ -21,11 +22,13 @@ export interface Person {
   key: string;
   hmacKey: string;
   added: string;
+  /** their own knock: three ports, distinct from the site's and everyone else's (none: no personal knock yet) */
+  knock?: number[];
 }
 
 // Person names go into file names, access.conf comments and fwknopd's command line: one word.
 export const PERSON_RE = /^[a-z][a-z0-9_-]{0,31}$/;
-const KEYS = ['services', 'expires', 'grant_seconds', 'permanent', 'key', 'hmac_key', 'added'] as const;
+const KEYS = ['services', 'expires', 'grant_seconds', 'permanent', 'key', 'hmac_key', 'added', 'knock'] as const;
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z$/;
 
@@ -90,6 +93,7 @@ export function parsePerson(name: string, text: string, catalog: Catalog): Perso
   if (permanent !== 'true' && permanent !== 'false') throw new InputError(`person ${name} has permanent='${printable(permanent)}'`, 'use permanent=true or permanent=false');
   const grant = str('grant_seconds');
   const added = str('added') ?? '';
+  const knock = str('knock');
   if (added && !ISO.test(added)) throw new InputError(`person ${name} has added='${printable(added)}'`, 'use an ISO date-time');
   return {
     name,
@@ -100,7 +104,12 @@ export function parsePerson(name: string, text: string, catalog: Catalog): Perso
     key: key(str('key'), 32, 'SPA key', name),
     hmacKey: key(str('hmac_key'), 64, 'HMAC key', name),
     added,
+    ...(knock !== undefined ? { knock: personKnock(name, knock) } : {}),
   };
+}
+
+function personKnock(name: string, text: string): number[] {
+  try { return parseSequence(text); } catch { throw new InputError(`person ${name} has knock='${printable(text.slice(0, 40))}', not three distinct ports from 1024 to 65535`, `tm3 user rotate ${name} gives them a new knock`); }
 }
 
 export function formatPerson(p: Person): string {
@@ -111,6 +120,7 @@ export function formatPerson(p: Person): string {
   fields.key = p.key;
   fields.hmac_key = p.hmacKey;
   fields.added = p.added;
+  if (p.knock) fields.knock = p.knock.join(',');
   return `# tm3 person: change it with tm3 user (add, rotate, revoke). It holds their SPA keys: mode 600.\n${encode({ person: fields })}`;
 }
 

@@ -47,7 +47,8 @@ export function buildCatalog(section: Record<string, unknown> = {}, warnings: st
   const merged: Record<string, string> = { ...DEFAULT_SERVICES };
   for (const [name, value] of Object.entries(section)) {
     if (name === ALL) throw new InputError("[services] cannot redefine 'all'", "remove the 'all' line from [services]; it always means every port");
-    if (RESERVED_SERVICES.includes(name)) throw new InputError(`[services] cannot define '${name}': tm3's set tm3-${name}-4 has that name`, `call the service something else, e.g. '${name}-svc'`);
+    // tm3-knock-*, tm3-ban-*, tm3-known-*: the names of tm3's own sets (grants, people's grants, bans, the union)
+    if (RESERVED_SERVICES.includes(name) || name.startsWith('knock-')) throw new InputError(`[services] cannot define '${name}': tm3's own sets (grants, bans, the union) are named tm3-${name.replace(/^knock-.*/, 'knock-*')}-4`, `call the service something else, e.g. '${name}-svc'`);
     if (!SERVICE_RE.test(name)) throw new InputError(`[services] name '${printable(name)}' is not allowed`, 'use lowercase letters, digits and dashes, at most 16, starting with a letter');
     merged[name] = String(value);
   }

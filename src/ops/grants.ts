@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { run } from '../apply/run.js';
 import { addTimed, removeMembers } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
-import { setName, KNOCK } from '../plan/sets.js';
+import { setName, KNOCK, KNOCK_SET_RE } from '../plan/sets.js';
 import type { Access } from '../plan/reach.js';
 import type { Family } from '../model/address.js';
 import { withLock } from '../store/lock.js';
@@ -10,18 +10,28 @@ import type { Ctx } from '../cli/context.js';
 import type { Paths } from '../store/paths.js';
 import { guardLockout, confirmForced, type GuardOptions } from './lockout.js';
 
-/** A live knock grant, as the kernel holds it: the kernel itself ends it when secondsLeft runs out. */
-export interface Grant { address: string; family: Family; secondsLeft: number; /** the people it is for (tm3 user); none = the site knock */ people?: string[] }
+/**
+ * A live knock grant, as the kernel holds it: the kernel itself ends it when secondsLeft runs out.
+ * `sets`: each timed set the address is in (the site's, a person's services'), with its time left.
+ */
+export interface Grant { address: string; family: Family; secondsLeft: number; sets: Record<string, number>; /** the people it is for (tm3 user); none = the site knock */ people?: string[] }
 
-/** Every live grant, from the timed knock sets ("add tm3-knock-4 192.0.2.10 timeout 3581"). */
+/** Every live grant, from the timed knock sets ("add tm3-knock-4 192.0.2.10 timeout 3581"), one per address. */
 export async function liveGrants(): Promise<Grant[]> {
-  const grants: Grant[] = [];
-  for (const family of [4, 6] as Family[]) {
-    const { stdout, exitCode } = await run('ipset', ['save', setName(KNOCK, family)], { allowFail: true });
+  const byAddress = new Map<string, Grant>();
+  const { stdout: names } = await run('ipset', ['list', '-n'], { allowFail: true });
+  for (const set of names.split('\n').map((n) => n.trim()).filter((n) => KNOCK_SET_RE.test(n))) {
+    const family: Family = set.endsWith('-6') ? 6 : 4;
+    const { stdout, exitCode } = await run('ipset', ['save', set], { allowFail: true });
     if (exitCode !== 0) continue;
-    for (const m of stdout.matchAll(/^add \S+ (\S+)(?: timeout (\d+))?/gm)) grants.push({ address: m[1], family, secondsLeft: Number(m[2] ?? 0) });
+    for (const m of stdout.matchAll(/^add \S+ (\S+)(?: timeout (\d+))?/gm)) {
+      const g = byAddress.get(m[1]) ?? { address: m[1], family, secondsLeft: 0, sets: {} };
+      g.sets[set] = Number(m[2] ?? 0);
+      g.secondsLeft = Math.max(g.secondsLeft, g.sets[set]);
+      byAddress.set(m[1], g);
+    }
   }
-  return grants.sort((a, b) => b.secondsLeft - a.secondsLeft);
+  return [...byAddress.values()].sort((a, b) => b.secondsLeft - a.secondsLeft);
 }
 
 const same = (a: string, b: string) => { try { return ipaddr.process(a).toString() === ipaddr.process(b).toString(); } catch { return false; } };
@@ -41,20 +51,27 @@ export async function withPeople(paths: Paths, grants: Grant[]): Promise<Grant[]
 export function withoutGrants(access: Access[], addresses: string[]): Access[] {
   return access.map((k) => {
     const sets = new Map(k.sets);
-    const name = setName(KNOCK, k.family);
-    sets.set(name, (sets.get(name) ?? []).filter((c) => !addresses.some((a) => same(c.split('/')[0], a))));
+    for (const name of [...sets.keys()].filter((n) => KNOCK_SET_RE.test(n))) sets.set(name, (sets.get(name) ?? []).filter((c) => !addresses.some((a) => same(c.split('/')[0], a))));
     return { ...k, sets };
   });
 }
 
 /** End these grants now; returns what was removed, so a rollback can put them back. */
 export async function removeGrants(grants: Grant[]): Promise<void> {
-  for (const family of [4, 6] as Family[]) await removeMembers(setName(KNOCK, family), grants.filter((g) => g.family === family).map((g) => g.address));
+  const bySet = new Map<string, string[]>();
+  for (const g of grants) for (const set of Object.keys(g.sets)) bySet.set(set, [...(bySet.get(set) ?? []), g.address]);
+  for (const [set, addresses] of bySet) await removeMembers(set, addresses);
 }
 
 export async function restoreGrants(grants: Grant[]): Promise<void> {
-  for (const g of grants) if (g.secondsLeft > 0) await addTimed(setName(KNOCK, g.family), g.address, g.secondsLeft);
+  for (const g of grants) for (const [set, left] of Object.entries(g.sets)) if (left > 0) await addTimed(set, g.address, left);
 }
+
+/** The part of a grant that is people's (their service sets), not the site knock's. */
+export const peoplesPart = (g: Grant): Grant => {
+  const sets = Object.fromEntries(Object.entries(g.sets).filter(([set]) => set !== setName(KNOCK, g.family)));
+  return { ...g, sets, secondsLeft: Math.max(0, ...Object.values(sets)) };
+};
 
 /** tm3 knock revoke: end live grants at once (an address, or all of them). */
 export async function revokeGrants(ctx: Ctx, which: string | 'all', opts: { dryRun: boolean; guard: GuardOptions }): Promise<Grant[]> {

@@ -3,7 +3,7 @@ import { parseHost, netContains } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { knockEntryName } from '../model/knock.js';
 import type { Entry } from '../model/entry.js';
-import { setName, KNOCK, BAN, entryAddresses } from '../plan/sets.js';
+import { setName, personSetName, personServices, KNOCK, BAN, entryAddresses } from '../plan/sets.js';
 import { readKnockState } from '../store/knock-state.js';
 import { withLock } from '../store/lock.js';
 import { entryExists } from '../store/entries.js';
@@ -40,7 +40,12 @@ export async function grant(ctx: Ctx, text: string, granted = false, who: Who = 
     if (who.person) person = await (await import('./person-grant.js')).personFor(ctx, net.address, who);
   } catch (e) {
     if (granted) {
-      await removeMembers(set, [net.address]);
+      // the fast path put a person's grant in their service sets, a site knock's in the site set;
+      // another person behind the same address (one NAT) keeps the grant they hold there
+      if (who.person) {
+        const { otherHolders } = await import('./person-grant.js');
+        if ((await otherHolders(ctx, net.address, who.person)).length === 0) for (const svc of personServices(ctx.config)) await removeMembers(personSetName(svc, net.family), [net.address]);
+      } else await removeMembers(set, [net.address]);
       await syslog(`knock: took back the grant of ${net.address}: ${(e as Error).message}`, 'warning');
     }
     throw e;
@@ -50,13 +55,14 @@ export async function grant(ctx: Ctx, text: string, granted = false, who: Who = 
   // the owner first, the grant, then the person looked up again: a revoke racing this leaves nothing
   if (person) await claim!.claimGrant(ctx, net.address, person, seconds);
   if (!granted) {
-    await addTimed(set, net.address, seconds);
-    await syslog(`knock grant: ${net.address} for ${seconds}s (${ctx.config.knock.services.join(',')})${person ? ` to person ${person.name}` : ''}`);
+    // a person's grant reaches their services only: it goes into one timed set per service
+    for (const s of person ? claim!.personSets(ctx, person, net.family) : [set]) await addTimed(s, net.address, seconds);
+    await syslog(`knock grant: ${net.address} for ${seconds}s (${(person?.services ?? ctx.config.knock.services).join(',')})${person ? ` to person ${person.name}` : ''}`);
   }
   if (person) await claim!.stillAllowed(ctx, net.address, net.family, person);
-  const opening = { address: net.address, person: person?.name ?? null, method: who.method ?? 'knock', services: ctx.config.knock.services, seconds } as const;
+  const opening = { address: net.address, person: person?.name ?? null, method: who.method ?? 'knock', services: person?.services ?? ctx.config.knock.services, seconds } as const;
   const done = async (r: { address: string; entry?: string; alreadyWhitelisted: boolean; timedOnly?: string }) => {
-    await (await import('./person-grant.js')).recordOpening(ctx, { ...opening, at: new Date().toISOString(), ...(r.entry ? { entry: r.entry } : {}) }, person);
+    await (await import('./person-grant.js')).recordOpening(ctx, { ...opening, at: new Date().toISOString(), ...(r.entry ? { entry: r.entry } : {}) }, person, granted);
     return { ...r, seconds };
   };
   const st = await readKnockState(ctx.paths);

@@ -1,7 +1,10 @@
 import ipaddr from 'ipaddr.js';
 import { InputError, Tm3Error } from '../model/errors.js';
 import { generateSequence, sequenceStillFree } from '../model/knock.js';
-import { knockFiles, type KnockInputs } from '../plan/knock-files.js';
+import { knockFiles, type KnockInputs, type PersonKnock } from '../plan/knock-files.js';
+import { readPeople } from '../store/people.js';
+import { expired } from '../model/person.js';
+import { personServices } from '../plan/sets.js';
 import { readKnockState, writeKnockState, type KnockState } from '../store/knock-state.js';
 import { writeIfChanged } from '../store/files.js';
 import { withLock } from '../store/lock.js';
@@ -11,9 +14,29 @@ import { syslog } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
 
-/** A fresh sequence that avoids RTP, the catalog, common ports and whatever listens here. */
-export async function newSequence(ctx: Ctx): Promise<number[]> {
-  return generateSequence(avoidRanges(ctx), await listeningPorts());
+/** A fresh sequence that avoids RTP, the catalog, common ports, whatever listens here and `taken`. */
+export async function newSequence(ctx: Ctx, taken: number[] = []): Promise<number[]> {
+  return generateSequence(avoidRanges(ctx), [...(await listeningPorts()), ...taken]);
+}
+
+/**
+ * The ports every knock holds (the site's, a pending one, each person's but `except`'s): no
+ * two knocks share a port, so a person's knock is never a step of somebody else's.
+ */
+export async function knockPortsTaken(ctx: Ctx, except?: string, state?: KnockState): Promise<number[]> {
+  const st = state ?? (await readKnockState(ctx.paths));
+  const { people } = await readPeople(ctx.paths, ctx.config.catalog);
+  return [...(st.sequence ?? []), ...(st.pending ?? []), ...people.filter((p) => p.name !== except).flatMap((p) => p.knock ?? [])];
+}
+
+/** Everyone the fast path opens for (knockd's sections and fwknopd's stanzas run it): living people, with their knock if they have one. */
+async function knockPeople(ctx: Ctx): Promise<PersonKnock[]> {
+  const { people } = await readPeople(ctx.paths, ctx.config.catalog);
+  const can = personServices(ctx.config);
+  return people.filter((p) => !expired(p) && p.services.some((s) => can.includes(s))).map((p) => {
+    const until = p.expires ? Math.floor(Date.parse(p.expires) / 1000) : undefined;
+    return { name: p.name, ...(p.knock ? { sequence: p.knock } : {}), services: p.services.filter((s) => can.includes(s)), seconds: Math.min(p.grantSeconds ?? Infinity, ctx.config.knock.grantSeconds), ...(until ? { until } : {}) };
+  });
 }
 
 // A scope of a whole protocol (a migrated "-p udp" rule) is not a port to steer clear of.
@@ -24,7 +47,7 @@ export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState)
   if (!ctx.config.knock.enabled) return undefined;
   const st = state ?? (await readKnockState(ctx.paths));
   if (!st.sequence) {
-    st.sequence = await newSequence(ctx);
+    st.sequence = await newSequence(ctx, await knockPortsTaken(ctx, undefined, st));
     if (!dryRun) await writeKnockState(ctx.paths, st);
   }
   const iface = ctx.config.knock.interface || (await defaultInterface());
@@ -35,7 +58,7 @@ export async function knockInputs(ctx: Ctx, dryRun: boolean, state?: KnockState)
   const found = ctx.config.server.publicAddress || (await interfaceAddress(iface));
   // an address behind NAT (or none) is not what a phone outside can knock on: knock.FAQ says so
   const addressKnown = Boolean(ctx.config.server.publicAddress) || (found !== undefined && reachableFromOutside(found));
-  return { sequence: st.sequence, permanent: st.permanent, interface: iface, server: found || 'this-server', addressKnown, tm3: tm3Command(ctx.paths.root) };
+  return { sequence: st.sequence, permanent: st.permanent, interface: iface, server: found || 'this-server', addressKnown, tm3: tm3Command(ctx.paths.root), people: await knockPeople(ctx) };
 }
 
 const INSIDE = ['private', 'uniqueLocal', 'linkLocal', 'loopback', 'carrierGradeNat', 'unspecified'];
@@ -78,11 +101,13 @@ async function rotateLocked(ctx: Ctx, dryRun: boolean): Promise<Rotation> {
   const st = await readKnockState(ctx.paths);
   const old = st.sequence ?? [];
   const ranges = avoidRanges(ctx);
-  const listening = await listeningPorts();
+  // people's knocks stay theirs: the site's new sequence takes none of their ports
+  const people = await knockPortsTaken(ctx, undefined, { permanent: st.permanent });
+  const listening = [...(await listeningPorts()), ...people];
   const pending = st.pending;
   const usable = pending && !pending.some((p) => old.includes(p)) && sequenceStillFree(pending, ranges, listening);
-  let seq = usable ? pending : await newSequence(ctx);
-  while (seq.some((p) => old.includes(p))) seq = await newSequence(ctx);
+  let seq = usable ? pending : await newSequence(ctx, people);
+  while (seq.some((p) => old.includes(p))) seq = await newSequence(ctx, people);
   const dropped = pending && !usable ? `the sequence the dry run showed (${pending.join(' ')}) is no longer free here` : undefined;
   if (dryRun) {
     if (!usable) await writeKnockState(ctx.paths, { ...st, pending: seq });

@@ -91,7 +91,7 @@ export function plannedAccess(ctx: Ctx, kernel: Access[], sets: SetPlan[], admin
 /** "entry admin", "[firewall] trusted 192.0.2.0/24", "a live knock grant": what gave the access. */
 function explain(reason: string, address: string, state?: State): string {
   const set = /^set tm3-(.+)-[46]$/.exec(reason)?.[1];
-  if (set === 'knock') return 'a live knock grant';
+  if (set === 'knock' || set?.startsWith('knock-')) return 'a live knock grant';
   if (set && state) {
     const names = state.entries.filter((e) => e.services.includes(set) && entryAddresses(e, state.cache).some((c) => netContains(c, address))).map((e) => e.name);
     if (names.length) return `entry ${names.join(', ')}`;

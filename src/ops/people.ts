@@ -14,10 +14,10 @@ import { defaultInterface, interfaceAddress } from '../apply/net.js';
 import { syslog } from '../apply/system.js';
 import { tm3Command } from '../tm3-command.js';
 import type { Ctx } from '../cli/context.js';
-import { liveGrants, removeGrants, restoreGrants, withoutGrants, type Grant } from './grants.js';
+import { liveGrants, removeGrants, restoreGrants, withoutGrants, peoplesPart, type Grant } from './grants.js';
 import { guardLockout, confirmForced, type GuardOptions } from './lockout.js';
 import { loadState } from './state.js';
-import { reachableFromOutside } from './knock.js';
+import { reachableFromOutside, knockInputs, applyKnock, knockPortsTaken, newSequence } from './knock.js';
 
 /** New SPA keys: fwknop's Rijndael key (32 bytes) and HMAC-SHA256 key (64 bytes). */
 export const newKeys = () => ({ key: randomBytes(32).toString('base64'), hmacKey: randomBytes(64).toString('base64') });
@@ -32,6 +32,15 @@ async function spaInputs(ctx: Ctx, people: Person[]): Promise<SpaInputs | undefi
     tm3: tm3Command(ctx.paths.root), ...(ctx.config.knock.enabled && st.sequence ? { knockSequence: st.sequence } : {}),
   };
 }
+
+/** knockd.conf and the fast path rewritten for who is in the list now, knockd restarted on them. */
+async function applyPeopleKnock(ctx: Ctx): Promise<string> {
+  const k = await knockInputs(ctx, false);
+  return k ? applyKnock(ctx, k) : 'disabled';
+}
+
+/** A person's own knock: three ports no other knock (the site's, anyone else's) uses. */
+const personSequence = async (ctx: Ctx, name: string, old: number[] = []) => newSequence(ctx, [...(await knockPortsTaken(ctx, name)), ...old]);
 
 /**
  * Render access.conf (one stanza per person), fwknopd.conf, the cards and the logrotate snippet,
@@ -89,12 +98,19 @@ export function addPerson(ctx: Ctx, name: string, o: AddOptions): Promise<{ pers
   if (o.grantSeconds && o.grantSeconds > ctx.config.knock.grantSeconds) throw new InputError(`--grant ${o.grantSeconds}s is longer than [knock] grant_seconds (${ctx.config.knock.grantSeconds}s), the longest grant tm3 allows`, `give --grant ${ctx.config.knock.grantSeconds} or less, or raise [knock] grant_seconds`);
   return withLock(ctx.paths, async () => {
     if (await readPerson(ctx.paths, ctx.config.catalog, name).catch(() => true)) throw new InputError(`person ${name} exists already`, `tm3 user rotate ${name} gives new keys; tm3 user revoke ${name} removes them`);
-    const person: Person = { name, services: o.services, ...(o.expires ? { expires: o.expires } : {}), ...(o.grantSeconds ? { grantSeconds: o.grantSeconds } : {}), permanent: o.permanent, ...newKeys(), added: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const person: Person = { name, services: o.services, ...(o.expires ? { expires: o.expires } : {}), ...(o.grantSeconds ? { grantSeconds: o.grantSeconds } : {}), permanent: o.permanent, ...newKeys(), added: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), knock: await personSequence(ctx, name) };
     const card = ctx.paths.inServer(ctx.paths.userCard(name));
     if (o.dryRun) return { person, card, fwknopd: 'unchanged' };
     await writePerson(ctx.paths, person);
+    // the fast path first (fwknopd's stanza runs it, and it must know them), then fwknopd;
     // fwknop set up by hand refuses (writePeopleFiles): the person is not left half made
-    const fwknopd = await applyPeople(ctx).catch(async (err: Error) => { await deletePerson(ctx.paths, name); await removeFile(ctx.paths.userCard(name)); throw err; });
+    await applyPeopleKnock(ctx).catch((e: Error) => ctx.out.warn(`knockd: ${e.message}`));
+    const fwknopd = await applyPeople(ctx).catch(async (err: Error) => {
+      await deletePerson(ctx.paths, name);
+      await removeFile(ctx.paths.userCard(name));
+      await applyPeopleKnock(ctx).catch(() => undefined);
+      throw err;
+    });
     await syslog(`user add: ${name} (${o.services.join(',')}${o.expires ? `, until ${o.expires}` : ''})`);
     return { person, card, fwknopd };
   }, { dryRun: o.dryRun });
@@ -106,9 +122,10 @@ export function rotatePerson(ctx: Ctx, name: string, dryRun: boolean): Promise<s
     const p = await readPerson(ctx.paths, ctx.config.catalog, name);
     if (!p) throw new InputError(`there is no person ${name}`, 'tm3 user list shows who has access');
     if (dryRun) return ctx.paths.inServer(ctx.paths.userCard(name));
-    await writePerson(ctx.paths, { ...p, ...newKeys() });
+    await writePerson(ctx.paths, { ...p, ...newKeys(), knock: await personSequence(ctx, name, p.knock) });
+    await applyPeopleKnock(ctx);
     await applyPeople(ctx);
-    await syslog(`user rotate: new SPA keys for ${name}`);
+    await syslog(`user rotate: new SPA keys and knock for ${name}`);
     return ctx.paths.inServer(ctx.paths.userCard(name));
   }, { dryRun });
 }
@@ -119,10 +136,13 @@ export interface Revocation { name: string; grants: string[]; entries: string[];
 /** What a person holds: their live grants (by the owner records) and their permanent entries. */
 async function holdings(ctx: Ctx, name: string): Promise<{ grants: Grant[]; shared: Grant[]; entries: string[] }> {
   const holders = await grantHolders(ctx.paths);
-  const now = Date.now();
-  const mine = (await liveGrants()).filter((g) => holders.get(ipaddr.process(g.address).toString())?.[name] !== undefined);
+  // a person's grant is in their service sets; the site knock's set is nobody's to revoke
+  const mine = (await liveGrants()).filter((g) => holders.get(ipaddr.process(g.address).toString())?.[name] !== undefined).map(peoplesPart).filter((g) => Object.keys(g.sets).length > 0);
   // an address another person holds a grant on too (one NAT, two travellers) stays granted for them
-  const shared = mine.filter((g) => Object.entries(holders.get(ipaddr.process(g.address).toString()) ?? {}).some(([k, v]) => k !== name && Date.parse(v) > now));
+  // (a record left by someone revoked or expired since holds nothing)
+  const { otherHolders } = await import('./person-grant.js');
+  const shared: Grant[] = [];
+  for (const g of mine) if ((await otherHolders(ctx, g.address, name, holders.get(ipaddr.process(g.address).toString()) ?? {})).length) shared.push(g);
   const { entries } = await loadState(ctx);
   return { grants: mine.filter((g) => !shared.includes(g)), shared, entries: entries.filter((e) => e.person === name).map((e) => e.name) };
 }
@@ -146,6 +166,7 @@ async function revokeLocked(ctx: Ctx, name: string, opts: { dryRun: boolean; gua
   // in flight either sees them gone (person-grant.ts stillAllowed) or is counted here
   await deletePerson(ctx.paths, name);
   await removeFile(ctx.paths.userCard(name));
+  await applyPeopleKnock(ctx).catch((e: Error) => ctx.out.warn(`knockd: ${e.message}`));
   await applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
   const held = await holdings(ctx, name);
   const result = { name, grants: held.grants.map((g) => g.address), entries: held.entries, shared: held.shared.map((g) => g.address) };

@@ -74,7 +74,8 @@ export function serviceFor(ctx: Ctx, proto: Proto, port: number): string | undef
 function reasonOf(text: string, grantLeft: number | null): Reason {
   const set = /^(?:banned \()?set (tm3-(.+)-[46])\)?$/.exec(text);
   if (set && (set[2] === BAN || text.startsWith('banned'))) return { kind: 'banned', set: set[1] };
-  if (set && set[2] === 'knock') return { kind: 'knock', secondsLeft: grantLeft };
+  // the site knock's set, or a person's service set (tm3-knock-ssh-4): service names never start so
+  if (set && (set[2] === 'knock' || set[2].startsWith('knock-'))) return { kind: 'knock', secondsLeft: grantLeft };
   if (set) return { kind: 'entry', set: set[1], service: set[2], entries: [] };
   const m = /^(trusted|open) (\S+)$/.exec(text);
   if (m?.[1] === 'trusted') return { kind: 'trusted', network: m[2] };

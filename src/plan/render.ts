@@ -65,6 +65,8 @@ const cache = new Map<string, Handlebars.TemplateDelegate>();
 export function render(name: string, data: object): string {
   let tpl = cache.get(name);
   if (!tpl) {
+    // the knock recipes a non-technical person pastes: knock.FAQ and each person's card share them
+    if (cache.size === 0) hb.registerPartial('knock-recipes', fs.readFileSync(`${PACKAGE_DIR}templates/knock-recipes.hbs`, 'utf8'));
     const source = fs.readFileSync(`${PACKAGE_DIR}${name.includes('/') ? name : `templates/${name}`}.hbs`, 'utf8');
     tpl = hb.compile(source, { noEscape: true, strict: true });
     cache.set(name, tpl);

@@ -2,7 +2,7 @@ import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
 import ipaddr from 'ipaddr.js';
-import { setName, serviceNames, KNOCK, BAN, KNOWN } from './sets.js';
+import { setName, serviceNames, personServices, personSetName, KNOCK, BAN, KNOWN } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 /** Every rule tm3 writes carries it, so a rule in the kernel says whether tm3 wrote it. */
@@ -62,6 +62,8 @@ export function planRules(config: Config, family: Family): RuleModel {
   // Knock grants live in their own timed set, so an expiring grant never touches an entry.
   // They come first: the next rule sends every other source that no set holds back to INPUT.
   if (config.knock.enabled) for (const svc of config.knock.services) allow(svc, setName(KNOCK, family));
+  // A person's grant is in the timed set of each of their services, so it reaches only those.
+  if (config.knock.enabled) for (const svc of personServices(config)) allow(svc, personSetName(svc, family));
   // A stranger leaves after one lookup in the union of the whitelist sets, not one per service
   // its port matches (a flood from one costs little more than a single DROP rule). Back in
   // INPUT it meets the ADMIN SECTION's own appended rules, then the DROP policy.
@@ -73,8 +75,8 @@ export function planRules(config: Config, family: Family): RuleModel {
     spoofable: spoofable(config, family),
     open: portMatches(config.firewall.open).map((m) => `-p ${m.proto} -m multiport --dports ${m.dports}`),
     whitelist,
-    // the union holds every service set's members
-    quiet: [setName(KNOWN, family), ...(config.knock.enabled ? [setName(KNOCK, family)] : [])],
+    // the union holds every service set's members; grants are in their own timed sets
+    quiet: [setName(KNOWN, family), ...(config.knock.enabled ? [setName(KNOCK, family), ...personServices(config).map((svc) => personSetName(svc, family))] : [])],
     ban: config.fail2ban.enabled ? `-m set --match-set ${setName(BAN, family)} src` : undefined,
   };
 }

@@ -30,6 +30,16 @@ export const BAN = 'ban';
 /** Service names in rule order: 'all' first, then the catalog. */
 export const serviceNames = (config: Config) => [ALL, ...config.catalog.keys()];
 
+/**
+ * People's grants: one timed set per service a person may be given (tm3-knock-SVC-4/6), each
+ * matched for that service only, so a grant reaches exactly the person's services and the rules
+ * stay one per service, however many people there are. The site knock keeps tm3-knock-4/6.
+ */
+export const personSetName = (service: string, family: Family) => setName(`${KNOCK}-${service}`, family);
+export const personServices = (config: Config) => (config.knock.services.includes(ALL) ? serviceNames(config) : config.knock.services);
+/** A timed knock set, the site's or a person-service one (what `tm3 knock revoke` and the grant listings read). */
+export const KNOCK_SET_RE = /^tm3-knock-(?:[a-z][a-z0-9-]*-)?[46]$/;
+
 /** The addresses an entry stands for right now: its own, or its name's last good answer. */
 export function entryAddresses(entry: Entry, cache: Cache): string[] {
   if (entry.address) return [entry.address.cidr];
@@ -58,6 +68,7 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
   }
   if (config.knock.enabled) {
     for (const fam of [4, 6] as Family[]) sets.push({ name: setName(KNOCK, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
+    for (const svc of personServices(config)) for (const fam of [4, 6] as Family[]) sets.push({ name: personSetName(svc, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
   }
   if (config.fail2ban.enabled) {
     for (const fam of [4, 6] as Family[]) sets.push({ name: setName(BAN, fam), family: fam, members: [], timed: true, timeout: 0 });

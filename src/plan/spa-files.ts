@@ -22,7 +22,7 @@ export const grantSeconds = (config: Config, p: Person) => p.grantSeconds ?? con
 /** fwknopd.conf and access.conf (one stanza per person), mode 600: access.conf holds every key. */
 export function spaFiles(config: Config, paths: Paths, s: SpaInputs): PlannedFile[] {
   const people = s.people.map((p) => ({ ...p, seconds: String(grantSeconds(config, p)) }));
-  const data = { version: VERSION, interface: s.interface, port: String(config.spa.port), digestFile: paths.inServer(paths.fwknopDigests), pidFile: '/run/fwknop/fwknopd.pid', people, tm3: s.tm3 };
+  const data = { version: VERSION, interface: s.interface, port: String(config.spa.port), digestFile: paths.inServer(paths.fwknopDigests), pidFile: '/run/fwknop/fwknopd.pid', people, tm3: s.tm3, grantScript: paths.knockGrant };
   return [
     { path: paths.fwknopdConf, text: render('fwknopd.conf', data), mode: 0o600 },
     { path: paths.fwknopAccess, text: render('fwknop-access.conf', data), mode: 0o600 },
@@ -32,9 +32,9 @@ export function spaFiles(config: Config, paths: Paths, s: SpaInputs): PlannedFil
 /** Each person's card, /root/tm3-users/NAME.FAQ (mode 600: it holds their key). */
 export function cardFile(config: Config, paths: Paths, s: SpaInputs, p: Person): PlannedFile {
   const data = {
-    version: VERSION, name: p.name, server: s.server, addressKnown: s.addressKnown, services: p.services, expires: p.expires ?? '', permanent: p.permanent,
+    version: VERSION, name: p.name, server: s.server, addressKnown: s.addressKnown, services: p.services, expires: p.expires ?? '', expiresDay: p.expires?.slice(0, 10) ?? '', expiresTime: p.expires?.slice(11, 16) ?? '', permanent: p.permanent,
     grantMinutes: String(Math.max(1, Math.round(grantSeconds(config, p) / 60))), port: String(config.spa.port), key: p.key, hmacKey: p.hmacKey,
-    stanza: `tm3-${p.name}`, knock: Boolean(s.knockSequence?.length), knockSequence: s.knockSequence ?? [], contact: config.server.adminContact,
+    stanza: `tm3-${p.name}`, knock: Boolean(config.knock.enabled && p.knock), sequence: p.knock ?? [], v6: s.server.includes(':'), contact: config.server.adminContact,
   };
   return { path: paths.userCard(p.name), text: render('person.FAQ', data), mode: 0o600 };
 }

@@ -484,3 +484,53 @@ describe('tm3-install --sandbox and the packed tarball', function () {
     }
   });
 });
+
+describe("tm3-install over Debian's stock fwknop files (issue 18, lab)", function () {
+  this.timeout(180_000);
+  let lab: Lab;
+  let admin: Lab['server'];
+  const R = (...p: string[]) => path.join(lab.root, ...p);
+  const STOCK = (f: string) => fileURLToPath(new URL(`../fixtures/fwknop-stock/${f}`, import.meta.url));
+  const installer = (args: string[]) => execa('ip', ['netns', 'exec', lab.server.ns, process.execPath, INSTALLER, '--root', lab.root, ...args], { reject: false, stdin: 'ignore', env: { TM3_NO_SYSLOG: '1' } });
+  const install = () => installer(['--yes', '--no-packages', '--admin-ip', admin.v4, '--no-public-ip', '--interface', 'veth-s']);
+  before(async function () {
+    requireLab(this, ['knockd', 'fwknopd']);
+    lab = await Lab.create(1);
+    [admin] = lab.clients;
+  });
+  after(async () => { await lab?.destroy(); });
+
+  it("uninstall puts Debian's stock access.conf and fwknopd.conf back byte for byte, after a person was added and fwknopd ran", async () => {
+    fs.mkdirSync(R('etc/fwknop'), { recursive: true });
+    for (const f of ['access.conf', 'fwknopd.conf']) fs.copyFileSync(STOCK(f), R('etc/fwknop', f));
+    const inst = await install();
+    expect(inst.exitCode, inst.stderr).to.equal(0);
+    // the stock placeholder keys are replaced: no stanza nobody can use, no key __CHANGEME__
+    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.match(/^# Written by tm3/).and.not.include('__CHANGEME__');
+    const add = await lab.tm3(['user', 'add', 'alice', '--services', 'ssh']);
+    expect(add.exitCode, add.stderr).to.equal(0);
+    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.include(' alice spa $PKT_SRC');
+    const un = await installer(['--uninstall']);
+    expect(un.exitCode, un.stderr).to.equal(0);
+    for (const f of ['access.conf', 'fwknopd.conf']) expect(fs.readFileSync(R('etc/fwknop', f), 'utf8'), f).to.equal(fs.readFileSync(STOCK(f), 'utf8'));
+    expect(un.stdout).to.include('fwknop: restored /etc/fwknop/access.conf as the install found it');
+    // stopped: no such process, or a zombie nobody reaped (a daemon's parent here is not an init)
+    const pidFile = R('run/tm3/fwknopd.pid');
+    const pid = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
+    const state = pid && fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').slice(0, 1) : 'gone';
+    expect(['gone', 'Z'], `fwknopd (pid ${pid}) after the uninstall`).to.include(state);
+  });
+
+  it('a box with no fwknop files before the install has none after the uninstall, though tm3 user add made them', async () => {
+    fs.rmSync(R('etc/fwknop'), { recursive: true, force: true });
+    fs.rmSync(R('etc/tm3/users'), { recursive: true, force: true }); // alice: the store stays after an uninstall
+    const inst = await install();
+    expect(inst.exitCode, inst.stderr).to.equal(0);
+    expect(fs.existsSync(R('etc/fwknop/access.conf')), 'no person, no stock file: nothing written').to.equal(false);
+    expect((await lab.tm3(['user', 'add', 'bob', '--services', 'ssh'])).exitCode).to.equal(0);
+    expect(fs.readFileSync(R('etc/fwknop/access.conf'), 'utf8')).to.include(' bob spa $PKT_SRC');
+    const un = await installer(['--uninstall']);
+    expect(un.exitCode, un.stderr).to.equal(0);
+    for (const f of ['access.conf', 'fwknopd.conf']) expect(fs.existsSync(R('etc/fwknop', f)), f).to.equal(false);
+  });
+});

@@ -6,8 +6,14 @@ import { firstEntries } from '../../src/installer/entries.js';
 import { parseProviderList } from '../../src/installer/providers.js';
 import { parseProviderCatalog } from '../../src/model/provider.js';
 import { InputError } from '../../src/model/errors.js';
+import { packagesFor } from '../../src/installer/packages.js';
 
 describe('installer detection and first entries', () => {
+  it('installs fwknop-server only while [spa] is enabled; knockd either way', () => {
+    expect(packagesFor(true)).to.include('fwknop-server').and.include('knockd');
+    expect(packagesFor(false)).to.include('knockd').and.not.include('fwknop-server');
+  });
+
   it("takes the admin's address from SSH_CONNECTION, then SSH_CLIENT", () => {
     expect(sshClientAddress({ SSH_CONNECTION: '198.51.100.7 50022 192.0.2.1 22' })).to.equal('198.51.100.7');
     expect(sshClientAddress({ SSH_CLIENT: '2001:db8::7 50022 22' })).to.equal('2001:db8::7');

@@ -47,7 +47,8 @@ describe('knock sequences', () => {
 describe('knock grant script (knockd\'s fast path)', () => {
   let config: Config;
   before(async () => { config = await loadConfig(new Paths('/nonexistent-tm3-root')); });
-  const inputs = (tm3: string) => ({ sequence: [22222, 33333, 44444], permanent: false, interface: 'eth0', server: '192.0.2.1', tm3 });
+  const people = [{ name: 'alice', sequence: [5001, 6002, 7003], services: ['ssh', 'sip'], seconds: 3600, until: 1_900_000_000 }, { name: 'bob-2', sequence: [5101, 6102, 7103], services: ['sip'], seconds: 60 }];
+  const inputs = (tm3: string) => ({ sequence: [22222, 33333, 44444], permanent: false, interface: 'eth0', server: '192.0.2.1', tm3, people });
   const script = (p: Paths, tm3 = '/usr/bin/node /usr/lib/tm3/dist/cli/main.js') => knockFiles(config, p, inputs(tm3)).find((f) => f.path === p.knockGrant)!;
 
   it('is rendered with the runtime\'s tm3, the root\'s paths and the grant time, and parses as POSIX sh', () => {
@@ -59,6 +60,15 @@ describe('knock grant script (knockd\'s fast path)', () => {
     const conf = knockFiles(config, new Paths('/srv/lab'), inputs('/usr/bin/node /x.js')).find((x) => x.path.endsWith('knockd.conf'))!.text;
     expect(conf).to.include('start_command = /srv/lab/usr/local/sbin/tm3-knock-grant %IP%').and.not.include('/x.js');
     expect(spawnSync('sh', ['-n'], { input: f.text }).status).to.equal(0);
+    // one knockd section per person, whose command names them; the script knows their sets and end
+    expect(conf).to.include('[tm3-person-bob-2]\n\tsequence      = 5101:tcp,6102:tcp,7103:tcp\n').and.include('start_command = /srv/lab/usr/local/sbin/tm3-knock-grant %IP% bob-2\n');
+    expect(f.text).to.include(`alice) person=alice GRANT=3600 SERVICES=ssh,sip SETS='knock-ssh knock-sip' SVCJSON='["ssh","sip"]' UNTIL=1900000000 ;;`)
+      .and.include(`bob-2) person=bob-2 GRANT=60 SERVICES=sip SETS='knock-sip' SVCJSON='["sip"]' UNTIL= ;;`);
+  });
+
+  it('refuses to render a person name that is not a plain word', () => {
+    const bad = { ...inputs('/usr/bin/node /x.js'), people: [{ ...people[0], name: 'x) id;; *' }] };
+    expect(() => knockFiles(config, new Paths('/'), bad)).to.throw(/refusing to render/);
   });
 
   it('refuses to render a tm3 command that is not plain paths', () => {

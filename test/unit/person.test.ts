@@ -35,6 +35,9 @@ describe('people: the person file parser (hostile files)', () => {
     const p = parsePerson('alice', good(), catalog);
     expect(p).to.deep.include({ name: 'alice', services: ['sip', 'ssh'], expires: '2027-03-31T23:59:59Z', permanent: false, key: KEY, hmacKey: HMAC });
     expect(parsePerson('alice', formatPerson(p), catalog)).to.deep.equal(p);
+    const k = parsePerson('alice', good('knock=40123,2345,61000\n'), catalog);
+    expect(k.knock).to.deep.equal([40123, 2345, 61000]);
+    expect(parsePerson('alice', formatPerson(k), catalog)).to.deep.equal(k);
   });
 
   const cases: [string, string][] = [
@@ -57,6 +60,10 @@ describe('people: the person file parser (hostile files)', () => {
     ['a grant of zero', good('grant_seconds=0\n')],
     ['a grant too long', good('grant_seconds=99999999999\n')],
     ['__proto__ as a key', good('__proto__=x\n')],
+    ['a knock of two ports', good('knock=40123,2345\n')],
+    ['a knock with a repeated port', good('knock=40123,40123,61000\n')],
+    ['a knock below 1024', good('knock=22,2345,61000\n')],
+    ['a knock with shell in it', good('knock=40123,2345,$(id)\n')],
   ];
   for (const [what, text] of cases) it(`refuses ${what}`, () => { refused(text); });
 
@@ -126,7 +133,7 @@ describe('people: the store reads person files like entries (links, FIFOs, modes
     expect(conf.text).to.match(/^FIREWALL_EXE\s+\/bin\/true;$/m).and.match(/^ENABLE_IPT_FORWARDING\s+N;$/m).and.match(/^PCAP_INTF\s+eth0;$/m).and.match(/^PCAP_FILTER\s+udp port 62201;$/m);
     expect(access.text.match(/^SOURCE\s+ANY$/gm)).to.have.length(2);
     expect(access.text).to.include(`KEY_BASE64                ${bob.key}`);
-    expect(access.text).to.match(/^CMD_CYCLE_OPEN\s+\/usr\/bin\/env PATH=\S+ \/usr\/bin\/node \S+ knock grant \$SRC --from \$PKT_SRC --method spa --person alice$/m);
+    expect(access.text).to.match(/^CMD_CYCLE_OPEN\s+\S*\/usr\/local\/sbin\/tm3-knock-grant \$SRC alice spa \$PKT_SRC$/m);
     expect(access.mode).to.equal(0o600);
     const card = cardFile(config, paths, inputs, alice);
     expect(card.mode).to.equal(0o600);

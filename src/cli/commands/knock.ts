@@ -45,7 +45,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
   }
 
   knock.command('status')
-    .description('the sequence, the mode and whether knockd runs')
+    .description('the sequence, the mode, whether knockd runs, and who still uses the site sequence')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const ctx = await context();
@@ -54,10 +54,13 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const { loadState } = await import('../../ops/state.js');
       const { permanentLastHour } = await import('../../ops/knock-grant.js');
       const made = permanentLastHour((await loadState(ctx)).entries);
-      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await withPeople(ctx.paths, await liveGrants()), permanentLastHour: made, maxPermanentPerHour: ctx.config.knock.maxPermanentPerHour };
+      const share = await (await import('../../ops/site-knock.js')).siteKnockShare(ctx);
+      const s = { enabled: ctx.config.knock.enabled, sequence: st.sequence ?? [], permanent: st.permanent, grantSeconds: ctx.config.knock.grantSeconds, services: ctx.config.knock.services, knockdRunning: await (await import('../../apply/knockd.js')).knockdRunning(ctx.paths), grants: await withPeople(ctx.paths, await liveGrants()), permanentLastHour: made, maxPermanentPerHour: ctx.config.knock.maxPermanentPerHour, siteSequence: share };
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`knocking: ${s.enabled ? 'enabled' : 'disabled'}; knockd ${s.knockdRunning ? 'running' : 'NOT running'}`);
       ctx.out.line(`sequence: ${s.sequence.join(' ') || 'none yet (tm3 restart makes one)'}; grants last ${s.grantSeconds}s for ${s.services.join(',')}`);
+      ctx.out.line(`site sequence: ${s.enabled ? 'works' : 'off'} for everyone who has knock.FAQ; it opened ${share.openings} time(s) from ${share.addresses} address(es)${share.since ? ` since ${share.since}` : ''}`);
+      ctx.out.line(`people: ${share.people} (tm3 user), ${share.withOwnKnock} with their own knock${share.withoutOwnKnock.length ? `; without one: ${share.withoutOwnKnock.join(' ')} (tm3 user rotate NAME gives one)` : ''}${share.openings ? '; to move everyone to personal codes, see the README (Travellers)' : ''}`);
       ctx.out.line(`permanent mode: ${s.permanent ? `on (knocks become entries; ${made} of at most ${s.maxPermanentPerHour} in the last hour${made >= s.maxPermanentPerHour ? ': CAPPED, new knocks get timed grants only' : ''})` : 'off'}`);
       ctx.out.line(grantLines(s.grants));
     });

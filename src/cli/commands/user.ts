@@ -14,11 +14,11 @@ const yesNo = (v: string | undefined, what: string): boolean | undefined => {
 };
 
 export function register(program: Command, context: () => Promise<Ctx>) {
-  const user = program.command('user').description('personal access: one person, their own SPA keys and card, revoked alone');
+  const user = program.command('user').description('personal access: one person, their own knock, SPA keys, call-in PIN and card, revoked alone');
   registerPin(user, context);
 
   user.command('add')
-    .description('a new person with their own fwknop keys; their card is /root/tm3-users/NAME.FAQ')
+    .description('a new person with their own knock and fwknop keys; their card is /root/tm3-users/NAME.FAQ')
     .argument('<name>', 'lower-case letters, digits, _ or - (e.g. alice)')
     .option('--services <list>', 'what their openings may reach (a subset of [knock] services)', ALL)
     .option('--expires <date>', 'the day (UTC) their access ends by itself, e.g. 2027-03-31')
@@ -49,7 +49,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       for (const w of warnings) ctx.out.warn(w);
       const { entries } = await loadState(ctx);
       const rows = await Promise.all(people.map(async (p) => ({
-        name: p.name, services: p.services, expires: p.expires ?? null, expired: expired(p), grantSeconds: p.grantSeconds ?? ctx.config.knock.grantSeconds, permanent: p.permanent, added: p.added,
+        name: p.name, services: p.services, knock: p.knock ?? null, expires: p.expires ?? null, expired: expired(p), grantSeconds: p.grantSeconds ?? ctx.config.knock.grantSeconds, permanent: p.permanent, added: p.added,
         lastAccess: (await readLastAccess(ctx.paths, p.name)) ?? null,
         entries: entries.filter((e) => e.person === p.name).map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host ?? '', services: e.services })),
       })));
@@ -63,7 +63,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     });
 
   addGuardOptions(user.command('revoke')
-    .description("remove a person at once: their SPA stanza, live grants, permanent entries and established flows; nobody else's")
+    .description("remove a person at once: their knock, SPA stanza, live grants, permanent entries and established flows; nobody else's")
     .argument('<name>', 'the person')
     .option('-n, --dry-run', 'list what would end, change nothing'))
     .action(async (name: string, opts: { dryRun?: boolean; force?: boolean; confirmSeconds?: string }) => {
@@ -73,12 +73,12 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const { revokePerson } = await import('../../ops/people.js');
       const r = await revokePerson(ctx, name, { dryRun: Boolean(opts.dryRun), guard });
       const what = `grants ${r.grants.join(' ') || 'none'}; entries ${r.entries.join(' ') || 'none'}${r.shared.length ? `; kept the grant of ${r.shared.join(' ')}, which another person holds too` : ''}`;
-      if (opts.dryRun) return ctx.out.line(`would revoke ${name}: their SPA stanza and card; ${what}`);
+      if (opts.dryRun) return ctx.out.line(`would revoke ${name}: their knock, SPA stanza and card; ${what}`);
       await ctx.out.action(`user: revoked ${name}; ended ${what}`);
     });
 
   user.command('rotate')
-    .description('new SPA keys for one person: the old ones stop working at once, their card is rewritten')
+    .description('new SPA keys and knock for one person: the old ones stop working at once, their card is rewritten')
     .argument('<name>', 'the person')
     .option('-n, --dry-run', 'say what would change, change nothing')
     .action(async (name: string, opts: { dryRun?: boolean }) => {
@@ -86,7 +86,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const ctx = await context();
       const { rotatePerson } = await import('../../ops/people.js');
       const card = await rotatePerson(ctx, name, Boolean(opts.dryRun));
-      if (opts.dryRun) return ctx.out.line(`would give ${name} new SPA keys and rewrite ${card}`);
-      await ctx.out.action(`user: new SPA keys for ${name}; give them ${card}`);
+      if (opts.dryRun) return ctx.out.line(`would give ${name} new SPA keys and knock, and rewrite ${card}`);
+      await ctx.out.action(`user: new SPA keys and knock for ${name}; give them ${card}`);
     });
 }
