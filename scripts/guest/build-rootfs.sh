@@ -25,7 +25,8 @@ command -v debootstrap >/dev/null && command -v systemd-nspawn >/dev/null ||
 TMP=$ROOT.tmp
 # whatever a killed build left mounted in the target (debootstrap mounts proc and sys), deepest
 # first; then the removal stays on this filesystem, whatever is still mounted
-cleanup() { findmnt -rn -o TARGET | grep -F "$TMP/" | sort -r | while read -r m; do umount -l "$m"; done; return 0; }
+# (grep finds nothing on a clean machine: under pipefail that must not end the build)
+cleanup() { { findmnt -rn -o TARGET | grep -F "$TMP/" || true; } | sort -r | while read -r m; do umount -l "$m"; done; return 0; }
 trap cleanup EXIT
 cleanup; rm -rf --one-file-system "$TMP"
 mkdir -p "$(dirname "$ROOT")"
@@ -50,7 +51,7 @@ ipset-persistent ipset-persistent/autosave boolean false
 EOF
 # ifupdown configures eth0 at boot as on a stock Debian 12 server; networkd-dispatcher is there
 # for the late-cable scenario that switches the guest to systemd-networkd.
-EXTRA="npm iptables-persistent ipset-persistent netfilter-persistent ifupdown networkd-dispatcher"
+EXTRA="npm iptables-persistent ipset-persistent netfilter-persistent ifupdown networkd-dispatcher fwknop-server"
 chroot "$TMP" apt-get update -q
 chroot "$TMP" apt-get install -y -q -d --no-install-recommends $EXTRA
 unshare --net --mount --propagation private --fork sh -c "

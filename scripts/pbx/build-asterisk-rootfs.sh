@@ -25,7 +25,8 @@ command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get inst
 TMP=$ROOT.tmp
 # whatever debootstrap left mounted in the target (it mounts proc and sys), deepest first; then
 # the removal stays on this filesystem, whatever is still mounted
-cleanup() { findmnt -rn -o TARGET | grep -F "$TMP/" | sort -r | while read -r m; do umount -l "$m"; done; return 0; }
+# (grep finds nothing on a clean machine: under pipefail that must not end the build)
+cleanup() { { findmnt -rn -o TARGET | grep -F "$TMP/" || true; } | sort -r | while read -r m; do umount -l "$m"; done; return 0; }
 trap cleanup EXIT
 cleanup; rm -rf --one-file-system "$TMP"
 
