@@ -42,7 +42,7 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
   let dir: string;
 
   before(async function () {
-    requireLab(this, ['systemd-nspawn', 'debootstrap', 'nsenter', 'npm', 'dnsmasq', 'python3']);
+    requireLab(this, ['systemd-nspawn', 'debootstrap', 'nsenter', 'npm', 'dnsmasq', 'python3', 'fwknop']);
     await reapDeadGuests();
     await ensureImage();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-boot-'));
@@ -53,17 +53,38 @@ describe('a real boot: tm3 installed on a Debian 12 guest with systemd as pid 1 
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('1. installs from the tarball with npx offline, and after a power cycle every unit is up, nothing failed, doctor is healthy, and a knock opens the door', async () => {
+  it('1. installs from the tarball with npx offline, and after a power cycle every unit is up (fwknopd too, once a traveller has SPA keys), nothing failed, doctor is healthy, an SPA packet and a knock open the door', async () => {
     // a stock bookworm without rsyslog: fail2ban's sshd jail has no log file, so it fails until tm3's jail
     // (a simple service: active from its start until fail2ban-server gives up, later on a busy host)
     expect((await g.exec('for i in $(seq 300); do s=$(systemctl is-failed fail2ban.service); case $s in active|activating|deactivating) sleep 0.1 ;; *) break ;; esac; done; echo "$s"')).stdout.trim(), 'fail2ban before tm3').to.equal('failed');
     await g.ok(installCmd('tm3-install.tgz'), 600);
     const seq = JSON.parse(await g.ok('tm3 knock status --json')).sequence as number[];
     expect(seq).to.have.length(3);
+    // a traveller with SPA keys: from then on fwknopd (Debian's fwknop-server) must come up at boot too
+    await g.ok('tm3 user add alice --services ssh');
+    const card = await g.ok('cat /root/tm3-users/alice.FAQ');
+    const keys = /--key-base64-rijndael (\S+) --key-base64-hmac (\S+)/.exec(card);
+    expect(keys, card).to.not.equal(null);
 
     expect(await g.cycle(), 'systemctl is-system-running after the power cycle').to.equal('running');
-    expect((await g.exec(`systemctl is-enabled ${units.join(' ')}`)).stdout.split('\n')).to.deep.equal(units.map(() => 'enabled'));
-    expect((await g.exec(`systemctl is-active ${units.join(' ')}`)).stdout.split('\n')).to.deep.equal(units.map(() => 'active'));
+    const all = [...units, 'fwknop-server.service'];
+    expect((await g.exec(`systemctl is-enabled ${all.join(' ')}`)).stdout.split('\n')).to.deep.equal(all.map(() => 'enabled'));
+    expect((await g.exec(`systemctl is-active ${all.join(' ')}`)).stdout.split('\n')).to.deep.equal(all.map(() => 'active'));
+
+    // alice's SPA packet after the reboot opens tcp/22 to her address, through tm3's sets only
+    const ssh4 = { proto: 'tcp' as const, host: GUEST4, port: 22 };
+    expect((await g.probe([ssh4]))[0], 'tcp/22 before the SPA packet').to.equal('timeout');
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-spa-'));
+    try {
+      const spa = await execa('ip', ['netns', 'exec', `${g.name}-c`, 'env', `HOME=${home}`, 'fwknop', '-A', 'tcp/22', '-a', '192.0.2.20', '-D', GUEST4, '--key-base64-rijndael', keys![1], '--key-base64-hmac', keys![2], '--use-hmac', '--no-save-args'], { reject: false });
+      expect(spa.exitCode, `fwknop: ${spa.stdout}\n${spa.stderr}`).to.equal(0);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+    expect(await g.probeUntil(ssh4, ['open', 'refused'], 5000), 'tcp/22 after alice\'s SPA packet').to.be.oneOf(['open', 'refused']);
+    expect(await g.ok('iptables -S'), 'fwknopd added no rule of its own').not.to.match(/FWKNOP/);
+    await g.ok('tm3 knock revoke --all');
+    expect((await g.probe([ssh4]))[0], 'tcp/22 after knock revoke --all').to.equal('timeout');
     expect((await g.exec('systemctl --failed --plain --no-legend')).stdout.trim()).to.equal('');
     const verify = await g.exec('systemd-analyze verify /etc/systemd/system/tm3-firewall.service /etc/systemd/system/tm3-refresh.timer /etc/systemd/system/tm3-refresh.service 2>&1');
     expect(verify.stdout.trim(), 'systemd-analyze verify').to.equal('');
