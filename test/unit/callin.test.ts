@@ -14,6 +14,8 @@ import { runCall, type Deps } from '../../src/callin/flow.js';
 import { limited, addFailure, emptyFailures } from '../../src/callin/limits.js';
 import { parseProcNetTcp, peerUid, uidOf } from '../../src/callin/peer.js';
 import { InputError } from '../../src/model/errors.js';
+import { Paths } from '../../src/store/paths.js';
+import { writePin, removePin, pinStillOpens } from '../../src/callin/pin-store.js';
 
 describe('call-in (issue 19): the pure parts', () => {
   describe('a keyed address: IPv4 with * for dots, # to end', () => {
@@ -74,6 +76,21 @@ describe('call-in (issue 19): the pure parts', () => {
       const r = parsePinRecord(rec)!;
       expect(verifyPin('48151623', r, personBinding({ ...alice, added: '2026-11-27T10:00:00Z' }))).to.equal(false);
       expect(verifyPin('48151623', r, personBinding({ ...alice, key: Buffer.alloc(32, 2).toString('base64') }))).to.equal(false);
+    });
+    it('a PIN changed, cleared or outlived by a rotate while the caller keys the address opens nothing at the grant', async () => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-pin-'));
+      try {
+        const paths = new Paths(root);
+        const person = { ...alice, services: ['all'], permanent: false, hmacKey: Buffer.alloc(64, 1).toString('base64') };
+        await writePin(paths, 'alice', hashPin('48151623', personBinding(person)));
+        expect(pinStillOpens(paths, person, '48151623')).to.equal(true);
+        expect(pinStillOpens(paths, undefined, '48151623'), 'revoked').to.equal(false);
+        expect(pinStillOpens(paths, { ...person, key: Buffer.alloc(32, 2).toString('base64') }, '48151623'), 'rotated').to.equal(false);
+        await writePin(paths, 'alice', hashPin('27182818', personBinding(person)));
+        expect(pinStillOpens(paths, person, '48151623'), 'changed').to.equal(false);
+        await removePin(paths, 'alice');
+        expect(pinStillOpens(paths, person, '27182818'), 'cleared').to.equal(false);
+      } finally { fs.rmSync(root, { recursive: true, force: true }); }
     });
     it('refuses planted records that would cost minutes or gigabytes', () => {
       expect(parsePinRecord(rec.replace('$16384$', '$1048576$'))).to.equal(undefined);
