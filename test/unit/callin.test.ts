@@ -16,6 +16,7 @@ import { parseProcNetTcp, peerUid, uidOf } from '../../src/callin/peer.js';
 import { InputError } from '../../src/model/errors.js';
 import { Paths } from '../../src/store/paths.js';
 import { writePin, removePin, pinStillOpens } from '../../src/callin/pin-store.js';
+import { listenerUid } from '../../src/callin/enable.js';
 
 describe('call-in (issue 19): the pure parts', () => {
   describe('a keyed address: IPv4 with * for dots, # to end', () => {
@@ -163,6 +164,18 @@ describe('call-in (issue 19): the pure parts', () => {
       expect(limited(f, 'bob', t + 3_600_001, 30)).to.equal(undefined);
       for (let i = 0; i < 30; i++) f = addFailure(f, `x${i}`, t + 100 + i);
       expect(limited(f, 'carol', t + 200, 30)).to.match(/max_wrong_pins_per_hour/);
+    });
+    it('a local user who took the FastAGI port first is named, not taken for tm3-callin.socket', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-tcp-'));
+      const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+      const row = (local: string, uid: number) => `   0: ${local} 00000000:0000 0A 00000000:00000000 00:00000000 00000000 ${uid} 0 100 1 0 100 0 0 10 0\n`;
+      const at = (text: string) => { fs.writeFileSync(path.join(dir, 'tcp'), head + text); return listenerUid(4573, path.join(dir, 'tcp')); };
+      try {
+        expect(at(row('0100007F:11DD', 0))).to.equal(0);
+        expect(at(row('0100007F:11DD', 65534))).to.equal(65534);
+        expect(at(row('00000000:11DD', 1000)), 'every address catches loopback too').to.equal(1000);
+        expect(at(row('0100007F:11DE', 1000))).to.equal(undefined);
+      } finally { fs.rmSync(dir, { recursive: true, force: true }); }
     });
     it('finds the uid at the other end of a loopback connection', () => {
       const text = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
