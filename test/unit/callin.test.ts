@@ -165,6 +165,17 @@ describe('call-in (issue 19): the pure parts', () => {
       for (let i = 0; i < 30; i++) f = addFailure(f, `x${i}`, t + 100 + i);
       expect(limited(f, 'carol', t + 200, 30)).to.match(/max_wrong_pins_per_hour/);
     });
+    it('a caller ID that names a property of every object (constructor, __proto__) is counted like any other', () => {
+      for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        let f = emptyFailures();
+        const t = 1_700_000_000_000;
+        expect(limited(f, id, t, 30), id).to.equal(undefined);
+        for (let i = 0; i < 3; i++) f = addFailure(f, id, t + i);
+        expect(limited(JSON.parse(JSON.stringify(f)), id, t + 10, 30), id).to.match(/keyed 3 wrong PINs/);
+        expect(limited(f, id, t + 10, 30), id).to.match(/keyed 3 wrong PINs/);
+        expect(f.all.length).to.equal(3);
+      }
+    });
     it('a local user who took the FastAGI port first is named, not taken for tm3-callin.socket', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-tcp-'));
       const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
