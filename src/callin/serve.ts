@@ -109,6 +109,8 @@ export async function serveCall(ctx: Ctx, input: Readable, output: Writable, pee
         if (!pinStillOpens(ctx.paths, await readPerson(ctx.paths, ctx.config.catalog, person.name), pinUsed)) {
           throw new InputError(`the PIN of ${person.name} changed during the call`, 'call again with the current PIN');
         }
+        // and `tm3 callin disable` (an admin stopping an attack) ends calls already under way too
+        if (!(await callinEnabled(ctx))) throw new InputError('call-in was disabled during the call', 'tm3 callin enable');
         const { grant } = await import('../ops/knock-grant.js');
         const g = await grant(ctx, address, false, { person: person.name, method: 'callin' });
         return { seconds: g.seconds, ...(g.entry ? { entry: g.entry } : {}) };
