@@ -105,7 +105,7 @@ describe('call-in (issue 19): the pure parts', () => {
   });
 
   describe('[callin] values that go into dialplan text', () => {
-    for (const [key, bad] of [['extension', '86,1,System(id)'], ['extension', '86\n[evil]'], ['extension', ''], ['context', 'a;b'], ['context', 'x]\n[y'], ['port', '80'], ['agi_user', 'a b'], ['dialplan', 'freepbx'], ['max_wrong_pins_per_hour', '0']]) {
+    for (const [key, bad] of [['extension', '86,1,System(id)'], ['extension', '86\n[evil]'], ['extension', ''], ['extension', '_.'], ['extension', '_..'], ['context', 'a;b'], ['context', 'x]\n[y'], ['port', '80'], ['agi_user', 'a b'], ['dialplan', 'freepbx'], ['max_wrong_pins_per_hour', '0']]) {
       it(`refuses ${key} = ${JSON.stringify(bad)}`, () => expect(() => parseCallin({ [key]: bad })).to.throw(InputError));
     }
     it('takes an extension, a feature code, a DID and a pattern', () => {
