@@ -21,7 +21,9 @@ export interface CallinConfig {
 
 export const CALLIN_DEFAULTS = { extension: '8686', context: 'tm3-callin', port: '4573', agi_user: 'asterisk', dialplan: 'auto', max_wrong_pins_per_hour: '30' };
 
-export const EXTENSION_RE = /^(?:[0-9*#+]{1,32}|_[0-9XZN.*#+]{1,32})$/;
+// a pattern starts with a key or a digit class: `_.` would also match the h, i, s and t
+// extensions, running the dialog for every call's hang-up and every unmatched number (red team)
+export const EXTENSION_RE = /^(?:[0-9*#+]{1,32}|_[0-9XZN*#+][0-9XZN.*#+]{0,31})$/;
 export const CONTEXT_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export function parseCallin(s: Record<string, string>): CallinConfig {

@@ -39,6 +39,8 @@ export async function planCallin(ctx: Ctx, on: boolean): Promise<CallinPlan> {
 }
 
 export async function applyCallin(ctx: Ctx, plan: CallinPlan, on: boolean): Promise<string[]> {
+  const uid = on ? squatted(ctx.config.callin.port) : undefined;
+  if (uid !== undefined) throw new InputError(`uid ${uid} listens on 127.0.0.1:${ctx.config.callin.port}, not tm3-callin.socket: calls would key their PINs to it`, `find it with ss -ltnpe 'sport = :${ctx.config.callin.port}' and stop it, or set another [callin] port; then tm3 callin enable`);
   if (on && plan.includerMissing) throw new InputError(`${plan.includerMissing} does not exist: is Asterisk installed here?`, 'install Asterisk first, or set [callin] dialplan = asterisk, incredible or wazo to say which PBX this is');
   const written: string[] = [];
   for (const f of plan.files) if (await writeIfChanged(f.path, f.text, f.mode)) written.push(ctx.paths.inServer(f.path));
@@ -47,6 +49,8 @@ export async function applyCallin(ctx: Ctx, plan: CallinPlan, on: boolean): Prom
     await run('systemctl', ['daemon-reload'], { allowFail: true });
     const r = await run('systemctl', on ? ['enable', '--now', 'tm3-callin.socket'] : ['disable', '--now', 'tm3-callin.socket'], { allowFail: true });
     notes.push(r.exitCode === 0 ? `tm3-callin.socket ${on ? 'listening' : 'stopped'}` : `systemctl said: ${r.stderr.trim().split('\n')[0]}`);
+    const late = on ? squatted(ctx.config.callin.port) : undefined;
+    if (late !== undefined) notes.push(`WARNING: uid ${late} listens on 127.0.0.1:${ctx.config.callin.port}, not tm3-callin.socket: run tm3 callin disable and find it with ss -ltnpe`);
   } else notes.push('no systemd here: nothing listens on the AGI port until something serves `tm3 callin agi` there');
   if (ctx.paths.root === '/') {
     const r = await run('asterisk', ['-rx', 'dialplan reload'], { allowFail: true, timeoutMs: 15_000 }).catch(() => ({ exitCode: 127 }));
@@ -56,13 +60,27 @@ export async function applyCallin(ctx: Ctx, plan: CallinPlan, on: boolean): Prom
   return [...written.map((w) => `wrote ${w}`), ...notes];
 }
 
-/** Whether something listens on 127.0.0.1:PORT (the socket unit, or a stand-in). */
-export function listening(port: number): boolean {
-  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+/**
+ * The uid of whoever listens on 127.0.0.1:PORT (or on every IPv4 address, which catches the same
+ * connections when loopback has no listener of its own). The port is above 1024: any local user
+ * may take it while tm3-callin.socket is not there, and would then be the AGI server that every
+ * call's PIN is keyed to (red team). Only root's listener (systemd's socket) is tm3's.
+ */
+export function listenerUid(port: number, tcp = '/proc/net/tcp'): number | undefined {
+  const p = port.toString(16).toUpperCase().padStart(4, '0');
   try {
-    return parseProcNetTcp(readFileSync('/proc/net/tcp', 'utf8')).some((r) => r.local === hex && r.remote === '00000000:0000');
-  } catch { return false; }
+    const rows = parseProcNetTcp(readFileSync(tcp, 'utf8')).filter((r) => r.remote === '00000000:0000');
+    return (rows.find((r) => r.local === `0100007F:${p}`) ?? rows.find((r) => r.local === `00000000:${p}`))?.uid;
+  } catch { return undefined; }
 }
+
+/** Whether root listens on 127.0.0.1:PORT (the socket unit, or a stand-in run as root). */
+export const listening = (port: number) => listenerUid(port) === 0;
+
+const squatted = (port: number) => {
+  const uid = listenerUid(port);
+  return uid !== undefined && uid !== 0 ? uid : undefined;
+};
 
 export async function callinStatus(ctx: Ctx) {
   const c = ctx.config.callin;
@@ -75,7 +93,7 @@ export async function callinStatus(ctx: Ctx) {
   const now = Date.now();
   return {
     enabled: dialplanEnabled(text), flavour, file, includer: includer ?? null, included: includer ? withInclude(inc ?? '') === undefined : true,
-    extension: c.extension, context: c.context, port: c.port, agiUser: c.agiUser, listening: listening(c.port),
+    extension: c.extension, context: c.context, port: c.port, agiUser: c.agiUser, listening: listening(c.port), listenerUid: listenerUid(c.port) ?? null,
     knockEnabled: ctx.config.knock.enabled,
     peopleWithPin: people.filter((p) => hasPin(ctx.paths, p)).map((p) => p.name),
     wrongPinsLastHour: f.all.filter((t) => now - t < WINDOW_MS).length, maxWrongPinsPerHour: c.maxWrongPinsPerHour,

@@ -12,12 +12,17 @@ export const PER_CALLER = 3;
 
 export interface Failures { callers: Record<string, number[]>; all: number[] }
 
-export const emptyFailures = (): Failures => ({ callers: {}, all: [] });
+// caller IDs are the caller's words, and 'constructor' or '__proto__' is one: keyed with no
+// prototype, so no caller ID finds Object's own properties (red team: the dialog crashed)
+const byCaller = (): Record<string, number[]> => Object.create(null) as Record<string, number[]>;
+const of = (f: Failures, caller: string) => (Object.hasOwn(f.callers, caller) ? f.callers[caller] : undefined);
+
+export const emptyFailures = (): Failures => ({ callers: byCaller(), all: [] });
 
 /** Why a call may not try a PIN now, or undefined. */
 export function limited(f: Failures, caller: string, now: number, maxPerHour: number): string | undefined {
   const recent = (ts: number[] = []) => ts.filter((t) => now - t < WINDOW_MS).length;
-  if (recent(f.callers[caller]) >= PER_CALLER) return `caller ${caller} keyed ${PER_CALLER} wrong PINs in the last hour`;
+  if (recent(of(f, caller)) >= PER_CALLER) return `caller ${caller} keyed ${PER_CALLER} wrong PINs in the last hour`;
   if (recent(f.all) >= maxPerHour) return `${maxPerHour} wrong PINs in the last hour reach [callin] max_wrong_pins_per_hour`;
   return undefined;
 }
@@ -25,9 +30,9 @@ export function limited(f: Failures, caller: string, now: number, maxPerHour: nu
 /** One more wrong PIN; everything older than the window is forgotten. */
 export function addFailure(f: Failures, caller: string, now: number): Failures {
   const keep = (ts: number[] = []) => ts.filter((t) => now - t < WINDOW_MS);
-  const callers: Record<string, number[]> = {};
+  const callers = byCaller();
   for (const [k, ts] of Object.entries(f.callers)) { const k2 = keep(ts); if (k2.length) callers[k] = k2; }
-  callers[caller] = [...(callers[caller] ?? []), now];
+  callers[caller] = [...(of({ callers, all: [] }, caller) ?? []), now];
   return { callers, all: [...keep(f.all), now] };
 }
 
@@ -39,7 +44,7 @@ export function readFailures(paths: Paths): Failures {
   try {
     const o = JSON.parse(text) as Failures;
     const nums = (a: unknown) => (Array.isArray(a) ? a.filter((x): x is number => typeof x === 'number') : []);
-    const callers: Record<string, number[]> = {};
+    const callers = byCaller();
     for (const [k, v] of Object.entries(o.callers ?? {})) if (/^\+?[A-Za-z0-9_.-]{1,40}$/.test(k)) callers[k] = nums(v);
     return { callers, all: nums(o.all) };
   } catch { return emptyFailures(); }

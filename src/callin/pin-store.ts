@@ -41,3 +41,12 @@ export function personByPin(paths: Paths, people: Person[], pin: string, now = D
   }
   return found;
 }
+
+/**
+ * Whether this PIN still opens for this person, checked again just before the grant: the caller
+ * keys the address and confirms after the PIN, and meanwhile the admin may have changed or
+ * cleared the PIN, rotated the person's credentials, or revoked and re-added them (red team).
+ */
+export function pinStillOpens(paths: Paths, p: Person | undefined, pin: string, now = Date.now()): boolean {
+  return p !== undefined && personByPin(paths, [p], pin, now) === p;
+}

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import ipaddr from 'ipaddr.js';
 import { netContains } from '../model/address.js';
-import { readPeople } from '../store/people.js';
+import { readPeople, readPerson } from '../store/people.js';
+import { InputError } from '../model/errors.js';
 import { readText } from '../store/files.js';
 import { withLock } from '../store/lock.js';
 import { banned } from '../apply/ipset.js';
@@ -16,7 +17,7 @@ import type { Ctx } from '../cli/context.js';
 import { openAgi, type Channel } from './agi.js';
 import { runCall, PIN_TRIES, type CallResult } from './flow.js';
 import { cleanCallerId } from './digits.js';
-import { personByPin } from './pin-store.js';
+import { personByPin, pinStillOpens } from './pin-store.js';
 import { addFailure, limited, readFailures, writeFailures } from './limits.js';
 import { stdinPeer, uidOf, type Peer } from './peer.js';
 import { detectFlavour, dialplanEnabled, dialplanPaths } from './dialplan.js';
@@ -73,6 +74,8 @@ export async function serveCall(ctx: Ctx, input: Readable, output: Writable, pee
   const ch = await openAgi(input, output);
   const caller = cleanCallerId(ch.env.agi_callerid);
   let from: string | undefined;
+  // the PIN that named the person, checked again at the grant
+  let pinUsed = '';
   const enabled = await callinEnabled(ctx);
   const result = !enabled || !ctx.config.knock.enabled
     ? { outcome: 'disabled' as const, detail: !enabled ? 'call-in is disabled (tm3 callin enable)' : 'call-in opens through the knock sets: [knock] enabled = false' }
@@ -81,7 +84,11 @@ export async function serveCall(ctx: Ctx, input: Readable, output: Writable, pee
         from = await signallingAddress(ch);
         return limited(readFailures(ctx.paths), caller, Date.now(), ctx.config.callin.maxWrongPinsPerHour);
       },
-      personByPin: async (pin) => personByPin(ctx.paths, (await readPeople(ctx.paths, ctx.config.catalog)).people, pin),
+      personByPin: async (pin) => {
+        const p = personByPin(ctx.paths, (await readPeople(ctx.paths, ctx.config.catalog)).people, pin);
+        if (p) pinUsed = pin;
+        return p;
+      },
       wrongPin: async (attempt) => {
         // the line Fail2Ban reads first: a busy lock (a long restart) must not cost the ban
         if (from) await appendLine(ctx.paths.at(CALLIN_LOG), `${stamp()} tm3-callin: wrong PIN ${attempt} of ${PIN_TRIES} from ${from} (caller ${caller})`, 0o640);
@@ -97,6 +104,13 @@ export async function serveCall(ctx: Ctx, input: Readable, output: Writable, pee
         return undefined;
       },
       grant: async (person, address) => {
+        // minutes may have passed since the PIN: a PIN changed or cleared, or a person rotated
+        // or revoked and added again, meanwhile opens nothing
+        if (!pinStillOpens(ctx.paths, await readPerson(ctx.paths, ctx.config.catalog, person.name), pinUsed)) {
+          throw new InputError(`the PIN of ${person.name} changed during the call`, 'call again with the current PIN');
+        }
+        // and `tm3 callin disable` (an admin stopping an attack) ends calls already under way too
+        if (!(await callinEnabled(ctx))) throw new InputError('call-in was disabled during the call', 'tm3 callin enable');
         const { grant } = await import('../ops/knock-grant.js');
         const g = await grant(ctx, address, false, { person: person.name, method: 'callin' });
         return { seconds: g.seconds, ...(g.entry ? { entry: g.entry } : {}) };

@@ -25,7 +25,7 @@ const CHECKS: Record<string, RegExp> = {
   // whom users ask (knock.FAQ, tm3.conf): one plain line, see model/contact.ts
   contact: CONTACT,
   // dialplan (issue 19): an extension or pattern, a context name (src/callin/config.ts checks them first)
-  exten: /^(?:[0-9*#+]{1,32}|_[0-9XZN.*#+]{1,32})$/,
+  exten: /^(?:[0-9*#+]{1,32}|_[0-9XZN*#+][0-9XZN.*#+]{0,31})$/,
   context: /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
 };
 

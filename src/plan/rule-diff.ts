@@ -15,8 +15,12 @@ export function tm3Part(printed: string): string {
  * ends up here, and `restart --dry-run` says it goes away, so an admin can keep it first.
  */
 export function handRules(printed: string, adminBody: string): string[] {
-  const values = (l: string) => [...l.matchAll(/(?:^| )(?:-s|-d|--dports?|--sports?|-i|-o|--match-set|-j) (\S+)/g)]
+  // the options that name whom a rule is for (addresses, ranges, MACs, interfaces, ports, sets), as
+  // iptables -S prints what an admin typed: names it would print as numbers are left out
+  const values = (l: string) => [...l.matchAll(/(?:^| )(?:-s|-d|--dports?|--sports?|-i|-o|--match-set|--src-range|--dst-range|--mac-source|-j) (\S+)/g)]
     .map((m) => m[1].replace(/\/(?:32|128)$/, ''));
+  // as a whole word: 203.0.113.9 is not in 203.0.113.90, nor port 22 in 2222
+  const named = (v: string) => new RegExp(`(?<![A-Za-z0-9_.:,-])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_.:,-])`, 'i').test(adminBody);
   return printed.split('\n').filter((l) => l.startsWith('-A ') && !/(^| )--comment "?tm3"?( |$)/.test(l)
-    && !/^-A f2b-|(?: -j f2b-)/.test(l) && !values(l).every((v) => adminBody.includes(v)));
+    && !/^-A f2b-|(?: -j f2b-)/.test(l) && !values(l).every(named));
 }

@@ -14,6 +14,9 @@ import { runCall, type Deps } from '../../src/callin/flow.js';
 import { limited, addFailure, emptyFailures } from '../../src/callin/limits.js';
 import { parseProcNetTcp, peerUid, uidOf } from '../../src/callin/peer.js';
 import { InputError } from '../../src/model/errors.js';
+import { Paths } from '../../src/store/paths.js';
+import { writePin, removePin, pinStillOpens } from '../../src/callin/pin-store.js';
+import { listenerUid } from '../../src/callin/enable.js';
 
 describe('call-in (issue 19): the pure parts', () => {
   describe('a keyed address: IPv4 with * for dots, # to end', () => {
@@ -75,6 +78,21 @@ describe('call-in (issue 19): the pure parts', () => {
       expect(verifyPin('48151623', r, personBinding({ ...alice, added: '2026-11-27T10:00:00Z' }))).to.equal(false);
       expect(verifyPin('48151623', r, personBinding({ ...alice, key: Buffer.alloc(32, 2).toString('base64') }))).to.equal(false);
     });
+    it('a PIN changed, cleared or outlived by a rotate while the caller keys the address opens nothing at the grant', async () => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-pin-'));
+      try {
+        const paths = new Paths(root);
+        const person = { ...alice, services: ['all'], permanent: false, hmacKey: Buffer.alloc(64, 1).toString('base64') };
+        await writePin(paths, 'alice', hashPin('48151623', personBinding(person)));
+        expect(pinStillOpens(paths, person, '48151623')).to.equal(true);
+        expect(pinStillOpens(paths, undefined, '48151623'), 'revoked').to.equal(false);
+        expect(pinStillOpens(paths, { ...person, key: Buffer.alloc(32, 2).toString('base64') }, '48151623'), 'rotated').to.equal(false);
+        await writePin(paths, 'alice', hashPin('27182818', personBinding(person)));
+        expect(pinStillOpens(paths, person, '48151623'), 'changed').to.equal(false);
+        await removePin(paths, 'alice');
+        expect(pinStillOpens(paths, person, '27182818'), 'cleared').to.equal(false);
+      } finally { fs.rmSync(root, { recursive: true, force: true }); }
+    });
     it('refuses planted records that would cost minutes or gigabytes', () => {
       expect(parsePinRecord(rec.replace('$16384$', '$1048576$'))).to.equal(undefined);
       expect(parsePinRecord(rec.replace('$16384$', '$10000$'))).to.equal(undefined);
@@ -87,7 +105,7 @@ describe('call-in (issue 19): the pure parts', () => {
   });
 
   describe('[callin] values that go into dialplan text', () => {
-    for (const [key, bad] of [['extension', '86,1,System(id)'], ['extension', '86\n[evil]'], ['extension', ''], ['context', 'a;b'], ['context', 'x]\n[y'], ['port', '80'], ['agi_user', 'a b'], ['dialplan', 'freepbx'], ['max_wrong_pins_per_hour', '0']]) {
+    for (const [key, bad] of [['extension', '86,1,System(id)'], ['extension', '86\n[evil]'], ['extension', ''], ['extension', '_.'], ['extension', '_..'], ['context', 'a;b'], ['context', 'x]\n[y'], ['port', '80'], ['agi_user', 'a b'], ['dialplan', 'freepbx'], ['max_wrong_pins_per_hour', '0']]) {
       it(`refuses ${key} = ${JSON.stringify(bad)}`, () => expect(() => parseCallin({ [key]: bad })).to.throw(InputError));
     }
     it('takes an extension, a feature code, a DID and a pattern', () => {
@@ -146,6 +164,29 @@ describe('call-in (issue 19): the pure parts', () => {
       expect(limited(f, 'bob', t + 3_600_001, 30)).to.equal(undefined);
       for (let i = 0; i < 30; i++) f = addFailure(f, `x${i}`, t + 100 + i);
       expect(limited(f, 'carol', t + 200, 30)).to.match(/max_wrong_pins_per_hour/);
+    });
+    it('a caller ID that names a property of every object (constructor, __proto__) is counted like any other', () => {
+      for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        let f = emptyFailures();
+        const t = 1_700_000_000_000;
+        expect(limited(f, id, t, 30), id).to.equal(undefined);
+        for (let i = 0; i < 3; i++) f = addFailure(f, id, t + i);
+        expect(limited(JSON.parse(JSON.stringify(f)), id, t + 10, 30), id).to.match(/keyed 3 wrong PINs/);
+        expect(limited(f, id, t + 10, 30), id).to.match(/keyed 3 wrong PINs/);
+        expect(f.all.length).to.equal(3);
+      }
+    });
+    it('a local user who took the FastAGI port first is named, not taken for tm3-callin.socket', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-tcp-'));
+      const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+      const row = (local: string, uid: number) => `   0: ${local} 00000000:0000 0A 00000000:00000000 00:00000000 00000000 ${uid} 0 100 1 0 100 0 0 10 0\n`;
+      const at = (text: string) => { fs.writeFileSync(path.join(dir, 'tcp'), head + text); return listenerUid(4573, path.join(dir, 'tcp')); };
+      try {
+        expect(at(row('0100007F:11DD', 0))).to.equal(0);
+        expect(at(row('0100007F:11DD', 65534))).to.equal(65534);
+        expect(at(row('00000000:11DD', 1000)), 'every address catches loopback too').to.equal(1000);
+        expect(at(row('0100007F:11DE', 1000))).to.equal(undefined);
+      } finally { fs.rmSync(dir, { recursive: true, force: true }); }
     });
     it('finds the uid at the other end of a loopback connection', () => {
       const text = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode

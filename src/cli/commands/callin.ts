@@ -37,7 +37,7 @@ export function register(program: Command, context: () => Promise<Ctx>) {
       const s = await (await import('../../callin/enable.js')).callinStatus(ctx);
       if (opts.json) return ctx.out.json(s);
       ctx.out.line(`call-in: ${s.enabled ? 'enabled' : 'disabled'} (${s.flavour}: ${s.file}${s.includer ? `, ${s.included ? 'included from' : 'NOT included from'} ${s.includer}` : ''})`);
-      ctx.out.line(`dial ${s.extension} in [${s.context}]; FastAGI on 127.0.0.1:${s.port} ${s.listening ? 'listening' : 'NOT listening'} (only ${s.agiUser} and root may connect)`);
+      ctx.out.line(`dial ${s.extension} in [${s.context}]; FastAGI on 127.0.0.1:${s.port} ${s.listening ? 'listening' : s.listenerUid !== null ? `NOT tm3's: uid ${s.listenerUid} listens there and would hear every PIN (tm3 callin disable, then find it with ss -ltnpe)` : 'NOT listening'} (only ${s.agiUser} and root may connect)`);
       if (!s.knockEnabled) ctx.out.line('grants go through the knock sets, and [knock] enabled = false: calls open nothing');
       ctx.out.line(`people with a PIN: ${s.peopleWithPin.join(', ') || 'none (tm3 user pin NAME)'}`);
       ctx.out.line(`wrong PINs in the last hour: ${s.wrongPinsLastHour} of at most ${s.maxWrongPinsPerHour}`);
