@@ -19,7 +19,7 @@ export interface CallinConfig {
   maxWrongPinsPerHour: number;
 }
 
-export const CALLIN_DEFAULTS = { extension: '8686', context: 'tm3-callin', port: '4573', agi_user: 'asterisk', dialplan: 'auto', max_wrong_pins_per_hour: '30' };
+export const CALLIN_DEFAULTS = { extension: '8686', context: 'tm3-callin', port: '457', agi_user: 'asterisk', dialplan: 'auto', max_wrong_pins_per_hour: '30' };
 
 // a pattern starts with a key or a digit class: `_.` would also match the h, i, s and t
 // extensions, running the dialog for every call's hang-up and every unmatched number (red team)
@@ -33,7 +33,7 @@ export function parseCallin(s: Record<string, string>): CallinConfig {
   const context = String(v.context).trim();
   if (!CONTEXT_RE.test(context)) throw new InputError(`[callin] context '${printable(context)}' is not a context name`, 'use letters, digits, _ or -, starting with a letter (e.g. tm3-callin)');
   const port = Number(v.port);
-  if (!/^[0-9]+$/.test(String(v.port).trim()) || port < 1024 || port > 65535) throw new InputError(`[callin] port = '${printable(String(v.port))}' is out of range`, 'set a port from 1024 to 65535 (4573 is FastAGI\'s own)');
+  if (!/^[0-9]+$/.test(String(v.port).trim()) || port < 1 || port > 1023) throw new InputError(`[callin] port = '${printable(String(v.port))}' is out of range`, 'set a port below 1024 (the default is 457): only root may listen there, so no local user can stand in for tm3 and hear the PINs');
   const agiUser = String(v.agi_user).trim();
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(agiUser)) throw new InputError(`[callin] agi_user '${printable(agiUser)}' is not a user name`, 'name the user Asterisk runs as (asterisk on Debian, Wazo and Incredible PBX)');
   const dialplan = String(v.dialplan).trim();

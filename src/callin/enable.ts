@@ -62,9 +62,10 @@ export async function applyCallin(ctx: Ctx, plan: CallinPlan, on: boolean): Prom
 
 /**
  * The uid of whoever listens on 127.0.0.1:PORT (or on every IPv4 address, which catches the same
- * connections when loopback has no listener of its own). The port is above 1024: any local user
- * may take it while tm3-callin.socket is not there, and would then be the AGI server that every
- * call's PIN is keyed to (red team). Only root's listener (systemd's socket) is tm3's.
+ * connections when loopback has no listener of its own). The port is below 1024, so only root may
+ * listen there; were it above, any local user could take it while tm3-callin.socket is not there
+ * and be the AGI server every call's PIN is keyed to (red team). This check stays for a box whose
+ * net.ipv4.ip_unprivileged_port_start was lowered. Only root's listener (systemd's socket) is tm3's.
  */
 export function listenerUid(port: number, tcp = '/proc/net/tcp'): number | undefined {
   const p = port.toString(16).toUpperCase().padStart(4, '0');

@@ -11,13 +11,13 @@ import { sayAddress } from '../../src/callin/digits.js';
 
 // Issue 19: call in to open the door, against the lab's real Asterisk (Debian unstable's,
 // chrooted in the server's namespace) and real Fail2Ban. sipp dials the call-in extension and
-// keys DTMF as SIP INFO; Asterisk runs AGI(agi://127.0.0.1:4573/tm3-callin), where a stand-in
+// keys DTMF as SIP INFO; Asterisk runs AGI(agi://127.0.0.1:457/tm3-callin), where a stand-in
 // for the systemd socket unit (helpers/agi-listener.py, Accept=yes semantics) runs
 // `tm3 callin agi` with the connection as stdin and stdout. Grants open [knock] services = ssh:
 // tcp/22 answering (a RST: nothing listens) is the door open.
 
 const EXT = '8686';
-const PORT = 4573;
+const PORT = 457;
 const ALICE_PIN = '48151623';
 const BOB_PIN = '27182818';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,14 +118,14 @@ print(0)
     const inc = fs.readFileSync(path.join(lab.root, 'etc/asterisk/extensions_tm3.conf'), 'utf8');
     expect(inc).to.include(`exten => ${EXT},1,NoOp(tm3 call-in)`);
     expect(fs.readFileSync(path.join(lab.root, 'etc/asterisk/extensions.conf'), 'utf8').match(/^#include extensions_tm3\.conf$/gm)).to.have.length(1);
-    expect(fs.readFileSync(path.join(lab.root, 'etc/systemd/system/tm3-callin.socket'), 'utf8')).to.match(/^ListenStream=127\.0\.0\.1:4573$/m);
+    expect(fs.readFileSync(path.join(lab.root, 'etc/systemd/system/tm3-callin.socket'), 'utf8')).to.match(/^ListenStream=127\.0\.0\.1:457$/m);
     await ok(['callin', 'enable']); // twice: the #include is not added again
     expect(fs.readFileSync(path.join(lab.root, 'etc/asterisk/extensions.conf'), 'utf8').match(/^#include extensions_tm3\.conf$/gm)).to.have.length(1);
     const s = JSON.parse((await ok(['callin', 'status', '--json'])).stdout);
     expect(s).to.include({ enabled: true, flavour: 'asterisk', extension: EXT, listening: true, included: true });
     expect(s.peopleWithPin).to.deep.equal(['alice', 'bob']);
     const plan = await ast.cli(`dialplan show ${EXT}@tm3-test`);
-    expect(plan, 'Asterisk\'s dialplan').to.match(/AGI\(agi:\/\/127\.0\.0\.1:4573\/tm3-callin\)/);
+    expect(plan, 'Asterisk\'s dialplan').to.match(/AGI\(agi:\/\/127\.0\.0\.1:457\/tm3-callin\)/);
     // the PIN store keeps a hash only
     const rec = fs.readFileSync(path.join(lab.root, 'etc/tm3/pins/alice.pin'), 'utf8');
     expect(rec).to.match(/^scrypt\$/);

@@ -105,7 +105,7 @@ describe('call-in (issue 19): the pure parts', () => {
   });
 
   describe('[callin] values that go into dialplan text', () => {
-    for (const [key, bad] of [['extension', '86,1,System(id)'], ['extension', '86\n[evil]'], ['extension', ''], ['extension', '_.'], ['extension', '_..'], ['context', 'a;b'], ['context', 'x]\n[y'], ['port', '80'], ['agi_user', 'a b'], ['dialplan', 'freepbx'], ['max_wrong_pins_per_hour', '0']]) {
+    for (const [key, bad] of [['extension', '86,1,System(id)'], ['extension', '86\n[evil]'], ['extension', ''], ['extension', '_.'], ['extension', '_..'], ['context', 'a;b'], ['context', 'x]\n[y'], ['port', '4573'], ['port', '0'], ['agi_user', 'a b'], ['dialplan', 'freepbx'], ['max_wrong_pins_per_hour', '0']]) {
       it(`refuses ${key} = ${JSON.stringify(bad)}`, () => expect(() => parseCallin({ [key]: bad })).to.throw(InputError));
     }
     it('takes an extension, a feature code, a DID and a pattern', () => {
@@ -114,11 +114,11 @@ describe('call-in (issue 19): the pure parts', () => {
   });
 
   describe('the dialplan include', () => {
-    const c = parseCallin({ extension: '*86', context: 'tm3-callin', port: '4573' });
+    const c = parseCallin({ extension: '*86', context: 'tm3-callin', port: '457' });
     it('enabled: the extension runs tm3 over FastAGI on loopback', () => {
       const t = dialplanText(c, true);
       expect(t).to.include('[tm3-callin]\nexten => *86,1,NoOp(tm3 call-in)\n same => n,Answer()\n');
-      expect(t).to.include(' same => n,AGI(agi://127.0.0.1:4573/tm3-callin)\n');
+      expect(t).to.include(' same => n,AGI(agi://127.0.0.1:457/tm3-callin)\n');
       expect(dialplanEnabled(t)).to.equal(true);
     });
     it('disabled: the context stays, with no extension', () => {
@@ -147,7 +147,7 @@ describe('call-in (issue 19): the pure parts', () => {
     });
     it('the socket unit listens on loopback only and hands each connection to tm3 callin agi', () => {
       const u = unitTexts(c, '/usr/bin/node /usr/local/lib/tm3/dist/cli/main.js');
-      expect(u.socket).to.match(/^ListenStream=127\.0\.0\.1:4573$/m);
+      expect(u.socket).to.match(/^ListenStream=127\.0\.0\.1:457$/m);
       expect(u.socket).to.match(/^Accept=yes$/m);
       expect(u.service).to.match(/^ExecStart=\/usr\/bin\/node \/usr\/local\/lib\/tm3\/dist\/cli\/main\.js callin agi$/m);
       expect(u.service).to.match(/^StandardInput=socket$/m);
@@ -337,7 +337,7 @@ describe('call-in (issue 19): the pure parts', () => {
       const root = stage({ 'etc/asterisk/extensions_extra.d/': '', 'etc/asterisk/extensions.conf': '; wazo-confgend\n' });
       const r = tm3(root, ['callin', 'enable']);
       expect(r.status, r.stderr).to.equal(0);
-      expect(read(root, 'etc/asterisk/extensions_extra.d/tm3.conf')).to.include('AGI(agi://127.0.0.1:4573/tm3-callin)');
+      expect(read(root, 'etc/asterisk/extensions_extra.d/tm3.conf')).to.include('AGI(agi://127.0.0.1:457/tm3-callin)');
       expect(read(root, 'etc/asterisk/extensions.conf')).to.equal('; wazo-confgend\n');
       const st = JSON.parse(tm3(root, ['callin', 'status', '--json']).stdout);
       expect(st).to.include({ enabled: true, flavour: 'wazo', file: '/etc/asterisk/extensions_extra.d/tm3.conf' });
