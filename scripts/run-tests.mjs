@@ -26,6 +26,21 @@ if (missing.length) {
 }
 const alone = all.filter((f) => !TOGETHER.includes(f));
 
+// A syntax error in one file makes mocha drop the whole run it is in, with no result for any
+// other file of it: say which file, at once.
+const { transformSync } = await import('esbuild');
+const broken = [];
+for (const dir of ['test/unit', 'test/integration', 'test/integration/helpers']) {
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
+    try { transformSync(fs.readFileSync(path.join(dir, f), 'utf8'), { loader: 'ts', sourcefile: path.join(dir, f) }); } catch (e) { broken.push(e.message.split('\n').slice(0, 3).join('\n')); }
+  }
+}
+if (broken.length) {
+  console.error(`scripts/run-tests.mjs: ${broken.length} test file(s) do not parse (fix them first):\n${broken.join('\n')}`);
+  console.log(`\n0 passed, ${broken.length} failed, 0 skipped`);
+  process.exit(1);
+}
+
 const summary = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-test-')), 'summary');
 const mocha = (args) => spawnSync('npx', ['mocha', ...args], { stdio: 'inherit', env: { ...process.env, TM3_SUMMARY_FILE: summary } }).status;
 const t0 = Date.now();

@@ -186,7 +186,7 @@ print(0)
     expect(listenerErr).to.include(`tm3 callin: granted alice ${hotel.v4}`);
   });
 
-  it('a person with --permanent yes: the call also makes their permanent entry NAME-YYYYmmdd-HHMMSS; the caller hears the address digit by digit, the duration and the server's address', async () => {
+  it("a person with --permanent yes: the call also makes their permanent entry NAME-YYYYmmdd-HHMMSS; the caller hears the address digit by digit, the duration and the server's address", async () => {
     await ok(['user', 'add', 'dave', '--services', 'ssh', '--permanent', 'yes']);
     await ok(['user', 'pin', 'dave'], '57721566\n');
     const said = spoken().length;
@@ -205,7 +205,7 @@ print(0)
     expect(heard).to.include(['activated', 'for', 'digits/5', 'minutes', 'location', ...sayAddress(lab.server.v4), 'vm-goodbye'].join(' '));
   });
 
-  it('refused and malformed addresses (127*0*0*1#, 0*0*0*0#, 999*1*1*1#, the server\'s own): a spoken refusal each (res_agi's own log of what it played), no grant', async () => {
+  it('refused and malformed addresses (127*0*0*1#, 0*0*0*0#, 999*1*1*1#, the server\'s own): a spoken refusal each (res_agi\'s own log of what it played), no grant', async () => {
     const before = (await grants()).length;
     const said = spoken().length;
     const keyed = ['127*0*0*1#', '0*0*0*0#', '999*1*1*1#', `${lab.server.v4.replace(/\./g, '*')}#`];
