@@ -6,7 +6,7 @@
 // ('../../templates/') still find the package; src/version.ts and src/tm3-command.ts allow for
 // the one-folder-up files. The installer (dist/installer/) stays as tsc builds it.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, readFileSync } from 'node:fs';
 
 const out = process.argv[2] ?? 'dist/cli';
 for (const f of readdirSync(out)) if (/^chunk-[A-Z0-9]+\.js$/.test(f)) rmSync(`${out}/${f}`);
@@ -27,4 +27,21 @@ await build({
   // own modules, which an ES module has to be given
   banner: { js: "import { createRequire as __tm3Require } from 'node:module'; const require = __tm3Require(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [lazyChildProcess()],
 });
+
+// commander requires node:child_process at load, for executable subcommands tm3 has none of; loading
+// it is about 10 ms of every command's start. Here it is required when spawn is first called.
+function lazyChildProcess() {
+  const line = "const childProcess = require('node:child_process');";
+  return {
+    name: 'lazy-child-process',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes(line)) throw new Error(`${args.path}: no "${line}" (a new commander? look again at this plugin)`);
+        return { contents: text.replace(line, "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };"), loader: 'js' };
+      });
+    },
+  };
+}

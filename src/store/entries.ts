@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
-import { readSync, openSync, fstatSync, closeSync, statSync, lstatSync, constants, type BigIntStats } from 'node:fs';
+import { readSync, openSync, fstatSync, closeSync, statSync, lstatSync, constants, type Stats } from 'node:fs';
 import { parseEntry, formatEntry, type Entry } from '../model/entry.js';
 import { NAME_RE } from '../model/name.js';
 import type { Catalog } from '../model/services.js';
 import { Tm3Error, InputError } from '../model/errors.js';
 import { writeAtomic, removeFile } from './files.js';
 import type { Paths } from './paths.js';
-import { loadIndex, saveIndex, statKey, settledNs, reviveRow, toRow, ServiceLists, type Row } from './entry-index.js';
+import { loadIndex, saveIndex, statKey, settledMs, reviveRow, toRow, ServiceLists, type Row } from './entry-index.js';
 
 export interface StoreRead {
   entries: Entry[];
@@ -37,7 +37,7 @@ export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?
   const index = useIndex ? loadIndex(paths, catalog) : new Map<string, Row>();
   const services = new ServiceLists(catalog);
   const kept: Row[] = [];
-  const started = BigInt(Date.now()) * 1_000_000n;
+  const started = Date.now();
   let changed = false;
   for (const name of names) {
     if (!NAME_RE.test(name)) {
@@ -47,9 +47,9 @@ export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?
     const file = `${dir}${name}.iptables`;
     const rec = index.get(name);
     if (rec) {
-      const st = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+      const st = lstatSync(file, { throwIfNoEntry: false });
       // the checks readEntryFile makes, again: a record is only ever made for a file that passed them
-      const cached = st && st.isFile() && OWNERS.has(Number(st.uid)) && !(st.mode & 0o022n) && st.size <= MAX_ENTRY && statKey(st) === rec[1] ? reviveRow(rec, services) : undefined;
+      const cached = st && st.isFile() && OWNERS.has(st.uid) && !(st.mode & 0o022) && st.size <= MAX_ENTRY && statKey(st) === rec[1] ? reviveRow(rec, services) : undefined;
       if (cached) {
         entries.push(cached);
         kept.push(rec);
@@ -57,7 +57,7 @@ export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?
       }
       changed = true;
     }
-    let stat: BigIntStats | undefined;
+    let stat: Stats | undefined;
     const text = readEntryFile(file, (s) => { stat = s; });
     if (text === undefined || text instanceof Error) {
       warnings.push(`skipped ${name}.iptables: ${text instanceof Error ? text.message : 'vanished while reading'}`);
@@ -72,7 +72,7 @@ export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?
       continue;
     }
     entries.push(entry);
-    if (stat && stat.ctimeNs + settledNs(stat.ctimeNs) < started) {
+    if (stat && stat.ctimeMs + settledMs(stat.ctimeMs) < started) {
       const row = toRow(statKey(stat), entry, services);
       if (row) kept.push(row);
       changed = true;
@@ -90,7 +90,7 @@ const OWNERS = new Set([0, process.getuid?.() ?? 0]);
  * One entry file, only if it is what tm3 would have written: a regular file (never a link,
  * FIFO, device or directory: opened without following, without blocking), owned by root, small.
  */
-export function readEntryFile(file: string, onStat?: (st: BigIntStats) => void): string | undefined | Error {
+export function readEntryFile(file: string, onStat?: (st: Stats) => void): string | undefined | Error {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -101,8 +101,8 @@ export function readEntryFile(file: string, onStat?: (st: BigIntStats) => void):
   }
   try {
     const st = fstatSync(fd);
-    // bigint only for the index's record: nanosecond times
-    if (onStat) onStat(fstatSync(fd, { bigint: true }));
+    // the index's record is keyed on this very stat
+    if (onStat) onStat(st);
     if (!st.isFile()) return new Error(`it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a device or socket'}, not a file`);
     if (!OWNERS.has(st.uid)) return new Error(`it is owned by uid ${st.uid}, not root (chown root it if it is yours)`);
     // whoever can write it can whitelist themselves

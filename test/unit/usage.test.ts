@@ -81,4 +81,9 @@ describe('hit counters: sets', () => {
       '',
     ].join('\n'));
   });
+  it('a large side set is made with a hash table for its members; the set\'s own options otherwise', () => {
+    const big: SetPlan = { name: 'tm3-sip-6', family: 6, members: Array.from({ length: 20000 }, (_, i) => `2001:db8::${(i + 1).toString(16)}/128`) };
+    expect(swapScript([big], new Set(['tm3-sip-6'])).split('\n')[0]).to.equal('create tm3-sip-6.n hash:net family inet6 hashsize 32768 maxelem 1048576 counters');
+    expect(swapScript([{ ...big, members: big.members.slice(0, 1024) }], new Set(['tm3-sip-6'])).split('\n')[0]).to.equal('create tm3-sip-6.n hash:net family inet6 hashsize 1024 maxelem 1048576 counters');
+  });
 });
