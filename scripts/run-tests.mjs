@@ -1,7 +1,7 @@
 // `npm test`: the whole suite in two mocha runs, then one "N passed, N failed, N skipped" line.
 //
 // Most lab tests spend their time waiting on probe timeouts and daemons, not on the CPU, so the
-// ones with no timing bound run two at a time (mocha --parallel; every lab has its own network
+// ones with no timing bound run two at a time with the unit tests (mocha --parallel; every lab has its own network
 // namespaces, named with its process id, and the cached assets are built under flock). The ones
 // whose proof is a time bound or zero loss (revocation within 1 s, a knock's expiry, a flow
 // losing no packet, floods, real boots, a terminal's prompts) run alone afterwards, as before:
@@ -45,8 +45,8 @@ const summary = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tm3-test-')), '
 const mocha = (args) => spawnSync('npx', ['mocha', ...args], { stdio: 'inherit', env: { ...process.env, TM3_SUMMARY_FILE: summary } }).status;
 const t0 = Date.now();
 const codes = [
-  mocha(['--parallel', '--jobs', '2', ...TOGETHER]),
-  mocha(['test/unit/**/*.test.ts', ...alone]),
+  mocha(['--parallel', '--jobs', '2', 'test/unit/**/*.test.ts', ...TOGETHER]),
+  mocha(alone),
 ];
 const runs = fs.existsSync(summary) ? fs.readFileSync(summary, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
 const sum = (k) => runs.reduce((n, r) => n + r[k], 0);

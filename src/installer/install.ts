@@ -26,7 +26,7 @@ import { placeRuntime, runtimeDir, tm3Bin } from './runtime.js';
 import { firstEntries, placeEntries } from './entries.js';
 import { installedTm3 } from './tm3-run.js';
 import { readInstallRecord, writeInstallRecord, type InstallRecord } from './record.js';
-import { readUnitStates, restoreUnitStates, statesForUpgrade, checkUnitsBefore } from './unit-states.js';
+import { readUnitStates, restoreUnitStates, statesForUpgrade, completeUnitsBefore, checkUnitsBefore } from './unit-states.js';
 import { snapshotKernel, restoreKernel, confirmWithin } from './guard.js';
 import { askDetected, askPublicAddress } from './ask.js';
 import { fileDiff } from '../ops/diff.js';
@@ -135,9 +135,16 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
   // Every file the render would replace is saved first; the first install's copies are the originals.
   const planned = JSON.parse((await installedTm3(paths, ['render', '--dry-run', '--json'])).stdout) as { files: string[]; written: string[] };
   for (const f of planned.written) {
-    if ((await readText(f)) === undefined) continue;
-    // byte for byte, with its mode: uninstall puts it back as it was
+    const text = await readText(f);
+    if (text === undefined) continue;
+    // byte for byte, with its mode: an unconfirmed apply puts back what this run found
     await copyAtomic(f, path.join(backupDir, path.relative(paths.root, f)));
+    // and --uninstall what the box had before tm3: on an upgrade, a file the earlier tm3 never
+    // replaced nor wrote (Debian's stock /etc/fwknop files, new to this version) is an original
+    // too, kept with the first install's copies, where uninstall looks
+    const original = path.join(record.backupDir, path.relative(paths.root, f));
+    if (record.backupDir !== backupDir && !record.placed.includes(f) && !/^[^\n]*(generated|written) by tm3/i.test(text)
+      && !(await fs.access(original).then(() => true, () => false))) await copyAtomic(f, original);
   }
   // After the backups, so that --uninstall restores the legacy files and not the migrated ones.
   const migrated = o.migrate && (await offerMigration(paths, !o.yes && Boolean(process.stdin.isTTY), out));
@@ -156,6 +163,12 @@ export async function install(o: InstallOptions, out: Output): Promise<number> {
       record.unitsBefore = previous ? await statesForUpgrade(paths) : await readUnitStates(paths);
       // on disk before anything is enabled: after a kill -9 the next run must not record tm3's own doing
       await writeInstallRecord(paths, record);
+    } else if (record.unitsBefore && hasSystemd(paths.root)) {
+      const completed = await completeUnitsBefore(paths, record.unitsBefore);
+      if (completed) {
+        record.unitsBefore = completed;
+        await writeInstallRecord(paths, record);
+      }
     }
     // an unconfirmed apply goes back to what this run found (on an upgrade: the previous tm3's)
     const unitsThisRun = hasSystemd(paths.root) ? await readUnitStates(paths) : undefined;

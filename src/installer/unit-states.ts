@@ -4,7 +4,7 @@ import { systemctl } from '../apply/system.js';
 import type { Paths } from '../store/paths.js';
 
 /** The units an install enables beyond its own: their state before it, so --uninstall can put it back. */
-export const PEER_UNITS = ['netfilter-persistent.service', 'knockd.service', 'fail2ban.service'] as const;
+export const PEER_UNITS = ['netfilter-persistent.service', 'knockd.service', 'fail2ban.service', 'fwknop-server.service'] as const;
 const STATES = ['enabled', 'disabled', 'masked'] as const;
 
 export interface UnitsBefore {
@@ -48,6 +48,22 @@ export async function statesForUpgrade(paths: Paths): Promise<UnitsBefore> {
 }
 
 /**
+ * A record made by a tm3 that did not manage every peer unit of this one (fwknop-server came with
+ * personal access): the units it lacks, as they are now, before this run touches them. Without
+ * this, uninstall would leave Debian's enabled fwknop-server disabled, and drop its SysV links.
+ */
+export async function completeUnitsBefore(paths: Paths, recorded: UnitsBefore): Promise<UnitsBefore | undefined> {
+  const missing = PEER_UNITS.filter((u) => !(u in recorded.states));
+  if (missing.length === 0) return undefined;
+  const now = await readUnitStates(paths);
+  const names = new Set(missing.map(sysvName));
+  return {
+    states: { ...recorded.states, ...Object.fromEntries(missing.map((u) => [u, now.states[u]])) },
+    rcLinks: [...recorded.rcLinks, ...now.rcLinks.filter((l) => names.has(path.basename(l.split(' -> ')[0]).slice(3)))].sort(),
+  };
+}
+
+/**
  * What an install record says, checked: it is a file on disk, and its values become systemctl
  * arguments and symlinks. Only tm3's peer units, only the three states, only SysV links of those
  * units to their own init script; anything else is left out (and named, for a warning).
@@ -61,7 +77,7 @@ export function checkUnitsBefore(paths: Paths, raw: unknown): { ok: UnitsBefore;
     if ((PEER_UNITS as readonly string[]).includes(unit) && (STATES as readonly unknown[]).includes(state)) ok.states[unit] = state as string;
     else refused.push(`${unit}=${String(state)}`);
   }
-  const link = new RegExp(`^${paths.at('/etc').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/rc[0-6S]\\.d/[SK]\\d\\d(knockd|fail2ban|netfilter-persistent) -> \\.\\./init\\.d/\\1$`);
+  const link = new RegExp(`^${paths.at('/etc').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/rc[0-6S]\\.d/[SK]\\d\\d(knockd|fail2ban|netfilter-persistent|fwknop-server) -> \\.\\./init\\.d/\\1$`);
   for (const l of Array.isArray(r.rcLinks) ? r.rcLinks : []) {
     if (typeof l === 'string' && link.test(l)) ok.rcLinks.push(l);
     else refused.push(String(l));

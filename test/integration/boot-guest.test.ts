@@ -259,10 +259,10 @@ describe('a real boot: upgrade over an older tm3 (the first round, and the relea
     expect(await g.probe([ssh(OFFICE4), ssh(ADMIN4), ssh(STRANGER4)])).to.deep.equal(['open', 'open', 'timeout']);
     await g.ok('tm3 doctor');
 
-    await g.ok('cd /root && npx --yes --offline ./tm3-install.tgz --uninstall --yes', 300);
+    const said = await g.ok('cd /root && npx --yes --offline ./tm3-install.tgz --uninstall --yes 2>&1', 300);
     await g.cycle();
     const after = await snapshot();
-    expect({ gone: before.filter((l) => !after.includes(l)), added: after.filter((l) => !before.includes(l)) }, 'the box after --uninstall and a reboot, against the box before tm3').to.deep.equal({ gone: [], added: [] });
+    expect({ gone: before.filter((l) => !after.includes(l)), added: after.filter((l) => !before.includes(l)) }, `the box after --uninstall and a reboot, against the box before tm3 (uninstall said:\n${said})`).to.deep.equal({ gone: [], added: [] });
   }
 
   before(async function () {
