@@ -4,7 +4,7 @@ import { parseEntry, formatEntry, type Entry } from '../model/entry.js';
 import { NAME_RE } from '../model/name.js';
 import type { Catalog } from '../model/services.js';
 import { Tm3Error, InputError } from '../model/errors.js';
-import { writeAtomic, removeFile } from './files.js';
+import { writeAtomic, removeFile, OWNERS } from './files.js';
 import type { Paths } from './paths.js';
 import { loadIndex, saveIndex, statKey, settledMs, reviveRow, toRow, ServiceLists, type Row } from './entry-index.js';
 
@@ -84,7 +84,6 @@ export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?
 
 const MAX_ENTRY = 64 * 1024;
 const BUF = Buffer.alloc(MAX_ENTRY + 1);
-const OWNERS = new Set([0, process.getuid?.() ?? 0]);
 
 /**
  * One entry file, only if it is what tm3 would have written: a regular file (never a link,

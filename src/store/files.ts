@@ -7,7 +7,8 @@ import { Tm3Error } from '../model/errors.js';
 // or a symlink to /dev/zero would spin it. O_NONBLOCK makes opening a FIFO return at once.
 const MAX_READ = 64 * 1024 * 1024;
 
-const OWNERS = new Set([0, process.getuid?.() ?? 0]);
+/** Who may own a file tm3 trusts: root (and the user tm3 runs as, for tests as that user). */
+export const OWNERS = new Set([0, process.getuid?.() ?? 0]);
 
 /** A regular file's text; undefined when it does not exist; an error naming the fix otherwise. */
 export async function readText(file: string, opts: { trusted?: boolean } = {}): Promise<string | undefined> {
