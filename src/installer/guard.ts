@@ -33,6 +33,10 @@ export function confirmWithin(seconds: number, question: string): Promise<boolea
       clearInterval(orphaned);
       process.stdin.removeListener('error', hangup);
       for (const sig of GIVE_UP) process.removeListener(sig, hangup);
+      // Without "yes" the caller rolls back next, and that must finish. A hang-up often shows as
+      // the end of input first and its SIGHUP a moment later: with no listener left, Node's
+      // default for SIGHUP would kill us before the rollback, leaving the cut in force.
+      if (!yes) for (const sig of GIVE_UP) process.on(sig, () => undefined);
       rl.close();
       resolve(yes);
     };
