@@ -23,7 +23,7 @@ describe('boot files: units, failsafe, if-up hooks', () => {
   });
 
   it('leaves fail2ban out of the boot order when it is disabled', () => {
-    const off = { ...config, fail2ban: { enabled: false } };
+    const off = { ...config, fail2ban: { ...config.fail2ban, enabled: false } };
     expect(bootFiles(off, staged, tm3).find((f) => f.path.endsWith('tm3-firewall.service'))!.text).not.to.include('fail2ban');
   });
 
