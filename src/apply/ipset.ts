@@ -138,6 +138,19 @@ export async function addTimed(set: string, address: string, seconds: number): P
   await run('ipset', ['add', set, address, 'timeout', String(seconds), '-exist']);
 }
 
+/**
+ * Members for a timed set, each added only when absent or holding less time than given: `ipset
+ * add -exist` would also shorten a member that holds more (the grant union's, see GRANTED).
+ */
+export async function raiseTimed(set: string, members: Map<string, number>): Promise<void> {
+  const { stdout, exitCode } = await run('ipset', ['save', set], { allowFail: true });
+  if (exitCode !== 0) return;
+  const have = new Map<string, number>();
+  for (const m of stdout.matchAll(/^add \S+ (\S+)(?: timeout (\d+))?/gm)) have.set(m[1], Number(m[2] ?? 0));
+  const lines = [...members].filter(([a, t]) => t > 0 && (have.get(a) ?? -1) < t).map(([a, t]) => `add ${set} ${a} timeout ${t}`);
+  if (lines.length) await run('ipset', ['restore', '-exist'], { input: `${lines.join('\n')}\n` });
+}
+
 /** Take addresses out of a set (a ban lifted); absent ones are fine. */
 export async function removeMembers(set: string, addresses: string[]): Promise<void> {
   if (addresses.length === 0) return;

@@ -10,7 +10,7 @@ export const ALL = 'all';
 // Short enough that "tm3-<name>-6.n" fits ipset's 31-character set names.
 export const SERVICE_RE = /^[a-z][a-z0-9-]{0,15}$/;
 /** Set names tm3 uses for other things (plan/sets.ts): a service by that name would share its set. */
-export const RESERVED_SERVICES = ['knock', 'ban', 'known'];
+export const RESERVED_SERVICES = ['knock', 'ban', 'known', 'granted'];
 
 /** The original Travelin' Man 3 menu. */
 export const DEFAULT_SERVICES: Record<string, string> = {
@@ -47,7 +47,7 @@ export function buildCatalog(section: Record<string, unknown> = {}, warnings: st
   const merged: Record<string, string> = { ...DEFAULT_SERVICES };
   for (const [name, value] of Object.entries(section)) {
     if (name === ALL) throw new InputError("[services] cannot redefine 'all'", "remove the 'all' line from [services]; it always means every port");
-    // tm3-knock-*, tm3-ban-*, tm3-known-*: the names of tm3's own sets (grants, people's grants, bans, the union)
+    // tm3-knock-*, tm3-ban-*, tm3-known-*, tm3-granted-*: the names of tm3's own sets (grants, people's grants, bans, the unions)
     if (RESERVED_SERVICES.includes(name) || name.startsWith('knock-')) throw new InputError(`[services] cannot define '${name}': tm3's own sets (grants, bans, the union) are named tm3-${name.replace(/^knock-.*/, 'knock-*')}-4`, `call the service something else, e.g. '${name}-svc'`);
     if (!SERVICE_RE.test(name)) throw new InputError(`[services] name '${printable(name)}' is not allowed`, 'use lowercase letters, digits and dashes, at most 16, starting with a letter');
     merged[name] = String(value);

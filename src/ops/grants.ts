@@ -1,8 +1,8 @@
 import ipaddr from 'ipaddr.js';
 import { run } from '../apply/run.js';
-import { addTimed, removeMembers } from '../apply/ipset.js';
+import { addTimed, removeMembers, raiseTimed } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
-import { setName, KNOCK, KNOCK_SET_RE } from '../plan/sets.js';
+import { setName, KNOCK, KNOCK_SET_RE, GRANTED } from '../plan/sets.js';
 import type { Access } from '../plan/reach.js';
 import type { Family } from '../model/address.js';
 import { withLock } from '../store/lock.js';
@@ -56,7 +56,12 @@ export function withoutGrants(access: Access[], addresses: string[]): Access[] {
   });
 }
 
-/** End these grants now; returns what was removed, so a rollback can put them back. */
+/**
+ * End these grants now; returns what was removed, so a rollback can put them back.
+ * The grant union (tm3-granted-4/6) keeps its members until their timeout: it is only the
+ * stranger's filter, so a member left there opens nothing, while taking it out could race a
+ * knock that lands meanwhile (the fast path holds no lock) and leave that new grant shut.
+ */
 export async function removeGrants(grants: Grant[]): Promise<void> {
   const bySet = new Map<string, string[]>();
   for (const g of grants) for (const set of Object.keys(g.sets)) bySet.set(set, [...(bySet.get(set) ?? []), g.address]);
@@ -64,7 +69,21 @@ export async function removeGrants(grants: Grant[]): Promise<void> {
 }
 
 export async function restoreGrants(grants: Grant[]): Promise<void> {
+  await fillGrantUnion(grants);
   for (const g of grants) for (const [set, left] of Object.entries(g.sets)) if (left > 0) await addTimed(set, g.address, left);
+}
+
+/**
+ * Every live grant's address in the grant union of its family, for at least as long as the
+ * grant lasts: restart runs it before new rules load (a union just created, by an upgrade or a
+ * failsafe repair, must not shut grants already made), and a rollback before putting grants back.
+ */
+export async function fillGrantUnion(grants?: Grant[]): Promise<void> {
+  const live = grants ?? (await liveGrants());
+  for (const family of [4, 6] as Family[]) {
+    const want = new Map(live.filter((g) => g.family === family).map((g) => [g.address, g.secondsLeft] as const));
+    if (want.size) await raiseTimed(setName(GRANTED, family), want);
+  }
 }
 
 /** The part of a grant that is people's (their service sets), not the site knock's. */

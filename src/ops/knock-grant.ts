@@ -3,7 +3,7 @@ import { parseHost, netContains } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import { knockEntryName } from '../model/knock.js';
 import type { Entry } from '../model/entry.js';
-import { setName, personSetName, personServices, KNOCK, BAN, entryAddresses } from '../plan/sets.js';
+import { setName, personSetName, personServices, KNOCK, BAN, GRANTED, entryAddresses } from '../plan/sets.js';
 import { readKnockState } from '../store/knock-state.js';
 import { withLock } from '../store/lock.js';
 import { entryExists } from '../store/entries.js';
@@ -41,7 +41,8 @@ export async function grant(ctx: Ctx, text: string, granted = false, who: Who = 
   } catch (e) {
     if (granted) {
       // the fast path put a person's grant in their service sets, a site knock's in the site set;
-      // another person behind the same address (one NAT) keeps the grant they hold there
+      // another person behind the same address (one NAT) keeps the grant they hold there; the
+      // grant union keeps its member until its timeout (see removeGrants in ops/grants.ts)
       if (who.person) {
         const { otherHolders } = await import('./person-grant.js');
         if ((await otherHolders(ctx, net.address, who.person)).length === 0) for (const svc of personServices(ctx.config)) await removeMembers(personSetName(svc, net.family), [net.address]);
@@ -56,6 +57,8 @@ export async function grant(ctx: Ctx, text: string, granted = false, who: Who = 
   if (person) await claim!.claimGrant(ctx, net.address, person, seconds);
   if (!granted) {
     // a person's grant reaches their services only: it goes into one timed set per service
+    // the grant union first (always for the longest grant, see GRANTED), then the grant's own sets
+    await addTimed(setName(GRANTED, net.family), net.address, ctx.config.knock.grantSeconds);
     for (const s of person ? claim!.personSets(ctx, person, net.family) : [set]) await addTimed(s, net.address, seconds);
     await syslog(`knock grant: ${net.address} for ${seconds}s (${(person?.services ?? ctx.config.knock.services).join(',')})${person ? ` to person ${person.name}` : ''}`);
   }

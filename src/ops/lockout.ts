@@ -3,7 +3,7 @@ import { run } from '../apply/run.js';
 import { readTm3Sets } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
 import { cutOff, type Access, type Admin, type Cut } from '../plan/reach.js';
-import { entryAddresses, type SetPlan } from '../plan/sets.js';
+import { entryAddresses, isGrantUnion, KNOCK_SET_RE, type SetPlan } from '../plan/sets.js';
 import { rulesText } from '../plan/files.js';
 import { MARK } from '../plan/rules.js';
 import { InputError, Tm3Error } from '../model/errors.js';
@@ -66,6 +66,11 @@ export function withSets(kernel: Access[], sets: SetPlan[]): Access[] {
   return kernel.map((k) => {
     const merged = new Map(k.sets);
     for (const s of sets) if (!s.timed) merged.set(s.name, s.members);
+    // restart fills the grant union with every live grant before its rules load (fillGrantUnion)
+    for (const s of sets.filter((x) => isGrantUnion(x.name))) {
+      const granted = [...k.sets].filter(([n]) => KNOCK_SET_RE.test(n) && n.endsWith(`-${s.family}`)).flatMap(([, m]) => m);
+      merged.set(s.name, [...new Set([...(k.sets.get(s.name) ?? []), ...granted])]);
+    }
     return { ...k, sets: merged };
   });
 }

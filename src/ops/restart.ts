@@ -69,6 +69,9 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, strin
   // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
   const existing = new Set(kernel.keys());
   for (const n of await createMissingSets(sets, existing)) existing.add(n);
+  // the rules below let only the grant union's members reach the grant rules: a union just
+  // created (an upgrade, a repair) gets the grants already live first
+  if (ctx.config.knock.enabled) await (await import('./grants.js')).fillGrantUnion();
   const v4 = rulesText(ctx.config, 4);
   const v6 = rulesText(ctx.config, 6);
   await testRules(4, v4);

@@ -10,7 +10,7 @@ import { netContains, type Family } from '../model/address.js';
 export interface Access { family: Family; lines: string[]; sets: Map<string, string[]> }
 export interface Verdict { accepted: boolean; reason: string }
 
-interface Rule { line: string; mine: boolean; chain: string; src?: string; srcNot?: boolean; proto?: string; dports?: string; set?: string; setNot?: boolean; skip: boolean; target: string }
+interface Rule { line: string; mine: boolean; chain: string; src?: string; srcNot?: boolean; proto?: string; dports?: string; set?: string; setNot?: boolean; /** every set match of the rule (the stranger's RETURN has two), all must hold */ sets: { name: string; not: boolean }[]; skip: boolean; target: string }
 
 // Options that restrict nothing a NEW packet from an address to a port is judged by.
 const NEUTRAL = new Set(['-m', '--match', '--comment']);
@@ -18,7 +18,7 @@ const NEUTRAL = new Set(['-m', '--match', '--comment']);
 function parseRule(line: string): Rule | undefined {
   const w = line.trim().split(/\s+/);
   if (w[0] !== '-A' || !w[1]) return undefined;
-  const r: Rule = { line: line.trim(), mine: line.includes('--comment tm3 '), chain: w[1], skip: false, target: '' };
+  const r: Rule = { line: line.trim(), mine: line.includes('--comment tm3 '), chain: w[1], sets: [], skip: false, target: '' };
   let not = false;
   for (let i = 2; i < w.length; i++) {
     const [k, v] = [w[i], w[i + 1]];
@@ -26,7 +26,7 @@ function parseRule(line: string): Rule | undefined {
     if (k === '-s' || k === '--source') { r.src = v; r.srcNot = not; i++; }
     else if (k === '-p' || k === '--protocol') { r.proto = v; r.skip ||= not; i++; }
     else if (k === '--dports' || k === '--dport' || k === '--destination-ports') { r.dports = v; r.skip ||= not; i++; }
-    else if (k === '--match-set') { r.set = v; r.setNot = not; r.skip ||= w[i + 2] !== 'src'; i += 2; }
+    else if (k === '--match-set') { r.set ??= v; r.setNot ??= not; r.sets.push({ name: v, not }); r.skip ||= w[i + 2] !== 'src'; i += 2; }
     else if (k === '-j' || k === '--jump') { r.target = v ?? ''; i++; }
     // an admin's SSH comes in on some interface, never on loopback
     else if (k === '-i' || k === '--in-interface') { r.skip ||= v === 'lo' ? !not : false; i++; }
@@ -60,7 +60,7 @@ export function verdict(access: Access, address: string, proto: 'tcp' | 'udp', p
       if (r.src && inNet(address, r.src) === Boolean(r.srcNot)) continue;
       if (r.proto && r.proto !== proto && r.proto !== 'all') continue;
       if (r.dports && !portIn(port, r.dports)) continue;
-      if (r.set && member(r.set) === Boolean(r.setNot)) continue;
+      if (r.sets.some((m) => member(m.name) === m.not)) continue;
       const why = !r.mine ? `the rule '${r.line.slice(0, 80)}'` : r.set ? `set ${r.set}` : r.src ? `trusted ${r.src}` : r.dports ? `open ${r.proto}/${r.dports}` : 'a rule that accepts everything';
       if (r.target === 'RETURN') return undefined;
       if (r.target === 'ACCEPT') return { accepted: true, reason: why };

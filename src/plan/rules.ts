@@ -2,7 +2,7 @@ import type { Config } from '../store/config.js';
 import type { Family } from '../model/address.js';
 import { ALL, type PortRange, type Proto } from '../model/services.js';
 import ipaddr from 'ipaddr.js';
-import { setName, serviceNames, personServices, personSetName, KNOCK, BAN, KNOWN } from './sets.js';
+import { setName, serviceNames, personServices, personSetName, KNOCK, BAN, KNOWN, GRANTED } from './sets.js';
 
 export const WHITELIST_CHAIN = 'TM3-WHITELIST';
 /** Every rule tm3 writes carries it, so a rule in the kernel says whether tm3 wrote it. */
@@ -59,15 +59,18 @@ export function planRules(config: Config, family: Family): RuleModel {
     if (svc === ALL) return whitelist.push(`${match} ${MARK} -j ACCEPT`);
     for (const m of portMatches(config.catalog.get(svc) ?? [])) whitelist.push(`-p ${m.proto} -m multiport --dports ${m.dports} ${match} ${MARK} -j ACCEPT`);
   };
-  // Knock grants live in their own timed set, so an expiring grant never touches an entry.
-  // They come first: the next rule sends every other source that no set holds back to INPUT.
+  // A stranger leaves after one lookup in the union of the whitelist sets (and, with knocking
+  // on, one in the union of the live grants), not one per service its port matches or per grant
+  // set: a flood from one costs little more than a single DROP rule. Back in INPUT it meets the
+  // ADMIN SECTION's own appended rules, then the DROP policy. iptables cannot OR two set
+  // matches in one rule, so the rule asks for neither: in no union, RETURN.
+  const granted = config.knock.enabled ? ` -m set ! --match-set ${setName(GRANTED, family)} src` : '';
+  whitelist.push(`-m set ! --match-set ${setName(KNOWN, family)} src${granted} ${MARK} -j RETURN`);
+  // Knock grants live in their own timed sets, so an expiring grant never touches an entry. The
+  // grant union above only lets their holders this far; these rules still decide what they reach.
   if (config.knock.enabled) for (const svc of config.knock.services) allow(svc, setName(KNOCK, family));
   // A person's grant is in the timed set of each of their services, so it reaches only those.
   if (config.knock.enabled) for (const svc of personServices(config)) allow(svc, personSetName(svc, family));
-  // A stranger leaves after one lookup in the union of the whitelist sets, not one per service
-  // its port matches (a flood from one costs little more than a single DROP rule). Back in
-  // INPUT it meets the ADMIN SECTION's own appended rules, then the DROP policy.
-  whitelist.push(`-m set ! --match-set ${setName(KNOWN, family)} src ${MARK} -j RETURN`);
   for (const svc of serviceNames(config)) allow(svc, setName(svc, family));
   return {
     family,

@@ -24,6 +24,16 @@ export const KNOCK = 'knock';
  */
 export const KNOWN = 'known';
 export const isUnionSet = (name: string) => name === setName(KNOWN, 4) || name === setName(KNOWN, 6);
+/**
+ * Every address holding a live knock grant (the site's or a person's), one timed set per family:
+ * the stranger's shortcut tests it beside tm3-known, so the grant rules sit after that shortcut
+ * and a stranger never walks them. It is only a filter: the grant sets still decide, so a
+ * member it lacks fails closed and one it keeps too long opens nothing. Every grant path adds
+ * to it with the set's own timeout, [knock] grant_seconds, the longest any grant can be, so a
+ * shorter grant renewing the member never ends it before a longer grant of another set.
+ */
+export const GRANTED = 'granted';
+export const isGrantUnion = (name: string) => name === setName(GRANTED, 4) || name === setName(GRANTED, 6);
 /** Fail2Ban's bans: filled by the tm3-ipset banaction, matched ahead of everything but loopback. */
 export const BAN = 'ban';
 
@@ -69,6 +79,7 @@ export function planSets(config: Config, entries: Entry[], cache: Cache): SetPla
   if (config.knock.enabled) {
     for (const fam of [4, 6] as Family[]) sets.push({ name: setName(KNOCK, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
     for (const svc of personServices(config)) for (const fam of [4, 6] as Family[]) sets.push({ name: personSetName(svc, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
+    for (const fam of [4, 6] as Family[]) sets.push({ name: setName(GRANTED, fam), family: fam, members: [], timed: true, timeout: config.knock.grantSeconds });
   }
   if (config.fail2ban.enabled) {
     for (const fam of [4, 6] as Family[]) sets.push({ name: setName(BAN, fam), family: fam, members: [], timed: true, timeout: 0 });

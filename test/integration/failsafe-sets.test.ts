@@ -84,4 +84,31 @@ describe('tm3-failsafe set check (lab)', function () {
     }
     expect((await check()).code).to.equal(0);
   });
+
+  // Issue 17, flood: the grant union tm3-granted-4/6 is a timed set like the grant sets, so its
+  // changing members are the kernel's alone and never a difference from the file; and a repair
+  // that has to make it again (a set of another shape swapped in) refills it from the live grants,
+  // or those grants would stay shut until the next knock.
+  it('live grants and their union never read as a difference; a repaired union gets the live grants back', async () => {
+    await ipset('add', 'tm3-knock-4', '192.0.2.50', 'timeout', '300');
+    await ipset('add', 'tm3-granted-4', '192.0.2.50', 'timeout', '300');
+    await ipset('add', 'tm3-granted-4', '192.0.2.51', 'timeout', '300');
+    expect(await check()).to.deep.equal({ code: 0, out: '' });
+    await ipset('create', 'tm3-x.n', 'hash:ip', 'family', 'inet');
+    await ipset('swap', 'tm3-x.n', 'tm3-granted-4');
+    await ipset('destroy', 'tm3-x.n');
+    const r = await check();
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.match(/not the set tm3 made.*tm3-granted-4/);
+    const v = await lab.exec(lab.server.ns, 'sh', [failsafe, 'verify'], { reject: false });
+    expect(v.exitCode, `${v.stdout}${v.stderr}`).to.equal(1);
+    const saved = (await ipset('save', 'tm3-granted-4')).stdout;
+    expect(saved).to.match(/^create tm3-granted-4 hash:ip .*timeout /m);
+    const t = Number(/^add tm3-granted-4 192\.0\.2\.50 timeout (\d+)/m.exec(saved)?.[1]);
+    expect(t, saved).to.be.within(1, 300);
+    // the hand-added member with no grant is not brought back: only live grants are
+    expect(saved).not.to.include('192.0.2.51');
+    expect(await check()).to.deep.equal({ code: 0, out: '' });
+    await ipset('del', 'tm3-knock-4', '192.0.2.50');
+  });
 });

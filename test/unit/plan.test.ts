@@ -30,14 +30,16 @@ describe('planner and templates', () => {
 
   it('plans one set per service and family, FQDNs by their last good answer, legacy by last-ip', () => {
     const sets = planSets(config, entries(), cache);
-    // 11 services x 2 families, the union's 2, the site knock's 2 and a person's 22 (one per service and family), 2 ban sets
-    expect(sets).to.have.length(50);
+    // 11 services x 2 families, the union's 2, the site knock's 2, a person's 22 (one per service and family), the grant union's 2, 2 ban sets
+    expect(sets).to.have.length(52);
     // the union (a stranger's one lookup) holds every member of every service set, and only those
     expect(sets.filter((s) => s.union).map((s) => s.name)).to.deep.equal(['tm3-known-4', 'tm3-known-6']);
     const timed = sets.filter((s) => s.timed).map((s) => s.name);
     expect(timed.slice(0, 4)).to.deep.equal(['tm3-knock-4', 'tm3-knock-6', 'tm3-knock-all-4', 'tm3-knock-all-6']);
     expect(timed).to.include('tm3-knock-ssh-6').and.include('tm3-ban-4');
-    expect(timed).to.have.length(26);
+    // every grant's address is in the timed grant union too (the stranger's shortcut tests it)
+    expect(timed.slice(-4, -2)).to.deep.equal(['tm3-granted-4', 'tm3-granted-6']);
+    expect(timed).to.have.length(28);
     const m = Object.fromEntries(sets.filter((s) => s.members.length).map((s) => [s.name, s.members]));
     expect(m).to.deep.equal({
       'tm3-all-4': ['203.0.113.40/32'],

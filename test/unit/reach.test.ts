@@ -62,4 +62,32 @@ describe('lockout model (plan/reach)', () => {
     expect(cuts.map((c) => c.admin.address)).to.deep.equal(['192.0.2.10']);
     expect(cuts[0].before).to.equal('set tm3-ssh-4');
   });
+
+  // the shortcut with knocking on (issue 17, flood): RETURN unless in tm3-known or tm3-granted,
+  // both negated in one rule, every grant rule after it
+  describe('the stranger\'s RETURN with the grant union', () => {
+    const granted = [
+      ...base.filter((l) => !l.startsWith('-A TM3-WHITELIST')),
+      `-A TM3-WHITELIST -m set ! --match-set tm3-known-4 src -m set ! --match-set tm3-granted-4 src ${T} -j RETURN`,
+      `-A TM3-WHITELIST -m set --match-set tm3-knock-4 src ${T} -j ACCEPT`,
+      `-A TM3-WHITELIST -p tcp -m multiport --dports 22,9022 -m set --match-set tm3-knock-ssh-4 src ${T} -j ACCEPT`,
+      `-A TM3-WHITELIST -m set --match-set tm3-all-4 src ${T} -j ACCEPT`,
+      `-A TM3-WHITELIST -p tcp -m multiport --dports 22,9022 -m set --match-set tm3-ssh-4 src ${T} -j ACCEPT`,
+    ];
+    const g = (sets: Record<string, string[]>) => access([], sets, granted);
+    const grantCases: [string, Access, boolean, RegExp][] = [
+      ['a whitelisted address the grant union lacks (both matches must hold to RETURN)', g({ 'tm3-ssh-4': ['192.0.2.10/32'] }), true, /set tm3-ssh-4/],
+      ["a person's grant, in the union", g({ 'tm3-knock-ssh-4': ['192.0.2.10/32'], 'tm3-granted-4': ['192.0.2.10/32'] }), true, /set tm3-knock-ssh-4/],
+      ['a grant the union lacks fails closed', g({ 'tm3-knock-4': ['192.0.2.10/32'] }), false, /policy/],
+      ['a union member with no grant reaches nothing', g({ 'tm3-granted-4': ['192.0.2.10/32'] }), false, /policy/],
+      ['a stranger', g({ 'tm3-granted-4': ['192.0.2.11/32'] }), false, /policy/],
+    ];
+    for (const [what, a, accepted, reason] of grantCases) {
+      it(what, () => {
+        const v = sees(a, '192.0.2.10');
+        expect(v.accepted, v.reason).to.equal(accepted);
+        expect(v.reason).to.match(reason);
+      });
+    }
+  });
 });

@@ -18,7 +18,7 @@ describe('service catalog', () => {
   it("refuses to redefine 'all' or a bad name", () => {
     expect(() => buildCatalog({ all: 'tcp/1' })).to.throw(/cannot redefine/);
     // a service would share its set with the knock grants, the bans or the union of the whitelist
-    for (const name of ['knock', 'ban', 'known']) expect(() => buildCatalog({ [name]: 'tcp/1' })).to.throw(new RegExp(`cannot define '${name}'`));
+    for (const name of ['knock', 'ban', 'known', 'granted']) expect(() => buildCatalog({ [name]: 'tcp/1' })).to.throw(new RegExp(`cannot define '${name}'`));
     expect(() => buildCatalog({ 'Bad Name': 'tcp/1' })).to.throw(/not allowed/);
   });
   const badPorts = ['tcp/0', 'tcp/65536', 'icmp/1', 'udp/20:10', 'tcp/22;id', '', 'tcp/022'];
