@@ -103,14 +103,41 @@ export function sideOptions(s: SetPlan): string {
   return setOptions(s).replace(/\bhashsize 1024\b/, `hashsize ${size}`);
 }
 
-export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<void> {
-  if (sets.length === 0) return;
+/** Returns the counters it read and carried over (undefined when there was nothing to swap). */
+export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<Map<string, Map<string, Hits>> | undefined> {
+  if (sets.length === 0) return undefined;
   // Side sets left by a killed run would make "create" fail; they hold nothing live. One listing
   // instead of a destroy per set: at ~5 ms a process, two dozen of them were a tenth of a restart.
   const names = new Set((await run('ipset', ['list', '-n'])).stdout.split('\n'));
   for (const s of sets) if (names.has(`${s.name}${SIDE}`)) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
   const { hits } = await readSetState();
   await run('ipset', ['restore'], { input: swapScript(sets, existing, hits) });
+  return hits;
+}
+
+/**
+ * The hit counters the kernel holds right after swapSets(swapped), without another `ipset save`
+ * (a second read of every member at 20,000 entries): a swapped set holds its planned members
+ * with the counts swapScript carried over (0 for a new member), and every other counted set of
+ * the plan is as `read` found it (`read`: the counters swapSets read, or the caller's own read
+ * when nothing was swapped). Timed sets and the union have no counters.
+ */
+export function countsAfterSwap(plan: SetPlan[], swapped: SetPlan[], read: Map<string, Map<string, Hits>>): Map<string, Map<string, Hits>> {
+  const names = new Set(swapped.map((s) => s.name));
+  const out = new Map<string, Map<string, Hits>>();
+  for (const s of plan) {
+    if (s.timed || s.union) continue;
+    if (!names.has(s.name)) {
+      const had = read.get(s.name);
+      if (had) out.set(s.name, had);
+      continue;
+    }
+    const had = read.get(s.name);
+    const now = new Map<string, Hits>();
+    for (const m of s.members) now.set(m, had?.get(m) ?? { packets: 0, bytes: 0 });
+    out.set(s.name, now);
+  }
+  return out;
 }
 
 /** Create, empty, the planned sets the kernel lacks: new rules can then be tested before any live set changes. */

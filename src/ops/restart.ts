@@ -2,7 +2,7 @@ import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
 import type { Cut } from '../plan/reach.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
+import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, type SetState } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
@@ -45,14 +45,15 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
     const knock = await knockInputs(ctx, dryRun);
     const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
-    const { sets: kernel, lacking } = await readSetState();
+    const read = await readSetState();
+    const { sets: kernel, lacking } = read;
     const changed = changedSets(sets, kernel, lacking);
     if (dryRun) {
       const diff = await restartDiff(ctx, sets, rendered, kernel, adminBody);
       return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
     }
     try {
-      return await applyRestart(ctx, sets, kernel, changed, rendered, knock, cuts, guard);
+      return await applyRestart(ctx, sets, read, changed, rendered, knock, cuts, guard);
     } catch (err) {
       if (undo && before) {
         await undo.rollback();
@@ -65,21 +66,22 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
   }, { dryRun });
 }
 
-async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, string[]>, changed: SetPlan[], rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
+async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: SetPlan[], rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
   // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
+  const kernel = read.sets;
   const existing = new Set(kernel.keys());
   for (const n of await createMissingSets(sets, existing)) existing.add(n);
   const v4 = rulesText(ctx.config, 4);
   const v6 = rulesText(ctx.config, 6);
   await testRules(4, v4);
   await testRules(6, v6);
-  await swapSets(changed, existing);
+  const carried = await swapSets(changed, existing);
   await restoreRules(4, v4);
   await restoreRules(6, v6);
   const planned = new Set(sets.map((s) => s.name));
   await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
   // sets converted to counters just now start being counted here
-  await recordUsage(ctx.paths, (await readSetState()).hits).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
+  await recordUsage(ctx.paths, countsAfterSwap(sets, changed, carried ?? read.hits)).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
 
   const fail2ban = await fail2banStep(ctx);
   // The sets were swapped to the plan above: the script's own reload would only repeat it.
