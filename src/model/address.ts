@@ -45,7 +45,32 @@ export function parseNet(text: string, opts: ParseOptions = {}): Net {
 
 /** parseNet(text, { force: true }).cidr, without the copy: rendering checks 40,000 members this way. */
 export function forcedCidr(text: string, what: string): string {
+  if (canonicalHost(text)) return text;
   return (accepted.get(`force ${text}`) ?? parseNet(text, { force: true, what })).cidr;
+}
+
+/**
+ * Is `text` a single host's CIDR exactly as parseNet prints it, and one parseNet accepts? Then
+ * parseNet(text).cidr === text. The members of entries read from the entry index never passed
+ * parseNet in this process (its memo misses), and the saved sets file re-checks each of them: for
+ * the common case, a host, this answers without ipaddr.js objects, copies or memo keys. A /32 is
+ * canonical when its four decimals are (V4_RE) and a client when the first is 1-223; a /128 when
+ * it prints back as itself (RFC 5952) and is not unspecified, multicast or IPv4-mapped (the
+ * NAT64 refusals are for prefixes of /96 and broader). Anything else: false, and parseNet judges.
+ * test/unit/address.test.ts compares it with parseNet on random texts.
+ */
+export function canonicalHost(text: string): boolean {
+  if (text.endsWith('/32')) {
+    const addr = text.slice(0, -3);
+    if (!V4_RE.test(addr)) return false;
+    const first = Number(addr.slice(0, addr.indexOf('.')));
+    return first >= 1 && first <= 223;
+  }
+  if (!text.endsWith('/128')) return false;
+  const addr = text.slice(0, -4);
+  const p = addr.includes(':') ? plainV6Parts(addr) : undefined;
+  if (!p || p[0] >= 0xff00 || isMapped(p) || p.every((x) => x === 0)) return false;
+  return formatV6(p) === addr;
 }
 
 function checkNet(text: string, opts: ParseOptions): Net {
