@@ -2,7 +2,7 @@ import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
 import type { Cut } from '../plan/reach.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, type SetState } from '../apply/ipset.js';
+import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, fillSideSets, swapInSideSets, dropSideSets, type SetState } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
@@ -71,11 +71,24 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: 
   const kernel = read.sets;
   const existing = new Set(kernel.keys());
   for (const n of await createMissingSets(sets, existing)) existing.add(n);
-  const v4 = rulesText(ctx.config, 4);
-  const v6 = rulesText(ctx.config, 6);
-  await testRules(4, v4);
-  await testRules(6, v6);
-  const carried = await swapSets(changed, existing);
+  // The changed sets' side sets are filled (at 20,000 entries the kernel's longest job) while the
+  // rule files are rendered and both tested: nothing live changes until both pass, and a refusal
+  // throws the side sets away.
+  const filling = fillSideSets(changed, existing);
+  filling.catch(() => undefined); // awaited below, whatever the tests do
+  let v4: string, v6: string;
+  try {
+    v4 = rulesText(ctx.config, 4);
+    v6 = rulesText(ctx.config, 6);
+    await testRules(4, v4);
+    await testRules(6, v6);
+  } catch (err) {
+    await filling.catch(() => undefined);
+    await dropSideSets(changed);
+    throw err;
+  }
+  const carried = await filling.catch(async (err) => { await dropSideSets(changed); throw err; });
+  await swapInSideSets(changed);
   await restoreRules(4, v4);
   await restoreRules(6, v6);
   const planned = new Set(sets.map((s) => s.name));
