@@ -77,18 +77,29 @@ export async function readTm3Sets(): Promise<Map<string, string[]>> {
 export function swapScript(sets: SetPlan[], existing: Set<string>, hits: Map<string, Map<string, Hits>> = new Map()): string {
   const lines: string[] = [];
   for (const s of sets) {
-    if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s)}`);
-    if (s.timed) continue; // live grants and bans are never replaced
-    lines.push(`create ${s.name}${SIDE} ${sideOptions(s)}`);
-    // a member that stays keeps its count, so a swap does not make a used entry look unused
-    const had = hits.get(s.name);
-    for (const m of s.members) {
-      const h = had?.get(m);
-      lines.push(h ? `add ${s.name}${SIDE} ${m} packets ${h.packets} bytes ${h.bytes}` : `add ${s.name}${SIDE} ${m}`);
-    }
-    lines.push(`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`);
+    fillLines(lines, s, existing, hits);
+    if (!s.timed) lines.push(`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The first half of swapScript, for every set: side sets made and filled, nothing live replaced. */
+export function fillScript(sets: SetPlan[], existing: Set<string>, hits: Map<string, Map<string, Hits>> = new Map()): string {
+  const lines: string[] = [];
+  for (const s of sets) fillLines(lines, s, existing, hits);
+  return `${lines.join('\n')}\n`;
+}
+
+function fillLines(lines: string[], s: SetPlan, existing: Set<string>, hits: Map<string, Map<string, Hits>>): void {
+  if (!existing.has(s.name)) lines.push(`create ${s.name} ${setOptions(s)}`);
+  if (s.timed) return; // live grants and bans are never replaced
+  lines.push(`create ${s.name}${SIDE} ${sideOptions(s)}`);
+  // a member that stays keeps its count, so a swap does not make a used entry look unused
+  const had = hits.get(s.name);
+  for (const m of s.members) {
+    const h = had?.get(m);
+    lines.push(h ? `add ${s.name}${SIDE} ${m} packets ${h.packets} bytes ${h.bytes}` : `add ${s.name}${SIDE} ${m}`);
+  }
 }
 
 /**
@@ -103,14 +114,68 @@ export function sideOptions(s: SetPlan): string {
   return setOptions(s).replace(/\bhashsize 1024\b/, `hashsize ${size}`);
 }
 
-export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<void> {
-  if (sets.length === 0) return;
+/** Returns the counters it read and carried over (undefined when there was nothing to swap). */
+export async function swapSets(sets: SetPlan[], existing: Set<string>): Promise<Map<string, Map<string, Hits>> | undefined> {
+  if (sets.length === 0) return undefined;
+  const hits = await clearSideSets(sets);
+  await run('ipset', ['restore'], { input: swapScript(sets, existing, hits) });
+  return hits;
+}
+
+/** Side sets left by a killed run, destroyed; then the counters a swap carries over. */
+async function clearSideSets(sets: SetPlan[]): Promise<Map<string, Map<string, Hits>>> {
   // Side sets left by a killed run would make "create" fail; they hold nothing live. One listing
   // instead of a destroy per set: at ~5 ms a process, two dozen of them were a tenth of a restart.
   const names = new Set((await run('ipset', ['list', '-n'])).stdout.split('\n'));
   for (const s of sets) if (names.has(`${s.name}${SIDE}`)) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
-  const { hits } = await readSetState();
-  await run('ipset', ['restore'], { input: swapScript(sets, existing, hits) });
+  return (await readSetState()).hits;
+}
+
+/**
+ * swapSets in two halves, for a caller with other children to wait for (restart tests both rule
+ * files meanwhile): fillSideSets makes and fills the side sets, which nothing matches, so no live
+ * set changes; swapInSideSets then swaps them all in, or dropSideSets throws them away. A killed
+ * run leaves side sets only, which the next swap clears. Returns the counters carried over.
+ */
+export async function fillSideSets(sets: SetPlan[], existing: Set<string>): Promise<Map<string, Map<string, Hits>> | undefined> {
+  if (sets.length === 0) return undefined;
+  const hits = await clearSideSets(sets);
+  await run('ipset', ['restore'], { input: fillScript(sets, existing, hits) });
+  return hits;
+}
+
+export async function swapInSideSets(sets: SetPlan[]): Promise<void> {
+  const lines = sets.filter((s) => !s.timed).flatMap((s) => [`swap ${s.name}${SIDE} ${s.name}`, `destroy ${s.name}${SIDE}`]);
+  if (lines.length) await run('ipset', ['restore'], { input: `${lines.join('\n')}\n` });
+}
+
+export async function dropSideSets(sets: SetPlan[]): Promise<void> {
+  for (const s of sets) if (!s.timed) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
+}
+
+/**
+ * The hit counters the kernel holds right after swapSets(swapped), without another `ipset save`
+ * (a second read of every member at 20,000 entries): a swapped set holds its planned members
+ * with the counts swapScript carried over (0 for a new member), and every other counted set of
+ * the plan is as `read` found it (`read`: the counters swapSets read, or the caller's own read
+ * when nothing was swapped). Timed sets and the union have no counters.
+ */
+export function countsAfterSwap(plan: SetPlan[], swapped: SetPlan[], read: Map<string, Map<string, Hits>>): Map<string, Map<string, Hits>> {
+  const names = new Set(swapped.map((s) => s.name));
+  const out = new Map<string, Map<string, Hits>>();
+  for (const s of plan) {
+    if (s.timed || s.union) continue;
+    if (!names.has(s.name)) {
+      const had = read.get(s.name);
+      if (had) out.set(s.name, had);
+      continue;
+    }
+    const had = read.get(s.name);
+    const now = new Map<string, Hits>();
+    for (const m of s.members) now.set(m, had?.get(m) ?? { packets: 0, bytes: 0 });
+    out.set(s.name, now);
+  }
+  return out;
 }
 
 /** Create, empty, the planned sets the kernel lacks: new rules can then be tested before any live set changes. */

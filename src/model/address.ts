@@ -45,7 +45,92 @@ export function parseNet(text: string, opts: ParseOptions = {}): Net {
 
 /** parseNet(text, { force: true }).cidr, without the copy: rendering checks 40,000 members this way. */
 export function forcedCidr(text: string, what: string): string {
+  if (canonicalHost(text)) return text;
   return (accepted.get(`force ${text}`) ?? parseNet(text, { force: true, what })).cidr;
+}
+
+/**
+ * Is `text` a single host's CIDR exactly as parseNet prints it, and one parseNet accepts? Then
+ * parseNet(text).cidr === text. The members of entries read from the entry index never passed
+ * parseNet in this process (its memo misses), and the saved sets file re-checks each of them: for
+ * the common case, a host, this answers without ipaddr.js objects, copies or memo keys. A /32 is
+ * canonical when its four decimals are (V4_RE) and a client when the first is 1-223; a /128 when
+ * it prints back as itself (RFC 5952) and is not unspecified, multicast or IPv4-mapped (the
+ * NAT64 refusals are for prefixes of /96 and broader). Anything else: false, and parseNet judges.
+ * test/unit/address.test.ts compares it with parseNet on random texts.
+ */
+export function canonicalHost(text: string): boolean {
+  if (text.endsWith('/32')) {
+    const addr = text.slice(0, -3);
+    if (!V4_RE.test(addr)) return false;
+    const first = Number(addr.slice(0, addr.indexOf('.')));
+    return first >= 1 && first <= 223;
+  }
+  if (!text.endsWith('/128')) return false;
+  const p = canonicalV6(text, text.length - 4);
+  return p !== undefined && p[0] < 0xff00 && !isMapped(p) && !p.every((x) => x === 0);
+}
+
+const GROUPS = [0, 0, 0, 0, 0, 0, 0, 0];
+const HEX = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/**
+ * The eight groups of text[0, end) when it is an IPv6 address in exactly formatV6's form
+ * (lower-case hex, no leading zeros, "::" for the first longest run of two or more zero groups
+ * and nowhere else), else undefined. One pass over the characters, no strings made: the saved
+ * sets file checks 20,000 of them. (The returned array is reused by the next call.)
+ */
+function canonicalV6(text: string, end: number): number[] | undefined {
+  let n = 0;
+  let gap = -1; // the group index where "::" stands
+  let i = 0;
+  if (end >= 2 && text.charCodeAt(0) === 58 && text.charCodeAt(1) === 58) { gap = 0; i = 2; }
+  if (i === end) return undefined; // "::" alone: unspecified, refused anyway
+  for (;;) {
+    let v = 0;
+    let digits = 0;
+    const start = i;
+    for (; i < end; i++) {
+      const h = HEX(text.charCodeAt(i));
+      if (h < 0) break;
+      v = v * 16 + h;
+      digits++;
+    }
+    if (digits === 0 || digits > 4 || (digits > 1 && text.charCodeAt(start) === 48) || n === 8) return undefined;
+    GROUPS[n++] = v;
+    if (i === end) break;
+    if (text.charCodeAt(i) !== 58) return undefined;
+    i++;
+    if (i < end && text.charCodeAt(i) === 58) {
+      if (gap >= 0) return undefined;
+      gap = n;
+      i++;
+      if (i === end) break;
+    } else if (i === end) return undefined;
+  }
+  let p: number[];
+  if (gap < 0) {
+    if (n !== 8) return undefined;
+    p = GROUPS;
+  } else {
+    const run = 8 - n;
+    if (run < 2) return undefined; // "::" for one zero group, or for none
+    p = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < gap; k++) p[k] = GROUPS[k];
+    for (let k = gap; k < n; k++) p[k + run] = GROUPS[k];
+  }
+  // where formatV6 would put "::": the first longest run of two or more zero groups
+  let best = -1;
+  let bestLen = 1;
+  for (let k = 0; k < 8;) {
+    if (p[k] !== 0) { k++; continue; }
+    let j = k;
+    while (j < 8 && p[j] === 0) j++;
+    if (j - k > bestLen) { best = k; bestLen = j - k; }
+    k = j;
+  }
+  if (gap < 0) return best === -1 ? p : undefined;
+  return best === gap && bestLen === 8 - n ? p : undefined;
 }
 
 function checkNet(text: string, opts: ParseOptions): Net {

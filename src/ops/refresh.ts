@@ -1,6 +1,6 @@
 import { planSets, changedSets } from '../plan/sets.js';
 import { ipsetsText } from '../plan/files.js';
-import { readSetState, swapSets } from '../apply/ipset.js';
+import { readSetState, swapSets, countsAfterSwap } from '../apply/ipset.js';
 import { recordUsage } from '../store/usage.js';
 import { resolveAll } from '../resolve/resolve-all.js';
 import { ownAddresses } from './own-addresses.js';
@@ -36,7 +36,8 @@ function refreshSets(ctx: Ctx, dryRun: boolean): Promise<RefreshResult> {
     const hosts = state.entries.flatMap((e) => (e.host ? [e.host] : []));
     const report = await lookUpNames(ctx, state);
     const sets = planSets(ctx.config, state.entries, report.cache);
-    const { sets: kernel, lacking } = await readSetState();
+    const read = await readSetState();
+    const { sets: kernel, lacking } = read;
     const changed = changedSets(sets, kernel, lacking);
     const changes = describeSetChanges(planSets(ctx.config, state.entries, state.cache), sets);
     const result = { hosts: new Set(hosts).size, failed: report.failed, changedHosts: report.changed, swapped: changed.map((s) => s.name), changes };
@@ -44,9 +45,9 @@ function refreshSets(ctx: Ctx, dryRun: boolean): Promise<RefreshResult> {
     // Disk first: if we are killed after this, the next run still finds the kernel out of date and swaps.
     await writeCache(ctx.paths, report.cache);
     await writeIfChanged(ctx.paths.ipsets, ipsetsText(sets), 0o640);
-    await swapSets(changed, new Set(kernel.keys()));
+    const carried = await swapSets(changed, new Set(kernel.keys()));
     // the timer's look at the hit counters: when each entry was last used (tm3 list --stale)
-    await recordUsage(ctx.paths, (await readSetState()).hits).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
+    await recordUsage(ctx.paths, countsAfterSwap(sets, changed, carried ?? read.hits)).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
     // a moved admin name: its new address is never banned, its old one may be again
     if (report.changed.length) await (await import('./fail2ban.js')).syncIgnored(ctx, state, { ...state, cache: report.cache });
     // The timer is the box's heartbeat: a firewall found open is closed again here too.

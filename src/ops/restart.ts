@@ -2,7 +2,7 @@ import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
 import type { Cut } from '../plan/reach.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets } from '../apply/ipset.js';
+import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, fillSideSets, swapInSideSets, dropSideSets, type SetState } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
@@ -45,14 +45,15 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
     const knock = await knockInputs(ctx, dryRun);
     const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
-    const { sets: kernel, lacking } = await readSetState();
+    const read = await readSetState();
+    const { sets: kernel, lacking } = read;
     const changed = changedSets(sets, kernel, lacking);
     if (dryRun) {
       const diff = await restartDiff(ctx, sets, rendered, kernel, adminBody);
       return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
     }
     try {
-      return await applyRestart(ctx, sets, kernel, changed, rendered, knock, cuts, guard);
+      return await applyRestart(ctx, sets, read, changed, rendered, knock, cuts, guard);
     } catch (err) {
       if (undo && before) {
         await undo.rollback();
@@ -65,28 +66,46 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
   }, { dryRun });
 }
 
-async function applyRestart(ctx: Ctx, sets: SetPlan[], kernel: Map<string, string[]>, changed: SetPlan[], rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
+async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: SetPlan[], rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
   // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
+  const kernel = read.sets;
   const existing = new Set(kernel.keys());
   for (const n of await createMissingSets(sets, existing)) existing.add(n);
   // the rules below let only the grant union's members reach the grant rules: a union just
   // created (an upgrade, a repair) gets the grants already live first
   if (ctx.config.knock.enabled) await (await import('./grants.js')).fillGrantUnion();
-  const v4 = rulesText(ctx.config, 4);
-  const v6 = rulesText(ctx.config, 6);
-  await testRules(4, v4);
-  await testRules(6, v6);
-  await swapSets(changed, existing);
+  // The changed sets' side sets are filled (at 20,000 entries the kernel's longest job) while the
+  // rule files are rendered and both tested: nothing live changes until both pass, and a refusal
+  // throws the side sets away.
+  const filling = fillSideSets(changed, existing);
+  filling.catch(() => undefined); // awaited below, whatever the tests do
+  let v4: string, v6: string;
+  try {
+    v4 = rulesText(ctx.config, 4);
+    v6 = rulesText(ctx.config, 6);
+    await testRules(4, v4);
+    await testRules(6, v6);
+  } catch (err) {
+    await filling.catch(() => undefined);
+    await dropSideSets(changed);
+    throw err;
+  }
+  const carried = await filling.catch(async (err) => { await dropSideSets(changed); throw err; });
+  await swapInSideSets(changed);
   await restoreRules(4, v4);
   await restoreRules(6, v6);
   const planned = new Set(sets.map((s) => s.name));
   await destroySets([...kernel.keys()].filter((n) => !planned.has(n)));
-  // sets converted to counters just now start being counted here
-  await recordUsage(ctx.paths, (await readSetState()).hits).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
+  const counts = countsAfterSwap(sets, changed, carried ?? read.hits);
 
   const fail2ban = await fail2banStep(ctx);
   // The sets were swapped to the plan above: the script's own reload would only repeat it.
-  const custom = await runCustomScript(ctx.paths.custom, true);
+  const customRun = runCustomScript(ctx.paths.custom, true);
+  // Sets converted to counters just now start being counted here. Recorded while the script's
+  // child runs: at 20,000 entries that is tens of milliseconds of our own work (and an fsync)
+  // that no longer add to the wait. The counts are the swap's, taken before the script, as before.
+  await recordUsage(ctx.paths, counts).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
+  const custom = await customRun;
   if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
   // each failing line of the admin's own, named with its error, on screen and in the log
   const shown = ctx.paths.inServer(ctx.paths.custom);

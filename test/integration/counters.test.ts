@@ -74,6 +74,35 @@ describe('hit counters and tm3 list --stale (lab)', function () {
     await ok(['del-acct', 'third']);
   });
 
+  it('the counts restart and refresh record (from the swap, no second ipset save) are the kernel\'s, member for member', async () => {
+    const usageFile = path.join(lab.root, 'var/lib/tm3/usage.json');
+    const kernelCounts = async () => {
+      const out: Record<string, number> = {};
+      for (const line of (await lab.exec(lab.server.ns, 'ipset', ['save'])).stdout.split('\n')) {
+        const m = /^add (tm3-[a-z0-9-]+) (\S+) packets (\d+) bytes \d+$/.exec(line);
+        if (m) out[`${m[1]} ${m[2].includes('/') ? m[2] : `${m[2]}/${m[2].includes(':') ? 128 : 32}`}`] = Number(m[3]);
+      }
+      return out;
+    };
+    const recorded = () => Object.fromEntries(Object.entries(JSON.parse(fs.readFileSync(usageFile, 'utf8')).members as Record<string, { packets: number }>).map(([k, v]) => [k, v.packets]));
+    await reachable(lab, phone, 4, ['udp/5060']);
+    // a member comes while the phone's count is carried over: restart swaps tm3-sip-4 and tm3-all-4
+    fs.writeFileSync(path.join(lab.root, 'root', 'fourth.iptables'), `[entry]\naddress=${other.v4}/32\nservices=sip,ssh\nsource=admin\nadded=2026-01-01T00:00:00.000Z\n`, { mode: 0o600 });
+    await ok(['restart']);
+    const k1 = await kernelCounts();
+    expect(k1[`tm3-sip-4 ${phone.v4}/32`], 'the phone counted').to.be.greaterThan(0);
+    expect(k1).to.have.property(`tm3-ssh-4 ${other.v4}/32`, 0);
+    expect(recorded(), 'after restart').to.deep.equal(k1);
+    await reachable(lab, phone, 4, ['udp/5060']);
+    await ok(['refresh']); // nothing to swap: the counts as read
+    const k2 = await kernelCounts();
+    expect(k2[`tm3-sip-4 ${phone.v4}/32`]).to.be.greaterThan(k1[`tm3-sip-4 ${phone.v4}/32`]);
+    expect(recorded(), 'after refresh').to.deep.equal(k2);
+    fs.rmSync(path.join(lab.root, 'root', 'fourth.iptables'));
+    await ok(['restart']);
+    expect(recorded(), 'after a restart that took a member out').to.deep.equal(await kernelCounts());
+  });
+
   it('list --stale 30d: the entry no packet used is listed, the one a phone uses is not; tm3 refresh keeps the look', async () => {
     // both entries added 60 days ago; counting began 40 days ago with the counts the kernel holds now
     for (const name of ['desk', 'spare']) {

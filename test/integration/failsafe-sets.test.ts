@@ -68,6 +68,35 @@ describe('tm3-failsafe set check (lab)', function () {
     expect((await check()).code).to.equal(0);
   });
 
+  it('reports a member put into the union set alone, and a knock grant that never ends or outlasts the grant time', async () => {
+    // tm3-known-4 only repeats the service sets' members, and it is still compared in full
+    await ipset('add', 'tm3-known-4', '192.0.2.77');
+    let r = await check();
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.match(/differ from .*192\.0\.2\.77/);
+    await ipset('del', 'tm3-known-4', '192.0.2.77');
+    await ipset('del', 'tm3-known-6', '2001:db8:5::/48');
+    r = await check();
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.match(/differ from .*2001:db8:5::\/48/);
+    await ipset('add', 'tm3-known-6', '2001:db8:5::/48');
+    expect((await check()).code).to.equal(0);
+
+    const max = Number(/^create tm3-knock-4 .* timeout (\d+)/m.exec((await ipset('save', 'tm3-knock-4')).stdout)?.[1]);
+    expect(max, 'the site knock set and its grant time').to.be.greaterThan(0);
+    await ipset('add', 'tm3-knock-4', '203.0.113.5', 'timeout', String(Math.max(1, max - 5)));
+    expect((await check()).code, 'a grant within its time').to.equal(0);
+    for (const t of ['0', String(max + 100)]) {
+      await ipset('add', 'tm3-knock-4', '203.0.113.6', 'timeout', t);
+      r = await check();
+      expect(r.code, r.out).to.equal(1);
+      expect(r.out).to.match(/a knock grant that never ends or outlasts the grant time: add tm3-knock-4 203\.0\.113\.6/);
+      await ipset('del', 'tm3-knock-4', '203.0.113.6');
+    }
+    await ipset('del', 'tm3-knock-4', '203.0.113.5');
+    expect((await check()).code).to.equal(0);
+  });
+
   it('a file that spells the same members differently still passes; a different member in it does not', async () => {
     const text = fs.readFileSync(sets, 'utf8');
     try {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import ipaddr from 'ipaddr.js';
-import { parseNet, parseHost, neverRange, plainV6Parts, formatV6 } from '../../src/model/address.js';
+import { parseNet, parseHost, neverRange, plainV6Parts, formatV6, canonicalHost, forcedCidr } from '../../src/model/address.js';
 import { InputError } from '../../src/model/errors.js';
 
 describe('parseNet', () => {
@@ -122,6 +122,33 @@ describe('IPv6 fast path (plainV6Parts, formatV6) against ipaddr.js', () => {
         expect(theirs, `${text}: ipaddr parses what the fast path refused`).to.equal(undefined);
       }
     }
+  });
+
+  it('canonicalHost (the saved sets file\'s quick check) says yes only where parseNet would print the text back as it is', () => {
+    const v4 = () => [rnd(256), rnd(256), rnd(256), rnd(256)].map((x) => (rnd(20) === 0 ? `0${x}` : String(x))).join('.');
+    const texts = [
+      ...Array.from({ length: 10_000 }, () => `${randomText()}/128`),
+      ...Array.from({ length: 2_000 }, () => `${randomText()}/${rnd(130)}`),
+      ...Array.from({ length: 5_000 }, () => `${v4()}/32`),
+      ...Array.from({ length: 1_000 }, () => `${v4()}/${rnd(34)}`),
+      '::/128', '::1/128', 'ff02::1/128', 'fe80::1/128', '::ffff:c000:201/128', '::ffff:192.0.2.1/128', '64:ff9b::c000:201/128', '2001:db8::1/128', '2001:DB8::1/128',
+      '1:0::1/128', '1::/128', '1:0:0:1::/128', '0:1::/128', '1:2:3:4:5:6:7::/128', '1:2:3:4:5:6::8/128', '1::3:4:5:6:7:8/128', '1:0:0:4::8/128', '1::4:0:0:8/128', ':1::/128', '1:/128', ':::1/128', 'g::1/128', '1:2:3:4:5:6:7:8:9/128', '01::1/128', '10000::1/128',
+      '2001:db8:0:0:1:0:0:1/128', '2001:db8::1:0:0:1/128', '2001:db8::/128', '2001:db8::1/127', '2001:db8::1 /128', ' 2001:db8::1/128', '2001:db8::1/0128',
+      '0.1.2.3/32', '1.2.3.4/32', '223.255.255.255/32', '224.0.0.1/32', '255.255.255.255/32', '240.0.0.1/32', '192.0.2.1/032', '192.0.2.01/32', '192.0.2.1/31', '198.51.100.7/32',
+    ];
+    let yes = 0;
+    for (const text of texts) {
+      let want: boolean;
+      try { want = parseNet(text, { force: true }).cidr === text; } catch { want = false; }
+      // never yes where parseNet would refuse or print otherwise; for a host, yes wherever it prints it back
+      if (canonicalHost(text)) expect(want, text).to.equal(true);
+      const host = text.includes(':') ? text.endsWith('/128') : text.endsWith('/32');
+      if (host && want) expect(canonicalHost(text), `${text}: a host parseNet prints back`).to.equal(true);
+      if (want) { yes += canonicalHost(text) ? 1 : 0; expect(forcedCidr(text, 'x'), text).to.equal(text); }
+    }
+    expect(yes, 'hosts accepted').to.be.greaterThan(2_000);
+    expect(() => forcedCidr('224.0.0.1/32', 'rendered address')).to.throw(/multicast/);
+    expect(() => forcedCidr('::ffff:c000:201/128', 'rendered address')).to.throw(/IPv4-mapped/);
   });
 
   it('parseNet answers as before for both families (canonical text, refusals)', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { observe, entryUse, staleEntries, parseAge, type Usage } from '../../src/plan/usage.js';
 import { changedSets, type SetPlan } from '../../src/plan/sets.js';
-import { swapScript } from '../../src/apply/ipset.js';
+import { swapScript, countsAfterSwap, parseSave } from '../../src/apply/ipset.js';
 import { parseNet } from '../../src/model/address.js';
 import type { Entry } from '../../src/model/entry.js';
 import { Tm3Error } from '../../src/model/errors.js';
@@ -85,5 +85,50 @@ describe('hit counters: sets', () => {
     const big: SetPlan = { name: 'tm3-sip-6', family: 6, members: Array.from({ length: 20000 }, (_, i) => `2001:db8::${(i + 1).toString(16)}/128`) };
     expect(swapScript([big], new Set(['tm3-sip-6'])).split('\n')[0]).to.equal('create tm3-sip-6.n hash:net family inet6 hashsize 32768 maxelem 1048576 counters');
     expect(swapScript([{ ...big, members: big.members.slice(0, 1024) }], new Set(['tm3-sip-6'])).split('\n')[0]).to.equal('create tm3-sip-6.n hash:net family inet6 hashsize 1024 maxelem 1048576 counters');
+  });
+  it('the counts recorded after a swap are what the kernel then holds, read back with no second ipset save', () => {
+    const sets: SetPlan[] = [
+      { name: 'tm3-sip-4', family: 4, members: ['192.0.2.10/32', '192.0.2.30/32'] },
+      { name: 'tm3-iax-4', family: 4, members: ['198.51.100.7/32'] },
+      { name: 'tm3-ssh-4', family: 4, members: ['203.0.113.9/32'] },
+      { name: 'tm3-known-4', family: 4, members: ['192.0.2.10/32', '192.0.2.30/32', '198.51.100.7/32', '203.0.113.9/32'], union: true },
+      { name: 'tm3-knock-4', family: 4, members: [], timed: true, timeout: 60 },
+    ];
+    // the kernel before: sip holds a member that goes (.20) and lacks one that comes (.30); iax
+    // is unchanged; ssh was made by an older tm3 without counters
+    const before = parseSave([
+      'create tm3-sip-4 hash:net family inet hashsize 1024 maxelem 1048576 counters bucketsize 12 initval 0x1',
+      'add tm3-sip-4 192.0.2.10 packets 42 bytes 4200',
+      'add tm3-sip-4 192.0.2.20 packets 5 bytes 500',
+      'create tm3-iax-4 hash:net family inet hashsize 1024 maxelem 1048576 counters bucketsize 12 initval 0x2',
+      'add tm3-iax-4 198.51.100.7 packets 9 bytes 900',
+      'create tm3-ssh-4 hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x3',
+      'add tm3-ssh-4 203.0.113.9',
+      'create tm3-known-4 hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x4',
+      'add tm3-known-4 192.0.2.10',
+      'create tm3-knock-4 hash:ip family inet hashsize 1024 maxelem 65536 timeout 60 bucketsize 12 initval 0x5',
+      'add tm3-knock-4 203.0.113.5 timeout 31',
+    ].join('\n'));
+    const swapped = changedSets(sets, before.sets, before.lacking);
+    expect(swapped.map((s) => s.name)).to.deep.equal(['tm3-sip-4', 'tm3-ssh-4', 'tm3-known-4']);
+    // what `ipset save` prints once the swap script ran
+    const after = parseSave([
+      'create tm3-sip-4 hash:net family inet hashsize 1024 maxelem 1048576 counters bucketsize 12 initval 0x6',
+      'add tm3-sip-4 192.0.2.10 packets 42 bytes 4200',
+      'add tm3-sip-4 192.0.2.30 packets 0 bytes 0',
+      'create tm3-iax-4 hash:net family inet hashsize 1024 maxelem 1048576 counters bucketsize 12 initval 0x2',
+      'add tm3-iax-4 198.51.100.7 packets 9 bytes 900',
+      'create tm3-ssh-4 hash:net family inet hashsize 1024 maxelem 1048576 counters bucketsize 12 initval 0x7',
+      'add tm3-ssh-4 203.0.113.9 packets 0 bytes 0',
+      'create tm3-known-4 hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x8',
+      'add tm3-known-4 192.0.2.10',
+      'create tm3-knock-4 hash:ip family inet hashsize 1024 maxelem 65536 timeout 60 bucketsize 12 initval 0x5',
+      'add tm3-knock-4 203.0.113.5 timeout 30',
+    ].join('\n'));
+    const plain = (m: Map<string, Map<string, unknown>>) => Object.fromEntries([...m].map(([k, v]) => [k, Object.fromEntries(v)]));
+    expect(swapScript(swapped, new Set(before.sets.keys()), before.hits)).to.include('add tm3-sip-4.n 192.0.2.10/32 packets 42 bytes 4200\nadd tm3-sip-4.n 192.0.2.30/32\n');
+    expect(plain(countsAfterSwap(sets, swapped, before.hits))).to.deep.equal(plain(after.hits));
+    // nothing swapped: the counters as read
+    expect(plain(countsAfterSwap(sets, [], after.hits))).to.deep.equal(plain(after.hits));
   });
 });
