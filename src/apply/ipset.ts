@@ -14,6 +14,8 @@ export interface SetState {
   lacking: Set<string>;
   /** set -> member CIDR -> counters, for the sets that have them */
   hits: Map<string, Map<string, Hits>>;
+  /** the default timeout of every timed tm3 set, from its create line */
+  timeouts: Map<string, number>;
 }
 
 const cidrOf = (member: string) => (member.includes('/') ? member : `${member}/${member.includes(':') ? 128 : 32}`);
@@ -28,6 +30,7 @@ export function parseSave(stdout: string): SetState {
   const sets = new Map<string, string[]>();
   const lacking = new Set<string>();
   const hits = new Map<string, Map<string, Hits>>();
+  const timeouts = new Map<string, number>();
   // Scanned in place, one line at a time: split() on 60,000 lines of 20,000 entries' sets made
   // half a million short-lived strings, much of a restart's peak memory.
   let members: string[] | undefined;
@@ -49,6 +52,8 @@ export function parseSave(stdout: string): SetState {
       sets.set(name, members);
       current = name;
       if (!w.includes('timeout') && !w.includes('counters') && !isUnionSet(name)) lacking.add(name);
+      const t = w.indexOf('timeout');
+      if (t > 0) timeouts.set(name, Number(w[t + 1]));
       counted = w.includes('counters') ? new Map() : undefined;
       if (counted) hits.set(name, counted);
     } else if (line.startsWith('add ') && s2 > 0) {
@@ -65,7 +70,7 @@ export function parseSave(stdout: string): SetState {
     }
   }
   for (const m of sets.values()) m.sort();
-  return { sets, lacking, hits };
+  return { sets, lacking, hits, timeouts };
 }
 
 /** Members of every tm3 set in the kernel, as canonical CIDRs. */
@@ -196,6 +201,35 @@ export async function banned(set: string, address: string, mayBeMissing: boolean
   if (/is NOT in set/.test(r.stderr)) return false;
   if (mayBeMissing && /set with the given name does not exist/.test(r.stderr)) return false;
   throw new Tm3Error(`ipset could not say whether ${address} is in ${set}: ${r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`}`, 'tm3 restart creates the sets; until then nothing that a ban would stop is granted', 1);
+}
+
+/**
+ * Timed sets whose default timeout in the kernel is not the plan's ([knock] grant_seconds was
+ * changed): each is rebuilt with the new default and swapped in, every live member carried over
+ * with the time it has left (never more than the new default). Left as they were, the failsafe,
+ * which compares whole create lines, would find them "not the set tm3 made" after the ADMIN
+ * SECTION, fail the restart and put empty sets in their place: every live grant gone for a
+ * routine config edit. A grant added between the save and the swap is lost: it fails closed
+ * (the traveller knocks again).
+ */
+export async function retimeSets(plan: SetPlan[], kernel: Map<string, number>): Promise<string[]> {
+  const stale = plan.filter((s) => s.timed && kernel.has(s.name) && kernel.get(s.name) !== (s.timeout ?? 0));
+  if (stale.length === 0) return [];
+  const lines: string[] = [];
+  for (const s of stale) {
+    const side = `${s.name}${SIDE}`;
+    await run('ipset', ['-q', 'destroy', side], { allowFail: true }); // a killed run's leftover
+    const { stdout } = await run('ipset', ['save', s.name]);
+    lines.push(`create ${side} ${setOptions(s)}`);
+    const cap = s.timeout ?? 0;
+    for (const m of stdout.matchAll(/^add \S+ (\S+) timeout (\d+)/gm)) {
+      const left = Number(m[2]);
+      if (left > 0) lines.push(`add ${side} ${m[1]} timeout ${cap > 0 ? Math.min(left, cap) : left}`);
+    }
+    lines.push(`swap ${side} ${s.name}`, `destroy ${side}`);
+  }
+  await run('ipset', ['restore'], { input: `${lines.join('\n')}\n` });
+  return stale.map((s) => s.name);
 }
 
 /** A knock grant: the kernel removes it after `seconds`; a repeated knock renews it. */

@@ -2,7 +2,7 @@ import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
 import type { Cut } from '../plan/reach.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, fillSideSets, swapInSideSets, dropSideSets, type SetState } from '../apply/ipset.js';
+import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, fillSideSets, swapInSideSets, dropSideSets, retimeSets, type SetState } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
@@ -92,6 +92,8 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: 
   }
   const carried = await filling.catch(async (err) => { await dropSideSets(changed); throw err; });
   await swapInSideSets(changed);
+  // a changed [knock] grant_seconds: the timed sets take the new default, live grants kept
+  await retimeSets(sets, read.timeouts);
   await restoreRules(4, v4);
   await restoreRules(6, v6);
   const planned = new Set(sets.map((s) => s.name));

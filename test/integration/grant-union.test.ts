@@ -124,4 +124,27 @@ describe('the grant union in the stranger\'s shortcut (lab)', function () {
     expect(Object.keys(await holding(carol.v4))).to.deep.equal(['tm3-granted-4']);
     await expectOnly(lab, carol, 6, ['tcp/22', ...SIP]);
   });
+
+  // Found by a red-team run: the failsafe compares whole create lines, so a timed set left with
+  // the old default timeout failed the restart (blaming the ADMIN SECTION) and was replaced by an
+  // empty one: every live grant gone for a routine config edit.
+  it('a changed [knock] grant_seconds, lowered then raised: restart exits 0, the timed sets take the new default, live grants keep working (cut to a lowered default), the failsafe agrees', async () => {
+    const failsafe = `${lab.root}/usr/local/sbin/tm3-failsafe`;
+    const creates = async () => (await ipset(['save'])).stdout.split('\n').filter((l) => /^create tm3-(knock|granted)-/.test(l));
+    for (const [seconds, maxLeft] of [[30, 30], [600, GRANT]] as const) {
+      lab.writeConfig(`grant_seconds = ${seconds}\nservices = ssh,sip\n`);
+      await ok(['restart']);
+      const heads = await creates();
+      expect(heads.length).to.be.greaterThan(4);
+      for (const c of heads) expect(c).to.match(new RegExp(` timeout ${seconds}(?: |$)`));
+      await expectOnly(lab, carol, 6, ['tcp/22', ...SIP]);
+      const left = await holding(carol.v6);
+      expect(Object.keys(left).sort()).to.deep.equal(['tm3-granted-6', 'tm3-knock-6']);
+      for (const t of Object.values(left)) expect(t).to.be.within(1, maxLeft);
+      const check = await lab.exec(lab.server.ns, 'sh', [failsafe, 'check'], { reject: false });
+      expect(check.exitCode, `${check.stdout}${check.stderr}`).to.equal(0);
+    }
+    lab.writeConfig(`grant_seconds = ${GRANT}\nservices = ssh,sip\n`);
+    await ok(['restart']);
+  });
 });
