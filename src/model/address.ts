@@ -119,16 +119,8 @@ function canonicalV6(text: string, end: number): number[] | undefined {
     for (let k = 0; k < gap; k++) p[k] = GROUPS[k];
     for (let k = gap; k < n; k++) p[k + run] = GROUPS[k];
   }
-  // where formatV6 would put "::": the first longest run of two or more zero groups
-  let best = -1;
-  let bestLen = 1;
-  for (let k = 0; k < 8;) {
-    if (p[k] !== 0) { k++; continue; }
-    let j = k;
-    while (j < 8 && p[j] === 0) j++;
-    if (j - k > bestLen) { best = k; bestLen = j - k; }
-    k = j;
-  }
+  // where formatV6 would put "::"
+  const [best, bestLen] = longestZeroRun(p);
   if (gap < 0) return best === -1 ? p : undefined;
   return best === gap && bestLen === 8 - n ? p : undefined;
 }
@@ -266,8 +258,8 @@ export function plainV6Parts(text: string): number[] | undefined {
 
 const isMapped = (p: number[]) => p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0xffff;
 
-/** RFC 5952 text, as ipaddr.js toString() prints it: the first longest run of two or more zero groups is "::". */
-export function formatV6(p: number[]): string {
+/** Start and length of the first longest run of two or more zero groups (RFC 5952's "::"); -1 when none. */
+function longestZeroRun(p: number[]): [number, number] {
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
@@ -277,6 +269,12 @@ export function formatV6(p: number[]): string {
     if (j - i > bestLen) { best = i; bestLen = j - i; }
     i = j;
   }
+  return [best, bestLen];
+}
+
+/** RFC 5952 text, as ipaddr.js toString() prints it: the first longest run of two or more zero groups is "::". */
+export function formatV6(p: number[]): string {
+  const [best, bestLen] = longestZeroRun(p);
   const hex = (a: number, b: number) => p.slice(a, b).map((x) => x.toString(16)).join(':');
   return best === -1 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }
