@@ -148,9 +148,15 @@ describe('revocation: access ends at once, established flows included (lab)', fu
     // the keeper (whitelisted for sip) sends from a socket it closes at once: the server's echo
     // finds the port closed, and the keeper's kernel answers with ICMP port unreachable
     const once = `const s=require('dgram').createSocket('udp4');s.send('x',5060,'${lab.server.v4}',()=>s.close())`;
-    for (let i = 0; i < 3; i++) await lab.exec(keeper.ns, process.execPath, ['-e', once]);
-    await sleep(500);
-    const after = await icmpAccepted();
+    // The keeper's kernel rate-limits its ICMP errors per peer, and the flows of the tests above
+    // spent that budget; an echo can also beat the close. Neither is what this test is about.
+    await lab.exec(keeper.ns, 'sysctl', ['-qw', 'net.ipv4.icmp_ratelimit=0']);
+    let after = before;
+    for (let i = 0; i < 10 && after === before; i++) {
+      await lab.exec(keeper.ns, process.execPath, ['-e', once]);
+      await sleep(200);
+      after = await icmpAccepted();
+    }
     console.log(`      RELATED ICMP accepted: ${after - before}`);
     expect(after - before).to.be.at.least(1);
   });
