@@ -40,12 +40,12 @@ export async function restartUnit(unit: string): Promise<{ active: boolean; stat
 
 /**
  * The admin's iptables-custom: failures are reported, never fatal (the original's promise).
- * `setsLoaded`: the caller has just brought every set to the plan, so the script skips reloading them.
+ * `loaded`: the caller has just brought every set and both rule files to the plan, so the script skips reloading them.
  */
-export async function runCustomScript(file: string, setsLoaded = false): Promise<{ ok: boolean; output: string; failures: AdminFailure[] }> {
+export async function runCustomScript(file: string, loaded = false): Promise<{ ok: boolean; output: string; failures: AdminFailure[] }> {
   // The file itself, as the boot runs it, traced (see admin-trace.ts): nothing is added to its text.
   const token = `tm3-admin-${randomBytes(8).toString('hex')}`;
-  const env: Record<string, string> = { PS4: `${token} `, ...(setsLoaded ? { TM3_SETS_LOADED: '1' } : {}) };
+  const env: Record<string, string> = { PS4: `${token} `, ...(loaded ? { TM3_LOADED: '1' } : {}) };
   const r = await run('sh', ['-x', file], { allowFail: true, timeoutMs: 300_000, env });
   const script = await fs.promises.readFile(file, 'utf8').catch(() => '');
   const { failures, output } = parseTrace(script, r.stderr, token);
