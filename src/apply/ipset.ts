@@ -1,6 +1,6 @@
 import { run } from './run.js';
 import { Tm3Error } from '../model/errors.js';
-import { setOptions, SET_PREFIX, isUnionSet, type SetPlan } from '../plan/sets.js';
+import { setOptions, SET_PREFIX, isUnionSet, KNOCK_SET_RE, type SetPlan } from '../plan/sets.js';
 
 const SIDE = '.n';
 
@@ -16,6 +16,10 @@ export interface SetState {
   hits: Map<string, Map<string, Hits>>;
   /** the default timeout of every timed tm3 set, from its create line */
   timeouts: Map<string, number>;
+  /** knock set -> member as the kernel prints it -> seconds left (0: none): the live grants */
+  grants: Map<string, Map<string, number>>;
+  /** side sets (NAME.n) a killed run left behind */
+  sides: Set<string>;
 }
 
 const cidrOf = (member: string) => (member.includes('/') ? member : `${member}/${member.includes(':') ? 128 : 32}`);
@@ -31,10 +35,13 @@ export function parseSave(stdout: string): SetState {
   const lacking = new Set<string>();
   const hits = new Map<string, Map<string, Hits>>();
   const timeouts = new Map<string, number>();
+  const grants = new Map<string, Map<string, number>>();
+  const sides = new Set<string>();
   // Scanned in place, one line at a time: split() on 60,000 lines of 20,000 entries' sets made
   // half a million short-lived strings, much of a restart's peak memory.
   let members: string[] | undefined;
   let counted: Map<string, Hits> | undefined;
+  let left: Map<string, number> | undefined;
   let current = '';
   for (let at = 0; at < stdout.length;) {
     let end = stdout.indexOf('\n', at);
@@ -45,7 +52,11 @@ export function parseSave(stdout: string): SetState {
     if (s1 < 0) continue;
     const s2 = line.indexOf(' ', s1 + 1);
     const name = line.slice(s1 + 1, s2 < 0 ? line.length : s2);
-    if (!name.startsWith(SET_PREFIX) || name.endsWith(SIDE)) continue;
+    if (!name.startsWith(SET_PREFIX)) continue;
+    if (name.endsWith(SIDE)) {
+      if (line.startsWith('create ')) sides.add(name);
+      continue;
+    }
     if (line.startsWith('create ')) {
       const w = line.split(' ');
       members = [];
@@ -56,12 +67,16 @@ export function parseSave(stdout: string): SetState {
       if (t > 0) timeouts.set(name, Number(w[t + 1]));
       counted = w.includes('counters') ? new Map() : undefined;
       if (counted) hits.set(name, counted);
+      left = KNOCK_SET_RE.test(name) ? new Map() : undefined;
+      if (left) grants.set(name, left);
     } else if (line.startsWith('add ') && s2 > 0) {
       // ipset save lists each set's members right after its create line
-      if (name !== current) { members = sets.get(name); counted = hits.get(name); current = name; }
+      if (name !== current) { members = sets.get(name); counted = hits.get(name); left = grants.get(name); current = name; }
       const s3 = line.indexOf(' ', s2 + 1);
-      const cidr = cidrOf(line.slice(s2 + 1, s3 < 0 ? line.length : s3));
+      const member = line.slice(s2 + 1, s3 < 0 ? line.length : s3);
+      const cidr = cidrOf(member);
       members?.push(cidr);
+      if (left) left.set(member, s3 > 0 && line.startsWith(' timeout ', s3) ? Number(line.slice(s3 + 9, (line.indexOf(' ', s3 + 9) + 1 || line.length + 1) - 1)) : 0);
       if (counted && s3 > 0) {
         const p = line.indexOf(' packets ', s3);
         const b = line.indexOf(' bytes ', s3);
@@ -70,7 +85,7 @@ export function parseSave(stdout: string): SetState {
     }
   }
   for (const m of sets.values()) m.sort();
-  return { sets, lacking, hits, timeouts };
+  return { sets, lacking, hits, timeouts, grants, sides };
 }
 
 /** Members of every tm3 set in the kernel, as canonical CIDRs. */
@@ -142,11 +157,13 @@ async function clearSideSets(sets: SetPlan[]): Promise<Map<string, Map<string, H
  * set changes; swapInSideSets then swaps them all in, or dropSideSets throws them away. A killed
  * run leaves side sets only, which the next swap clears. Returns the counters carried over.
  */
-export async function fillSideSets(sets: SetPlan[], existing: Set<string>): Promise<Map<string, Map<string, Hits>> | undefined> {
+export async function fillSideSets(sets: SetPlan[], read: SetState): Promise<Map<string, Map<string, Hits>> | undefined> {
   if (sets.length === 0) return undefined;
-  const hits = await clearSideSets(sets);
-  await run('ipset', ['restore'], { input: fillScript(sets, existing, hits) });
-  return hits;
+  // side sets only, from the caller's fresh snapshot: no live set is created or changed here
+  const leftovers = sets.filter((s) => read.sides.has(`${s.name}${SIDE}`));
+  const lines = leftovers.map((s) => `destroy ${s.name}${SIDE}`);
+  await run('ipset', ['restore'], { input: `${lines.join('\n')}${lines.length ? '\n' : ''}${fillScript(sets, new Set(sets.map((s) => s.name)), read.hits)}` });
+  return read.hits;
 }
 
 export async function swapInSideSets(sets: SetPlan[]): Promise<void> {

@@ -1,6 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { run } from '../apply/run.js';
-import { addTimed, removeMembers, raiseTimed } from '../apply/ipset.js';
+import { addTimed, removeMembers, raiseTimed, readSetState, type SetState } from '../apply/ipset.js';
 import { syslog } from '../apply/system.js';
 import { setName, KNOCK, KNOCK_SET_RE, GRANTED } from '../plan/sets.js';
 import type { Access } from '../plan/reach.js';
@@ -18,17 +17,20 @@ export interface Grant { address: string; family: Family; secondsLeft: number; s
 
 /** Every live grant, from the timed knock sets ("add tm3-knock-4 192.0.2.10 timeout 3581"), one per address. */
 export async function liveGrants(): Promise<Grant[]> {
+  // one `ipset save` of everything: a save per knock set was two dozen processes
+  return grantsOf(await readSetState());
+}
+
+/** The live grants in a snapshot of the kernel's sets, longest-lived first. */
+export function grantsOf(state: SetState): Grant[] {
   const byAddress = new Map<string, Grant>();
-  const { stdout: names } = await run('ipset', ['list', '-n'], { allowFail: true });
-  for (const set of names.split('\n').map((n) => n.trim()).filter((n) => KNOCK_SET_RE.test(n))) {
+  for (const [set, members] of state.grants) {
     const family: Family = set.endsWith('-6') ? 6 : 4;
-    const { stdout, exitCode } = await run('ipset', ['save', set], { allowFail: true });
-    if (exitCode !== 0) continue;
-    for (const m of stdout.matchAll(/^add \S+ (\S+)(?: timeout (\d+))?/gm)) {
-      const g = byAddress.get(m[1]) ?? { address: m[1], family, secondsLeft: 0, sets: {} };
-      g.sets[set] = Number(m[2] ?? 0);
-      g.secondsLeft = Math.max(g.secondsLeft, g.sets[set]);
-      byAddress.set(m[1], g);
+    for (const [address, left] of members) {
+      const g = byAddress.get(address) ?? { address, family, secondsLeft: 0, sets: {} };
+      g.sets[set] = left;
+      g.secondsLeft = Math.max(g.secondsLeft, left);
+      byAddress.set(address, g);
     }
   }
   return [...byAddress.values()].sort((a, b) => b.secondsLeft - a.secondsLeft);

@@ -2,7 +2,7 @@ import { planSets, changedSets, type SetPlan } from '../plan/sets.js';
 import type { Cut } from '../plan/reach.js';
 import type { KnockInputs } from '../plan/knock-files.js';
 import { rulesText } from '../plan/files.js';
-import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, fillSideSets, swapInSideSets, dropSideSets, retimeSets, type SetState } from '../apply/ipset.js';
+import { readTm3Sets, readSetState, swapSets, destroySets, createMissingSets, countsAfterSwap, fillSideSets, swapInSideSets, dropSideSets, retimeSets, type SetState, type Hits } from '../apply/ipset.js';
 import { testRules, restoreRules, saveRules } from '../apply/iptables.js';
 import { runCustomScript, hasSystemd, syslog } from '../apply/system.js';
 import type { AdminFailure } from '../plan/admin-trace.js';
@@ -37,60 +37,66 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     // failure, within [dns] timeout_ms), so a migrated or stale name is current after restart.
     const state = { ...loaded, cache: await freshNames(ctx, loaded, dryRun) };
     const sets = planSets(ctx.config, state.entries, state.cache);
-    // A config change under an admin's session (a narrower [firewall] trusted) is refused before
-    // any file or rule changes; a forced one is kept only if confirmed (on a terminal).
-    const adminBody = extractAdminBody(await readText(ctx.paths.custom)) ?? '';
-    const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets, adminBody), state);
-    const undo = cuts.length ? new FileUndo() : undefined;
-    const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
-    const knock = await knockInputs(ctx, dryRun);
-    const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
     const read = await readSetState();
     const { sets: kernel, lacking } = read;
     const changed = changedSets(sets, kernel, lacking);
-    if (dryRun) {
-      const diff = await restartDiff(ctx, sets, rendered, kernel, adminBody);
-      return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
-    }
+    // The changed sets' side sets fill now (at 20,000 entries the kernel's longest job), while
+    // the files are rendered and both rule files tested: side sets are matched by no rule, and
+    // every way out before the swap throws them away.
+    const filling = dryRun ? undefined : fillSideSets(changed, read);
+    filling?.catch(() => undefined); // awaited below, whatever happens meanwhile
     try {
-      return await applyRestart(ctx, sets, read, changed, rendered, knock, cuts, guard);
+      // A config change under an admin's session (a narrower [firewall] trusted) is refused before
+      // any file or rule changes; a forced one is kept only if confirmed (on a terminal).
+      const adminBody = extractAdminBody(await readText(ctx.paths.custom)) ?? '';
+      const cuts = dryRun ? [] : await guardLockout(ctx, guard, 'this restart', (now) => plannedAccess(ctx, now, sets, adminBody), state);
+      const undo = cuts.length ? new FileUndo() : undefined;
+      const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
+      const knock = await knockInputs(ctx, dryRun);
+      const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
+      if (!filling) {
+        const diff = await restartDiff(ctx, sets, rendered, kernel, adminBody);
+        return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
+      }
+      try {
+        return await applyRestart(ctx, sets, read, changed, filling, rendered, knock, cuts, guard);
+      } catch (err) {
+        if (undo && before) {
+          await undo.rollback();
+          await swapSets(sets.map((s) => ({ ...s, members: before.sets.get(s.name) ?? [] })), new Set((await readTm3Sets()).keys())).catch(() => undefined);
+          await restoreRules(4, before.v4).catch(() => undefined);
+          await restoreRules(6, before.v6).catch(() => undefined);
+        }
+        throw err;
+      }
     } catch (err) {
-      if (undo && before) {
-        await undo.rollback();
-        await swapSets(sets.map((s) => ({ ...s, members: before.sets.get(s.name) ?? [] })), new Set((await readTm3Sets()).keys())).catch(() => undefined);
-        await restoreRules(4, before.v4).catch(() => undefined);
-        await restoreRules(6, before.v6).catch(() => undefined);
+      // refused or failed before its swap: the side sets go (after it, they are gone already)
+      if (filling) {
+        await filling.catch(() => undefined);
+        await dropSideSets(changed);
       }
       throw err;
     }
   }, { dryRun });
 }
 
-async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: SetPlan[], rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
+async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: SetPlan[], filling: Promise<Map<string, Map<string, Hits>> | undefined>, rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
   // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
   const kernel = read.sets;
   const existing = new Set(kernel.keys());
   for (const n of await createMissingSets(sets, existing)) existing.add(n);
   // the rules below let only the grant union's members reach the grant rules: a union just
   // created (an upgrade, a repair) gets the grants already live first
-  if (ctx.config.knock.enabled) await (await import('./grants.js')).fillGrantUnion();
-  // The changed sets' side sets are filled (at 20,000 entries the kernel's longest job) while the
-  // rule files are rendered and both tested: nothing live changes until both pass, and a refusal
-  // throws the side sets away.
-  const filling = fillSideSets(changed, existing);
-  filling.catch(() => undefined); // awaited below, whatever the tests do
-  let v4: string, v6: string;
-  try {
-    v4 = rulesText(ctx.config, 4);
-    v6 = rulesText(ctx.config, 6);
-    await testRules(4, v4);
-    await testRules(6, v6);
-  } catch (err) {
-    await filling.catch(() => undefined);
-    await dropSideSets(changed);
-    throw err;
+  // (from the snapshot read above: a grant made since then went into the union with its set)
+  if (ctx.config.knock.enabled) {
+    const { fillGrantUnion, grantsOf } = await import('./grants.js');
+    await fillGrantUnion(grantsOf(read));
   }
-  const carried = await filling.catch(async (err) => { await dropSideSets(changed); throw err; });
+  const v4 = rulesText(ctx.config, 4);
+  const v6 = rulesText(ctx.config, 6);
+  await testRules(4, v4);
+  await testRules(6, v6);
+  const carried = await filling;
   await swapInSideSets(changed);
   // a changed [knock] grant_seconds: the timed sets take the new default, live grants kept
   await retimeSets(sets, read.timeouts);
@@ -101,13 +107,9 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: 
   const counts = countsAfterSwap(sets, changed, carried ?? read.hits);
 
   const fail2ban = await fail2banStep(ctx);
-  // The sets were swapped to the plan above: the script's own reload would only repeat it.
-  const customRun = runCustomScript(ctx.paths.custom, true);
-  // Sets converted to counters just now start being counted here. Recorded while the script's
-  // child runs: at 20,000 entries that is tens of milliseconds of our own work (and an fsync)
-  // that no longer add to the wait. The counts are the swap's, taken before the script, as before.
-  await recordUsage(ctx.paths, counts).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
-  const custom = await customRun;
+  // The sets were swapped and both rule files restored above: the script's own reload of them
+  // would only repeat it (ensureClosed checks the result below).
+  const custom = await runCustomScript(ctx.paths.custom, true);
   if (!custom.ok) ctx.out.warn(`iptables-custom reported errors (the rules that worked are in force):\n${custom.output}`);
   // each failing line of the admin's own, named with its error, on screen and in the log
   const shown = ctx.paths.inServer(ctx.paths.custom);
@@ -120,8 +122,16 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: 
   // personal SPA (issue 18): fwknopd on the people's stanzas, stopped when there are none
   await (await import('./people.js')).applyPeople(ctx).catch((e: Error) => ctx.out.warn(`fwknopd: ${e.message}`));
 
+  // Sets converted to counters just now start being counted here. Recorded while the failsafe's
+  // child checks the kernel: at 20,000 entries that is tens of milliseconds of our own work (and
+  // an fsync) that no longer add to the wait. The counts are the swap's, taken before the script.
+  const usage = recordUsage(ctx.paths, counts).catch((e: Error) => ctx.out.warn(`hit counters not recorded: ${e.message}`));
   // Last, whatever the ADMIN SECTION did: closed again, loudly, or this restart fails.
-  await ensureClosed(ctx, true);
+  try {
+    await ensureClosed(ctx, true);
+  } finally {
+    await usage;
+  }
   await confirmForced(ctx, cuts, guard);
   return { written: rendered.written, backups: rendered.backups, swapped: changed.map((s) => s.name), fail2ban, custom: !custom.ok ? 'errors' : custom.failures.length ? `${custom.failures.length} ADMIN SECTION line(s) failed` : 'ok', knockd, adminFailures: custom.failures };
 }

@@ -14,8 +14,15 @@ export async function readUsage(paths: Paths): Promise<Usage | undefined> {
     if (typeof u?.since !== 'string' || Number.isNaN(Date.parse(u.since)) || !u.members || typeof u.members !== 'object') return undefined;
     // only well-formed records: a bad one is as if never seen
     const members: Usage['members'] = {};
+    // most members share a handful of times (one per look): each distinct one is parsed once
+    const dates = new Map<string, boolean>();
+    const isDate = (t: string) => {
+      let ok = dates.get(t);
+      if (ok === undefined) dates.set(t, (ok = !Number.isNaN(Date.parse(t))));
+      return ok;
+    };
     for (const [k, v] of Object.entries(u.members)) {
-      if (v && Number.isSafeInteger(v.packets) && (v.usedAt === null || (typeof v.usedAt === 'string' && !Number.isNaN(Date.parse(v.usedAt))))) members[k] = { packets: v.packets, usedAt: v.usedAt };
+      if (v && Number.isSafeInteger(v.packets) && (v.usedAt === null || (typeof v.usedAt === 'string' && isDate(v.usedAt)))) members[k] = { packets: v.packets, usedAt: v.usedAt };
     }
     return { since: u.since, members };
   } catch { return undefined; }
