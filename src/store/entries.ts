@@ -6,7 +6,7 @@ import type { Catalog } from '../model/services.js';
 import { Tm3Error, InputError } from '../model/errors.js';
 import { writeAtomic, removeFile, OWNERS } from './files.js';
 import type { Paths } from './paths.js';
-import { loadIndex, saveIndex, statKey, settledMs, reviveRow, toRow, ServiceLists, type Row } from './entry-index.js';
+import { loadIndex, saveIndex, statKey, sameStat, settledMs, reviveRow, toRow, ServiceLists, type Row } from './entry-index.js';
 
 export interface StoreRead {
   entries: Entry[];
@@ -49,7 +49,7 @@ export async function readEntries(paths: Paths, catalog: Catalog, opts: { index?
     if (rec) {
       const st = lstatSync(file, { throwIfNoEntry: false });
       // the checks readEntryFile makes, again: a record is only ever made for a file that passed them
-      const cached = st && st.isFile() && OWNERS.has(st.uid) && !(st.mode & 0o022) && st.size <= MAX_ENTRY && statKey(st) === rec[1] ? reviveRow(rec, services) : undefined;
+      const cached = st && st.isFile() && OWNERS.has(st.uid) && !(st.mode & 0o022) && st.size <= MAX_ENTRY && sameStat(st, rec[1]) ? reviveRow(rec, services) : undefined;
       if (cached) {
         entries.push(cached);
         kept.push(rec);

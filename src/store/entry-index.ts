@@ -19,8 +19,8 @@ import { VERSION } from '../version.js';
 import { writeAtomic } from './files.js';
 import type { Paths } from './paths.js';
 
-// 2: the stat key's times are Node's mtimeMs/ctimeMs (1: nanoseconds from a BigInt stat)
-const FORMAT = 2;
+// 3: the stat key as seven numbers (2: one string of them; 1: nanoseconds from a BigInt stat)
+const FORMAT = 3;
 const MAX_INDEX = 64 * 1024 * 1024;
 /**
  * How old a file's ctime must be, when the read began, for its entry to be recorded: longer than
@@ -31,15 +31,18 @@ const MAX_INDEX = 64 * 1024 * 1024;
 export const settledMs = (ctimeMs: number): number => (ctimeMs % 1000 === 0 ? 3000 : 100);
 
 /**
- * dev, ino, size, mode, uid, mtimeMs, ctimeMs, as decimal text, from a plain (number) stat: a
- * BigInt stat of 5,000 files cost a `tm3 list` about a fifth of its time. A time in milliseconds
- * as a double resolves about a quarter of a microsecond today, not a nanosecond, and that is
- * enough: a record is only made for a file whose ctime was SETTLED old when the read began, so
- * any later change to it stamps a ctime at least that much (100 ms) newer than the recorded one.
- * An inode number past 2^53 loses its last bits as a number; ctime still tells a new file apart.
+ * dev, ino, size, mode, uid, mtimeMs, ctimeMs, from a plain (number) stat: a BigInt stat of 5,000
+ * files cost a `tm3 list` about a fifth of its time, and text made of them (each time printed as
+ * a decimal) most of what was left of checking 20,000 records. A time in milliseconds as a double
+ * resolves about a quarter of a microsecond today, not a nanosecond, and that is enough: a record
+ * is only made for a file whose ctime was SETTLED old when the read began, so any later change to
+ * it stamps a ctime at least that much (100 ms) newer than the recorded one. JSON carries a
+ * double exactly. An inode number past 2^53 loses its last bits; ctime still tells a new file apart.
  */
-export type StatKey = string;
-export const statKey = (st: Stats): StatKey => `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.uid}:${st.mtimeMs}:${st.ctimeMs}`;
+export type StatKey = [number, number, number, number, number, number, number];
+export const statKey = (st: Stats): StatKey => [st.dev, st.ino, st.size, st.mode, st.uid, st.mtimeMs, st.ctimeMs];
+/** Whether a file's lstat is the one its record was made from, field for field. */
+export const sameStat = (st: Stats, k: StatKey): boolean => st.ctimeMs === k[6] && st.ino === k[1] && st.mtimeMs === k[5] && st.size === k[2] && st.dev === k[0] && st.mode === k[3] && st.uid === k[4];
 
 /**
  * One entry file's record, in arrays of plain strings: JSON.parse reads 5,000 of them in a few
@@ -66,7 +69,7 @@ let writesAllowed = true;
 export function disableIndexWrites(): void { writesAllowed = false; }
 
 const isRoot = () => process.geteuid?.() === 0;
-const STAT_KEY_RE = /^\d+(?::\d+){4}(?::[0-9.e+-]+){2}$/;
+const isStatKey = (k: unknown): k is StatKey => Array.isArray(k) && k.length === 7 && k.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 
 /**
  * The index's records by entry name, or an empty map when there is none or it cannot be trusted.
@@ -106,7 +109,7 @@ export function loadIndex(paths: Paths, catalog: Catalog): Map<string, Row> {
   if (!d || typeof d !== 'object' || d.format !== FORMAT || d.version !== VERSION || d.dir !== paths.storeDir || d.services !== servicesKey(catalog)) return out;
   if (!Array.isArray(d.rows)) return out;
   for (const row of d.rows) {
-    if (!Array.isArray(row) || row.length !== 10 || typeof row[0] !== 'string' || typeof row[1] !== 'string' || !STAT_KEY_RE.test(row[1])) continue;
+    if (!Array.isArray(row) || row.length !== 10 || typeof row[0] !== 'string' || !isStatKey(row[1])) continue;
     out.set(row[0], row as Row);
   }
   return out;

@@ -141,16 +141,16 @@ describe('entry index', function () {
     // the control: a record whose key matches is believed (so the cases below prove something)
     tamper('e0');
     expect(await addressOf('e0')).to.equal('203.0.113.66/32');
-    // the key is dev:ino:size:mode:uid:mtimeMs:ctimeMs; each field off by one, the times by a
-    // microsecond (as a double they resolve about a quarter of one)
+    // the key is [dev, ino, size, mode, uid, mtimeMs, ctimeMs]; each field off by one, the times
+    // by a microsecond (as a double they resolve about a quarter of one)
     for (let field = 0; field < 7; field++) {
       const d = tamper('e0');
       const row = d.rows.find((r) => r[0] === 'e0')!;
-      const parts = row[1].split(':');
+      const parts = [...row[1]] as typeof row[1];
       const was = parts[field];
-      parts[field] = String(field < 5 ? BigInt(was) + 1n : Number(was) + 0.001);
+      parts[field] = field < 5 ? was + 1 : was + 0.001;
       expect(parts[field], `field ${field}`).to.not.equal(was);
-      row[1] = parts.join(':');
+      row[1] = parts;
       writeIndex(d);
       expect(await addressOf('e0'), `field ${field}`).to.equal('198.51.100.0/32');
       await settle();
@@ -196,7 +196,7 @@ describe('entry index', function () {
     const d = readIndex();
     for (const n of ['shared', 'other']) {
       const st = fs.lstatSync(file(n));
-      const key = `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.uid}:${st.mtimeMs}:${st.ctimeMs}`;
+      const key: [number, number, number, number, number, number, number] = [st.dev, st.ino, st.size, st.mode, st.uid, st.mtimeMs, st.ctimeMs];
       d.rows = d.rows.filter((r) => r[0] !== n);
       d.rows.push([n, key, 'a', '203.0.113.9/32', 'all', 'admin', '', '', 0, '']);
     }
@@ -218,6 +218,7 @@ describe('entry index', function () {
       ['another tm3 version', (d) => writeIndex({ ...d, version: '0.0.1' })],
       ['another service catalog', (d) => writeIndex({ ...d, services: `${d.services},extra` })],
       ['another format (1: the BigInt nanosecond keys before)', (d) => writeIndex({ ...d, format: 1 })],
+      ['the format before, its keys as text', (d) => writeIndex({ ...d, format: 2, rows: d.rows.map((r) => [r[0], r[1].join(':'), ...r.slice(2)]) } as unknown as typeof d)],
     ];
     for (const [what, plant] of hostile) {
       it(what, async () => {
@@ -276,6 +277,8 @@ describe('entry index', function () {
       ['a host with spaces', ['a', 'KEY', 'h', 'evil host', 'sip', 'admin', '', '', 0, '']],
       ['a number for a name', [7, 'KEY', 'a', '203.0.113.66/32', 'sip', 'admin', '', '', 0, '']],
       ['too short', ['a', 'KEY', 'a', '203.0.113.66/32']],
+      ['a key as text', ['a', 'TEXTKEY', 'a', '203.0.113.66/32', 'sip', 'admin', '', '', 0, '']],
+      ['a key one field short', ['a', 'SHORTKEY', 'a', '203.0.113.66/32', 'sip', 'admin', '', '', 0, '']],
       ['an object', { 0: 'a', 1: 'KEY' } as unknown as unknown[]],
     ];
     for (const [what, row] of rows) {
@@ -286,7 +289,7 @@ describe('entry index', function () {
         await cached();
         const d = readIndex();
         const key = d.rows[0][1];
-        (d as unknown as { rows: unknown[] }).rows = [Array.isArray(row) ? row.map((x) => (x === 'KEY' ? key : x)) : row];
+        (d as unknown as { rows: unknown[] }).rows = [Array.isArray(row) ? row.map((x) => (x === 'KEY' ? key : x === 'TEXTKEY' ? key.join(':') : x === 'SHORTKEY' ? key.slice(0, 6) : x)) : row];
         writeIndex(d);
         expect(await cached()).to.deep.equal(want);
       });
