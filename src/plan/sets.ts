@@ -63,11 +63,18 @@ export function entryAddresses(entry: Entry, cache: Cache): string[] {
 /** Every set for every service and family, empty ones too, because the rules refer to them all. */
 export function planSets(config: Config, entries: Entry[], cache: Cache): SetPlan[] {
   const members = new Map<string, Set<string>>();
-  for (const svc of serviceNames(config)) for (const fam of [4, 6] as Family[]) members.set(setName(svc, fam), new Set());
+  // each service's two sets, looked up once: not a set name built per entry, address and service
+  const bySvc = new Map<string, [Set<string>, Set<string>]>();
+  for (const svc of serviceNames(config)) {
+    const pair: [Set<string>, Set<string>] = [new Set(), new Set()];
+    members.set(setName(svc, 4), pair[0]);
+    members.set(setName(svc, 6), pair[1]);
+    bySvc.set(svc, pair);
+  }
   for (const entry of entries) {
     for (const cidr of entryAddresses(entry, cache)) {
-      const fam: Family = cidr.includes(':') ? 6 : 4;
-      for (const svc of entry.services) members.get(setName(svc, fam))?.add(cidr);
+      const six = cidr.includes(':') ? 1 : 0;
+      for (const svc of entry.services) bySvc.get(svc)?.[six].add(cidr);
     }
   }
   const sets: SetPlan[] = [...members].map(([name, m]) => ({ name, family: name.endsWith('-6') ? 6 : 4, members: [...m].sort() }));
