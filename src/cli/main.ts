@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { handleError } from './errors.js';
 import { VERSION } from '../version.js';
 import { makeContext, type Ctx, type GlobalOpts } from './context.js';
-import { errorLine } from './output.js';
+import { errorLine, writeOut } from './output.js';
 import { modulesFor } from './command-table.js';
 
 const program = new Command('tm3')
@@ -14,7 +14,8 @@ const program = new Command('tm3')
   .exitOverride();
 
 // Commander's own errors (unknown command, missing argument) in tm3's one-line form.
-const oneLine = { outputError: (text: string) => process.stderr.write(`${errorLine(text.replace(/^error: /, '').trim(), 'see tm3 --help, or tm3 COMMAND --help')}\n`) };
+// Help goes through writeOut, as everything tm3 prints does (a reader gone is not an error).
+const oneLine = { writeOut, outputError: (text: string) => process.stderr.write(`${errorLine(text.replace(/^error: /, '').trim(), 'see tm3 --help, or tm3 COMMAND --help')}\n`) };
 program.configureOutput(oneLine);
 
 // Each command imports its work inside its action (await import), so a command loads only what it
@@ -29,9 +30,6 @@ program.hook('preAction', async (_p, action) => {
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 // `tm3 add-ip x 198.51.100.9 sip` must not quietly whitelist every port: extra words are an error.
 for (const c of everyCommand(program).slice(1)) c.exitOverride().configureOutput(oneLine).allowExcessArguments(false);
-
-// `tm3 list | head`: a reader that went away is not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 
 try {
   await program.parseAsync(process.argv);

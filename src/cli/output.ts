@@ -1,10 +1,35 @@
+import { writeSync } from 'node:fs';
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+let readerGone = false;
+
+/**
+ * Text to stdout, straight to its descriptor: process.stdout's stream costs every command about
+ * 10 ms to load (net, tty), and on Linux it writes pipes, files and terminals synchronously anyway.
+ * A reader that went away (tm3 list | head) is not an error: the rest is dropped and the command
+ * goes on to its end (a restart must not stop halfway because nobody reads its report).
+ */
+export function writeOut(text: string): void {
+  const buf = Buffer.from(text);
+  for (let at = 0; at < buf.length && !readerGone;) {
+    try {
+      at += writeSync(1, buf, at);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') readerGone = true;
+      else if (code === 'EAGAIN') Atomics.wait(PAUSE, 0, 0, 5); // a non-blocking pipe, full: wait for the reader
+      else throw e;
+    }
+  }
+}
+
 const useColor = (s: NodeJS.WriteStream) => Boolean(s.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 const paint = (s: NodeJS.WriteStream, code: string, text: string) => (useColor(s) ? `\x1b[${code}m${text}\x1b[0m` : text);
 
 /** Everything tm3 says to a person. Warnings and progress go to stderr; colour only on a TTY. */
 export class Output {
   constructor(readonly quiet = false) {}
-  line(text = '') { process.stdout.write(`${text}\n`); }
+  line(text = '') { writeOut(`${text}\n`); }
   info(text: string) { if (!this.quiet) this.line(text); }
   ok(text: string) { if (!this.quiet) this.line(paint(process.stdout, '32', text)); }
   warn(text: string) { process.stderr.write(`${paint(process.stderr, '33', `tm3: warning: ${text}`)}\n`); }
