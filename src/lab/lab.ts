@@ -23,6 +23,25 @@ export interface SinkPacket { t: number; src: string; proto: 'tcp' | 'udp'; port
 const sh = (cmd: string, args: string[], opts: { input?: string; reject?: boolean } = {}) =>
   execa(cmd, args, { reject: opts.reject ?? true, input: opts.input, env: { LC_ALL: 'C' } });
 
+const STUCK_MS = 60_000;
+
+/** A process and its children, each with its state and where in the kernel it waits. */
+export function stuckReport(pid: number | undefined, what: string): string {
+  const lines = [`lab: ${what} is still running after ${STUCK_MS / 1000} s; where each of its processes waits:`];
+  const read = (f: string) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
+  const walk = (p: number, depth: number) => {
+    if (depth > 6) return;
+    const state = /^State:\s*(.*)$/m.exec(read(`/proc/${p}/status`))?.[1] ?? 'gone';
+    const cmd = read(`/proc/${p}/cmdline`).split('\0').join(' ').trim().slice(0, 160);
+    const stack = read(`/proc/${p}/stack`).split('\n').slice(0, 4).map((l) => l.replace(/^\[<[0-9a-f]+>\] /, '')).filter(Boolean).join(' < ');
+    lines.push(`${'  '.repeat(depth + 1)}${p} ${state} wchan=${read(`/proc/${p}/wchan`) || '?'} ${stack ? `[${stack}] ` : ''}${cmd}`);
+    const kids = fs.existsSync(`/proc/${p}/task`) ? fs.readdirSync(`/proc/${p}/task`).flatMap((t) => read(`/proc/${p}/task/${t}/children`).split(' ').filter(Boolean)) : [];
+    for (const k of new Set(kids)) walk(Number(k), depth + 1);
+  };
+  if (pid) walk(pid, 0);
+  return `${lines.join('\n')}\n`;
+}
+
 /** Namespaces left by a lab whose process died (kill -9, a crashed CI job). */
 export async function removeStaleLabs(): Promise<void> {
   const { stdout } = await sh('ip', ['netns', 'list'], { reject: false });
@@ -137,9 +156,15 @@ export class Lab {
 
   /** tm3 on the lab server, with the lab root. `detached`: its own process group, for kill -9 tests. */
   tm3(args: string[], opts: { env?: Record<string, string>; input?: string; detached?: boolean } = {}) {
-    return execa('ip', ['netns', 'exec', this.server.ns, process.execPath, CLI, '--root', this.root, ...args], {
+    const p = execa('ip', ['netns', 'exec', this.server.ns, process.execPath, CLI, '--root', this.root, ...args], {
       reject: false, input: opts.input ?? '', env: { TM3_NO_SYSLOG: '1', LC_ALL: 'C', ...opts.env }, detached: opts.detached,
     });
+    // A call still running after a minute says where it waits (once seen in CI: a 180 s
+    // `provider list`, never reproduced). Nothing is killed: the test's own timeout decides.
+    const timer = setTimeout(() => process.stderr.write(stuckReport(p.pid, `tm3 ${args.join(' ')}`)), STUCK_MS);
+    timer.unref();
+    p.then(() => clearTimeout(timer), () => clearTimeout(timer));
+    return p;
   }
 
   /** Start a long-running process in a namespace; destroy() stops it. */
