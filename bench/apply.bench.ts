@@ -8,7 +8,7 @@ import { writeBulkEntries, originalScript } from '../src/lab/bulk.js';
 import { median, type Section } from './report.js';
 
 const SIZES = (process.env.TM3_BENCH_SIZES ?? '0,2000,20000').split(',').map(Number);
-const RUNS = 5;
+const RUNS = 7;
 
 const ruleCount = async (lab: Lab, chain?: string) =>
   (await lab.exec(lab.server.ns, 'ip6tables', ['-S', ...(chain ? [chain] : [])])).stdout.split('\n').filter((l) => l.startsWith('-A')).length;
