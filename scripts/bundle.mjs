@@ -6,7 +6,8 @@
 // ('../../templates/') still find the package; src/version.ts and src/tm3-command.ts allow for
 // the one-folder-up files. The installer (dist/installer/) stays as tsc builds it.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, readFileSync } from 'node:fs';
+import { readdirSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
 
 const out = process.argv[2] ?? 'dist/cli';
 for (const f of readdirSync(out)) if (/^chunk-[A-Z0-9]+\.js$/.test(f)) rmSync(`${out}/${f}`);
@@ -29,6 +30,41 @@ await build({
   logLevel: 'warning',
   plugins: [lazyChildProcess()],
 });
+
+// `tm3 list [--json]`, started by the bin without commander (src/cli/list-fast.ts): one file,
+// no chunks, so Node loads one module for the listing scripts run most.
+await build({
+  entryPoints: ['src/cli/list-fast.ts'],
+  outfile: `${out}/list-fast.js`,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node18.19',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  banner: { js: "import { createRequire as __tm3Require } from 'node:module'; const require = __tm3Require(import.meta.url);" },
+  logLevel: 'warning',
+  plugins: [lazyStaysOutside(out)],
+});
+
+// A module the listing imports only on a path it does not take (syslog for an action, the address
+// filter) stays outside the file, imported from tsc's build when it is: bundled, its static
+// imports (execa: child_process, streams) would load at start.
+function lazyStaysOutside(outdir) {
+  return {
+    name: 'lazy-stays-outside',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const target = path.resolve(args.resolveDir, args.path).replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
+        let rel = path.relative(path.resolve(outdir), target).split(path.sep).join('/');
+        if (!rel.startsWith('.')) rel = `./${rel}`;
+        if (!existsSync(target.replace(`${path.sep}dist${path.sep}`, `${path.sep}src${path.sep}`).replace(/\.js$/, '.ts'))) throw new Error(`${args.path} from ${args.importer}: no such source`);
+        return { path: rel, external: true };
+      });
+    },
+  };
+}
 
 // commander requires node:child_process at load, for executable subcommands tm3 has none of; loading
 // it is about 10 ms of every command's start. Here it is required when spawn is first called.

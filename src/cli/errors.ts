@@ -1,11 +1,13 @@
-import { CommanderError } from 'commander';
 import { EXIT, Tm3Error } from '../model/errors.js';
 import { errorLine } from './output.js';
 
 /** The one catch: every failure becomes one line that names the fix, and a meaningful exit code. */
 export function handleError(err: unknown, program: string): number {
-  if (err instanceof CommanderError) {
-    return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? EXIT.ok : EXIT.usage;
+  // commander's own (every one has a 'commander.' code): tested by code, so that a path
+  // without commander (list-fast.ts) does not load it only for this
+  if (typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('commander.')) {
+    const e = err as { code: string };
+    return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(e.code) ? EXIT.ok : EXIT.usage;
   }
   if (err instanceof Tm3Error) {
     process.stderr.write(`${errorLine(err.message, err.fix, program)}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadState } from '../../ops/state.js';
+import { selectEntries, printEntries, table } from '../list-entries.js';
 import type { Ctx } from '../context.js';
 import type { Entry } from '../../model/entry.js';
 import type { Cache } from '../../store/cache.js';
@@ -12,21 +12,13 @@ export function register(program: Command, context: () => Promise<Ctx>) {
     .option('--stale <age>', 'only entries no packet has used for AGE (30d, 12h, 2w), from the kernel\'s hit counters')
     .option('--json', 'machine-readable output')
     .action(async (address: string | undefined, opts: { json?: boolean; stale?: string }) => {
-      const { parseFilter, entryMatches } = await import('../../ops/filter.js');
-      const filter = address === undefined ? undefined : parseFilter(address);
+      const filter = address === undefined ? undefined : (await import('../../ops/filter.js')).parseFilter(address);
       const { parseAge } = await import('../../plan/usage.js');
       const staleFor = opts.stale === undefined ? undefined : parseAge(opts.stale);
       const ctx = await context();
-      const { entries: all, cache } = await loadState(ctx);
-      const { entryAddresses } = await import('../../plan/sets.js');
-      const entries = all.filter((e) => !filter || entryMatches(filter, e.host, entryAddresses(e, cache)));
+      const { entries, cache } = await selectEntries(ctx, filter);
       if (staleFor !== undefined) return listStale(ctx, entries, cache, staleFor, opts.stale!, Boolean(opts.json));
-      const rows = entries
-        .map((e) => ({ name: e.name, target: e.address?.cidr ?? e.host!, kind: e.host ? 'fqdn' : 'address', services: e.services, source: e.source, added: e.added, ...(e.family ? { family: e.family } : {}), ...(e.person ? { person: e.person } : {}) }));
-      if (opts.json) return ctx.out.json(rows);
-      if (rows.length === 0) return ctx.out.line(filter ? `no entry holds or covers ${filter.label}${filter.net ? ` (tm3 why ${filter.net.address} says what the kernel does with it)` : ''}` : 'no whitelist entries (add one with tm3 add-ip NAME ADDRESS)');
-      const fam = rows.some((r) => r.family);
-      table(ctx, ['NAME', 'TARGET', 'SERVICES', 'SOURCE', ...(fam ? ['FAMILY'] : [])], rows.map((r) => [r.name, r.target, r.services.join(','), r.person ? `${r.source} (${r.person})` : r.source, ...(fam ? [r.family ? `IPv${r.family} only` : 'both'] : [])]));
+      printEntries(ctx, entries, filter, Boolean(opts.json));
     });
 
   program
@@ -95,7 +87,3 @@ function age(seconds: number): string {
   return `${Math.round(seconds / 3600)}h`;
 }
 
-function table(ctx: Ctx, head: string[], rows: string[][]) {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const r of [head, ...rows]) ctx.out.line(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
-}
