@@ -44,6 +44,37 @@ describe('tm3-failsafe set check (lab)', function () {
     expect(await check()).to.deep.equal({ code: 0, out: '' });
   });
 
+  it('a same-count substitution is reported, and verify repairs it, with /tmp full or TMPDIR full (no temp file to lose a line)', async () => {
+    const mnt = path.join(lab.root, 'full');
+    fs.mkdirSync(mnt, { recursive: true });
+    // each run in a private mount namespace: a 64 KiB tmpfs, filled, as TMPDIR or over /tmp
+    // (the lab root lives under /tmp: it stays visible through a bind mount)
+    const fill = 'dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null; true';
+    const variants = {
+      'TMPDIR full': `mount -t tmpfs -o size=64k tm3full "${mnt}" && sh -c '${fill}' "${mnt}" && TMPDIR="${mnt}" sh "${failsafe}" "$0"`,
+      '/tmp full': `mount --bind "${lab.root}" /mnt && mount -t tmpfs -o size=64k tm3full /tmp && mkdir -p "${lab.root}" && mount --bind /mnt "${lab.root}" && sh -c '${fill}' /tmp && sh "${failsafe}" "$0"`,
+    };
+    const substitute = async () => {
+      // the count stays the same: 198.51.100.7 out, a stranger's whole /24 in
+      await ipset('del', 'tm3-sip-4', '198.51.100.7');
+      await ipset('add', 'tm3-sip-4', '192.0.2.0/24');
+      await ipset('del', 'tm3-known-4', '198.51.100.7');
+      await ipset('add', 'tm3-known-4', '192.0.2.0/24');
+    };
+    const inSet = async (member: string) => (await lab.exec(lab.server.ns, 'ipset', ['save', 'tm3-sip-4'])).stdout.includes(`add tm3-sip-4 ${member}`);
+    for (const [what, script] of Object.entries(variants)) {
+      await substitute();
+      const c = await lab.exec(lab.server.ns, 'unshare', ['-m', 'sh', '-c', script, 'check'], { reject: false });
+      expect(c.exitCode, `${what}, check: ${c.stdout}${c.stderr}`).to.equal(1);
+      expect(c.stdout, what).to.match(/the whitelist sets in the kernel differ from .*192\.0\.2\.0\/24/);
+      const v = await lab.exec(lab.server.ns, 'unshare', ['-m', 'sh', '-c', script, 'verify'], { reject: false });
+      expect(v.exitCode, `${what}, verify: ${v.stdout}${v.stderr}`).to.equal(1);
+      expect(await inSet('192.0.2.0/24'), `${what}: the /24 is gone after verify`).to.equal(false);
+      expect(await inSet('198.51.100.7'), `${what}: the entry is back after verify`).to.equal(true);
+      expect(await check()).to.deep.equal({ code: 0, out: '' });
+    }
+  });
+
   it('reports a member missing from the kernel, an extra one, and one turned into an exception (nomatch)', async () => {
     await ipset('del', 'tm3-sip-6', '2001:db8:0:1::1');
     let r = await check();
