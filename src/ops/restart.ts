@@ -41,8 +41,8 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
     const { sets: kernel, lacking } = read;
     const changed = changedSets(sets, kernel, lacking);
     // The changed sets' side sets fill now (at 20,000 entries the kernel's longest job), while
-    // the files are rendered and both rule files tested: side sets are matched by no rule, and
-    // every way out before the swap throws them away.
+    // the lockout guard runs, both rule files are tested and the files rendered: side sets are
+    // matched by no rule, and every way out before the swap throws them away.
     const filling = dryRun ? undefined : fillSideSets(changed, read);
     filling?.catch(() => undefined); // awaited below, whatever happens meanwhile
     try {
@@ -53,13 +53,14 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
       const undo = cuts.length ? new FileUndo() : undefined;
       const before = cuts.length ? { v4: await saveRules(4), v6: await saveRules(6), sets: await readTm3Sets() } : undefined;
       const knock = await knockInputs(ctx, dryRun);
-      const rendered = await renderFiles(ctx, sets, dryRun, knock, { undo, state });
+      const render = () => renderFiles(ctx, sets, dryRun, knock, { undo, state });
       if (!filling) {
+        const rendered = await render();
         const diff = await restartDiff(ctx, sets, rendered, kernel, adminBody);
         return { written: rendered.written, backups: [], swapped: changed.map((s) => s.name), fail2ban: 'unchanged', custom: 'not run', knockd: 'unchanged', adminFailures: [], diff };
       }
       try {
-        return await applyRestart(ctx, sets, read, changed, filling, rendered, knock, cuts, guard);
+        return await applyRestart(ctx, sets, read, changed, filling, render, knock, cuts, guard);
       } catch (err) {
         if (undo && before) {
           await undo.rollback();
@@ -80,7 +81,7 @@ export async function restart(ctx: Ctx, dryRun: boolean, guard: GuardOptions = {
   }, { dryRun });
 }
 
-async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: SetPlan[], filling: Promise<Map<string, Map<string, Hits>> | undefined>, rendered: RenderResult, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
+async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: SetPlan[], filling: Promise<Map<string, Map<string, Hits>> | undefined>, render: () => Promise<RenderResult>, knock: KnockInputs | undefined, cuts: Cut[], guard: GuardOptions): Promise<RestartResult> {
   // Test both rule files before any live set or rule changes: a refusal leaves all of it as it was.
   const kernel = read.sets;
   const existing = new Set(kernel.keys());
@@ -96,6 +97,9 @@ async function applyRestart(ctx: Ctx, sets: SetPlan[], read: SetState, changed: 
   const v6 = rulesText(ctx.config, 6);
   await testRules(4, v4);
   await testRules(6, v6);
+  // The files only once both rule files passed: a refused restart leaves the disk as it was (a
+  // rules file the kernel refuses, written anyway, would fail the next boot's load).
+  const rendered = await render();
   const carried = await filling;
   await swapInSideSets(changed);
   // a changed [knock] grant_seconds: the timed sets take the new default, live grants kept

@@ -162,6 +162,11 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
     fs.mkdirSync(fake, { recursive: true });
     fs.writeFileSync(path.join(fake, 'ip6tables-restore'), '#!/bin/sh\necho "ip6tables-restore: line 9 failed" >&2\nexit 1\n', { mode: 0o755 });
     const before = await kernelSnapshot();
+    // every file tm3 writes (rules, sets, iptables-custom, the failsafe, units, hooks): a refused
+    // restart leaves them as they were, so the next boot loads what is in force now
+    const filesNow = () => ['etc', 'usr'].flatMap((d) => (fs.readdirSync(path.join(lab.root, d), { recursive: true }) as string[]).map((f) => path.join(d, f)))
+      .filter((f) => fs.lstatSync(path.join(lab.root, f)).isFile()).sort().map((f) => `${f}\n${fs.readFileSync(path.join(lab.root, f), 'utf8')}`).join('\n');
+    const filesBefore = filesNow();
     // an entry file that appeared since the last apply: its set must not change either
     const late = path.join(lab.root, 'root/latecomer.iptables');
     fs.writeFileSync(late, `[entry]\naddress=${stranger.v4}\nservices=all\n`);
@@ -171,6 +176,9 @@ describe('core: whitelist enforced by the kernel (lab)', function () {
       expect(r.stderr).to.match(/ip6tables-restore failed .*line 9 failed/);
       expect(r.stderr).to.include('ip6tables-restore -w 5 --test');
       expect(await kernelSnapshot()).to.equal(before);
+      expect(filesNow() === filesBefore, 'a file tm3 writes changed in a refused restart').to.equal(true);
+      const check = await lab.exec(lab.server.ns, 'sh', [path.join(lab.root, 'usr/local/sbin/tm3-failsafe'), 'check'], { reject: false });
+      expect(check.exitCode, `tm3-failsafe check after the refused restart: ${check.stdout}`).to.equal(0);
       await Promise.all([expectOnly(lab, friend, 4, ['tcp/5060', 'udp/5060']), expectOnly(lab, stranger, 4, []), expectOnly(lab, stranger, 6, [])]);
     } finally {
       fs.rmSync(late, { force: true });
