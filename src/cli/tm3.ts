@@ -32,11 +32,7 @@ function listOnly(): { root?: string; quiet: boolean; json: boolean } | undefine
   return { root, quiet, json: tail.length === 2 };
 }
 
-const list = listOnly();
-if (list) {
-  (await import('node:v8')).setFlagsFromString('--heap-growing-percent=30');
-  await (await import('./list-fast.js')).listFast({ root: list.root, quiet: list.quiet }, list.json);
-} else if (rest.length === 1 && (rest[0] === '--version' || rest[0] === '-V')) {
+if (rest.length === 1 && (rest[0] === '--version' || rest[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   // straight to the descriptor: process.stdout's stream would cost more than the rest (see output.ts)
   try { writeSync(1, `${pkg.version}\n`); } catch { /* a reader gone: nothing to say */ }
@@ -46,5 +42,7 @@ if (list) {
   // heap at the peak is garbage (the live heap is about 25 MB), and this keeps a restart's peak
   // RSS about 18 MB lower for a few more milliseconds of collection.
   (await import('node:v8')).setFlagsFromString('--heap-growing-percent=30');
-  await import('./main.js');
+  const list = listOnly();
+  if (list) await (await import('./list-fast.js')).listFast({ root: list.root, quiet: list.quiet }, list.json);
+  else await import('./main.js');
 }
