@@ -172,7 +172,10 @@ export async function swapInSideSets(sets: SetPlan[]): Promise<void> {
 }
 
 export async function dropSideSets(sets: SetPlan[]): Promise<void> {
-  for (const s of sets) if (!s.timed) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
+  // only those there: after a swap (a restart that failed later, at the failsafe) there are none,
+  // and a process per set would only be told so
+  const names = new Set((await run('ipset', ['list', '-n'], { allowFail: true })).stdout.split('\n'));
+  for (const s of sets) if (!s.timed && names.has(`${s.name}${SIDE}`)) await run('ipset', ['-q', 'destroy', `${s.name}${SIDE}`], { allowFail: true });
 }
 
 /**
